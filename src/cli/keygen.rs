@@ -1,0 +1,135 @@
+//! `token-inspector keygen`: generate a signing key into a profile's keychain entry
+//! (or, only when asked explicitly, a file) and print its kid and public JWKS.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{Exit, output};
+use crate::keys::{KeyType, PrivateKey, SigningAlg};
+use crate::profile::ProfileStore;
+
+/// Key types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    /// RSA 2048 (PS256).
+    Rsa2048,
+    /// RSA 3072 (PS256).
+    Rsa3072,
+    /// EC P-256 (ES256).
+    P256,
+    /// Ed25519 (EdDSA).
+    Ed25519,
+}
+
+/// Arguments of `keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key type.
+    #[arg(long = "type", value_enum, default_value = "rsa2048")]
+    pub key_type: KeyTypeArg,
+    /// Store the private key in the OS keychain for this profile and point the profile
+    /// at it (the profile is created when missing).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Also write the PRIVATE key to this file (PKCS#8 PEM, mode 0600). Explicit export:
+    /// the file holds the secret in plaintext.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write the public JWKS to this file.
+    #[arg(long, value_name = "FILE")]
+    pub jwks_out: Option<PathBuf>,
+    /// The kid (default: the RFC 7638 thumbprint).
+    #[arg(long)]
+    pub kid: Option<String>,
+}
+
+/// Runs `keygen`.
+pub async fn run(args: KeygenArgs) -> Exit {
+    let key_type = match args.key_type {
+        KeyTypeArg::Rsa2048 => KeyType::Rsa { bits: 2048 },
+        KeyTypeArg::Rsa3072 => KeyType::Rsa { bits: 3072 },
+        KeyTypeArg::P256 => KeyType::EcP256,
+        KeyTypeArg::Ed25519 => KeyType::Ed25519,
+    };
+    let key = match tokio::task::spawn_blocking(move || PrivateKey::generate(key_type)).await {
+        Ok(Ok(key)) => key,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+        Err(e) => {
+            eprintln!("error: key generation stopped: {e}");
+            return Exit::Usage;
+        }
+    };
+    let alg = SigningAlg::default_for(key.key_type());
+    let kid = args.kid.clone().unwrap_or_else(|| key.thumbprint());
+    let jwks = key.public_jwks(Some(&kid), alg);
+
+    if let Some(name) = &args.profile {
+        let stored = (|| -> anyhow::Result<std::path::PathBuf> {
+            let store = ProfileStore::default_location()?;
+            let mut profile = store
+                .load(name)
+                .unwrap_or_else(|_| crate::profile::Profile::new(name, ""));
+            let entry = profile.key_entry();
+            let secrets = crate::secrets::open_default_store()?;
+            secrets.set(&entry, key.to_pkcs8_pem())?;
+            profile.auth.key = Some(entry);
+            profile.auth.kid = Some(kid.clone());
+            profile.auth.alg = alg;
+            Ok(store.save(&profile)?)
+        })();
+        match stored {
+            Ok(path) => eprintln!(
+                "stored the private key in the keychain; profile saved in {}",
+                path.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Exit::Usage;
+            }
+        }
+    }
+    if let Some(path) = &args.out {
+        if let Err(e) = write_private(path, key.to_pkcs8_pem().expose()) {
+            eprintln!("error: {}: {e}", path.display());
+            return Exit::Usage;
+        }
+        eprintln!(
+            "wrote the PRIVATE key to {} (plaintext, mode 0600): keep it out of version control",
+            path.display()
+        );
+    }
+    if let Some(path) = &args.jwks_out
+        && let Err(e) = std::fs::write(path, output::pretty(&jwks))
+    {
+        eprintln!("error: {}: {e}", path.display());
+        return Exit::Usage;
+    }
+    if args.profile.is_none() && args.out.is_none() {
+        eprintln!(
+            "note: the private key was not kept; use --profile NAME (keychain) or --out FILE"
+        );
+    }
+    println!("type        {}", key.key_type());
+    println!("alg         {alg}");
+    println!("kid         {kid}");
+    println!("thumbprint  {}", key.thumbprint());
+    println!("\n{}", output::pretty(&jwks));
+    Exit::Ok
+}
+
+fn write_private(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(pem.as_bytes())
+}

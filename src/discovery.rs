@@ -1,0 +1,256 @@
+//! OIDC Discovery 1.0 (`/.well-known/openid-configuration`) and JWKS retrieval: fill a
+//! profile's endpoints from the issuer, and warn where the document disagrees with the
+//! issuer asked for (OIDC Discovery §4.3, RFC 8414 §3.3).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::checks::{Finding, Severity};
+use crate::http::{SendError, Transport};
+use crate::profile::{Endpoints, Profile};
+
+/// Discovery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// The issuer is not a URL.
+    #[error("the issuer {0:?} is not an https URL")]
+    BadIssuer(String),
+    /// Transport failure.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// Not 200.
+    #[error("{url} answered HTTP {status}: {snippet}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The start of the body.
+        snippet: String,
+    },
+    /// Not a JSON object.
+    #[error("{url} did not answer a JSON object: {reason}")]
+    NotJson {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A discovery document and what it means for a profile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Discovery {
+    /// Where it was fetched.
+    pub url: String,
+    /// The document as received.
+    pub document: Map<String, Value>,
+    /// The endpoints it names.
+    pub endpoints: Endpoints,
+    /// mTLS endpoint aliases (RFC 8705 §5), when present.
+    pub mtls_endpoints: Endpoints,
+    /// Problems found.
+    pub findings: Vec<Finding>,
+}
+
+/// The discovery URL for an issuer (OIDC Discovery §4.1).
+pub fn discovery_url(issuer: &str) -> Result<String, DiscoveryError> {
+    let trimmed = issuer.trim();
+    let url =
+        url::Url::parse(trimmed).map_err(|_| DiscoveryError::BadIssuer(trimmed.to_owned()))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(DiscoveryError::BadIssuer(trimmed.to_owned()));
+    }
+    Ok(format!(
+        "{}/.well-known/openid-configuration",
+        trimmed.trim_end_matches('/')
+    ))
+}
+
+fn endpoints_from(doc: &Map<String, Value>) -> Endpoints {
+    let s = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
+    Endpoints {
+        token: s("token_endpoint"),
+        par: s("pushed_authorization_request_endpoint"),
+        authorization: s("authorization_endpoint"),
+        jwks: s("jwks_uri"),
+        revocation: s("revocation_endpoint"),
+        introspection: s("introspection_endpoint"),
+        userinfo: s("userinfo_endpoint"),
+    }
+}
+
+/// Reads a discovery document (already fetched) for an issuer.
+pub fn read_document(issuer: &str, url: &str, document: Map<String, Value>) -> Discovery {
+    let mut findings = Vec::new();
+    match document.get("issuer").and_then(Value::as_str) {
+        Some(doc_issuer) if doc_issuer == issuer.trim() => {}
+        Some(doc_issuer) => findings.push(Finding::new(
+            Severity::Error,
+            "discovery.issuer_mismatch",
+            format!(
+                "the document's issuer is {doc_issuer:?}, not the {:?} asked for; id_token iss and the assertion aud must use the document's value exactly",
+                issuer.trim()
+            ),
+            "OIDC Discovery 1.0 §4.3",
+        )),
+        None => findings.push(Finding::new(
+            Severity::Error,
+            "discovery.issuer_missing",
+            "the document has no issuer",
+            "OIDC Discovery 1.0 §3",
+        )),
+    }
+    let endpoints = endpoints_from(&document);
+    if endpoints.token.is_none() {
+        findings.push(Finding::new(
+            Severity::Error,
+            "discovery.no_token_endpoint",
+            "the document names no token_endpoint",
+            "OIDC Discovery 1.0 §3",
+        ));
+    }
+    if let Some(methods) = document
+        .get("token_endpoint_auth_methods_supported")
+        .and_then(Value::as_array)
+        && !methods.iter().any(|m| m == "private_key_jwt")
+    {
+        findings.push(Finding::new(
+            Severity::Info,
+            "discovery.no_private_key_jwt",
+            format!("token_endpoint_auth_methods_supported does not list private_key_jwt ({})", Value::Array(methods.clone())),
+            "OIDC Discovery 1.0 §3",
+        ));
+    }
+    if let Some(methods) = document
+        .get("code_challenge_methods_supported")
+        .and_then(Value::as_array)
+        && !methods.iter().any(|m| m == "S256")
+    {
+        findings.push(Finding::new(
+            Severity::Warning,
+            "discovery.no_s256",
+            "code_challenge_methods_supported does not list S256, which FAPI 2.0 requires",
+            "FAPI 2.0 SP §5.3.2.2",
+        ));
+    }
+    let mtls_endpoints = document
+        .get("mtls_endpoint_aliases")
+        .and_then(Value::as_object)
+        .map(endpoints_from)
+        .unwrap_or_default();
+    Discovery {
+        url: url.to_owned(),
+        document,
+        endpoints,
+        mtls_endpoints,
+        findings,
+    }
+}
+
+/// Fetches and reads the discovery document of an issuer.
+pub async fn discover(transport: &Transport, issuer: &str) -> Result<Discovery, DiscoveryError> {
+    let url = discovery_url(issuer)?;
+    let document = fetch_object(transport, &url).await?;
+    Ok(read_document(issuer, &url, document))
+}
+
+/// Fetches a JSON object (a discovery document or a JWKS).
+pub async fn fetch_object(
+    transport: &Transport,
+    url: &str,
+) -> Result<Map<String, Value>, DiscoveryError> {
+    let response = transport.get_json(url).await?;
+    if response.status != 200 {
+        let snippet: String = String::from_utf8_lossy(&response.body)
+            .chars()
+            .take(200)
+            .collect();
+        return Err(DiscoveryError::Status {
+            url: url.to_owned(),
+            status: response.status,
+            snippet,
+        });
+    }
+    match serde_json::from_slice::<Value>(&response.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(DiscoveryError::NotJson {
+            url: url.to_owned(),
+            reason: "JSON, but not an object".into(),
+        }),
+        Err(e) => Err(DiscoveryError::NotJson {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Fetches a JWKS (`{"keys": [...]}`).
+pub async fn fetch_jwks(transport: &Transport, url: &str) -> Result<Value, DiscoveryError> {
+    let map = fetch_object(transport, url).await?;
+    if !map.get("keys").is_some_and(Value::is_array) {
+        return Err(DiscoveryError::NotJson {
+            url: url.to_owned(),
+            reason: "no \"keys\" array: not a JWKS".into(),
+        });
+    }
+    Ok(Value::Object(map))
+}
+
+/// Copies the discovered endpoints into a profile (only those the document names).
+pub fn apply_to_profile(discovery: &Discovery, profile: &mut Profile) {
+    let e = &discovery.endpoints;
+    let p = &mut profile.endpoints;
+    for (target, value) in [
+        (&mut p.token, &e.token),
+        (&mut p.par, &e.par),
+        (&mut p.authorization, &e.authorization),
+        (&mut p.jwks, &e.jwks),
+        (&mut p.revocation, &e.revocation),
+        (&mut p.introspection, &e.introspection),
+        (&mut p.userinfo, &e.userinfo),
+    ] {
+        if value.is_some() {
+            target.clone_from(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_endpoints_and_flags_issuer_mismatch() {
+        let doc = json!({
+            "issuer": "https://auth1.sandbox.mya.ozoneapi.io/",
+            "token_endpoint": "https://as1.sandbox.mya.ozoneapi.io/token",
+            "pushed_authorization_request_endpoint": "https://as1.sandbox.mya.ozoneapi.io/par",
+            "jwks_uri": "https://keystore/jwks",
+            "code_challenge_methods_supported": ["plain"],
+            "mtls_endpoint_aliases": {"token_endpoint": "https://mtls/token"}
+        });
+        let Value::Object(map) = doc else { panic!() };
+        let d = read_document("https://auth1.sandbox.mya.ozoneapi.io", "u", map);
+        assert_eq!(
+            d.endpoints.token.as_deref(),
+            Some("https://as1.sandbox.mya.ozoneapi.io/token")
+        );
+        assert_eq!(d.mtls_endpoints.token.as_deref(), Some("https://mtls/token"));
+        let codes: Vec<&str> = d.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["discovery.issuer_mismatch", "discovery.no_s256"]);
+        let mut p = Profile::new("x", "https://auth1.sandbox.mya.ozoneapi.io");
+        apply_to_profile(&d, &mut p);
+        assert_eq!(p.endpoints.jwks.as_deref(), Some("https://keystore/jwks"));
+    }
+
+    #[test]
+    fn discovery_url_shapes() {
+        assert_eq!(
+            discovery_url("https://a.example/").unwrap(),
+            "https://a.example/.well-known/openid-configuration"
+        );
+        assert!(discovery_url("a.example").is_err());
+    }
+}

@@ -1,0 +1,42 @@
+//! `token-inspector`: no subcommand opens the desktop app; subcommands run headless.
+
+use clap::Parser;
+use token_inspector::cli::{self, Cli, Exit};
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(Exit::Usage.code());
+        }
+    };
+    let code = match cli.command {
+        Some(command) => runtime.block_on(cli::run(command)).code(),
+        None => run_gui(runtime.handle().clone()),
+    };
+    drop(runtime);
+    std::process::exit(code);
+}
+
+#[cfg(feature = "gui")]
+fn run_gui(handle: tokio::runtime::Handle) -> i32 {
+    match token_inspector::gui::run(handle) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Usage.code()
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_gui(_handle: tokio::runtime::Handle) -> i32 {
+    eprintln!("this build has no desktop app (built without the `gui` feature); see --help");
+    Exit::Usage.code()
+}

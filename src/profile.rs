@@ -1,0 +1,663 @@
+//! Client profiles: one registered client at one authorization server, saved as TOML in
+//! the OS config directory. A profile holds references to secrets (keychain entry
+//! names), never key material or tokens.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::assertion::NumericDateStyle;
+use crate::keys::SigningAlg;
+
+/// The name of the profile that points at the embedded sandbox.
+pub const LOCAL_SANDBOX: &str = "Local sandbox";
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3, OIDC Core §9,
+/// RFC 8705 §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// A signed JWT (RFC 7523), the FAPI 2.0 default and the seed's.
+    #[default]
+    PrivateKeyJwt,
+    /// HTTP Basic with the client secret.
+    ClientSecretBasic,
+    /// The client secret in the form.
+    ClientSecretPost,
+    /// Mutual TLS with a CA-issued certificate (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// Mutual TLS with a self-signed certificate (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
+    /// A public client (client_id only).
+    None,
+}
+
+impl AuthMethod {
+    /// All methods, for pickers.
+    pub const ALL: [AuthMethod; 6] = [
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::TlsClientAuth,
+        AuthMethod::SelfSignedTlsClientAuth,
+        AuthMethod::None,
+    ];
+
+    /// The registered name (RFC 7591 `token_endpoint_auth_method`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AuthMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown client auth method {s:?}; use one of: {}",
+                    AuthMethod::ALL.map(AuthMethod::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// What the client assertion's `aud` is.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum AudienceChoice {
+    /// The issuer identifier (FAPI 2.0 and the seed).
+    #[default]
+    Issuer,
+    /// The token endpoint URL (older servers).
+    TokenEndpoint,
+    /// Any other value.
+    Custom(String),
+}
+
+impl Serialize for AudienceChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AudienceChoice::Issuer => s.serialize_str("issuer"),
+            AudienceChoice::TokenEndpoint => s.serialize_str("token_endpoint"),
+            AudienceChoice::Custom(v) => s.serialize_str(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AudienceChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(AudienceChoice::from(text.as_str()))
+    }
+}
+
+impl From<&str> for AudienceChoice {
+    fn from(text: &str) -> Self {
+        match text {
+            "issuer" | "" => AudienceChoice::Issuer,
+            "token_endpoint" => AudienceChoice::TokenEndpoint,
+            other => AudienceChoice::Custom(other.to_owned()),
+        }
+    }
+}
+
+/// The authorization server's endpoints (OIDC Discovery 1.0 §3, RFC 9126, RFC 7009,
+/// RFC 7662).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Endpoints {
+    /// `token_endpoint`.
+    pub token: Option<String>,
+    /// `pushed_authorization_request_endpoint`.
+    pub par: Option<String>,
+    /// `authorization_endpoint`.
+    pub authorization: Option<String>,
+    /// `jwks_uri`.
+    pub jwks: Option<String>,
+    /// `revocation_endpoint`.
+    pub revocation: Option<String>,
+    /// `introspection_endpoint`.
+    pub introspection: Option<String>,
+    /// `userinfo_endpoint`.
+    pub userinfo: Option<String>,
+}
+
+/// Client authentication settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientAuth {
+    /// The method.
+    pub method: AuthMethod,
+    /// The assertion's signing algorithm.
+    pub alg: SigningAlg,
+    /// The `kid`; empty means the key's RFC 7638 thumbprint.
+    pub kid: Option<String>,
+    /// Keychain entry holding the private key (PKCS#8 PEM).
+    pub key: Option<String>,
+    /// Keychain entry holding the client secret.
+    pub client_secret: Option<String>,
+    /// The assertion's `aud`.
+    pub aud: AudienceChoice,
+    /// `exp` − `iat` in seconds.
+    pub lifetime_secs: u32,
+    /// How `iat`/`exp` are written.
+    pub numeric_date: NumericDateStyle,
+    /// A `typ` header for the assertion, when the server wants one.
+    pub typ: Option<String>,
+}
+
+impl Default for ClientAuth {
+    fn default() -> Self {
+        Self {
+            method: AuthMethod::PrivateKeyJwt,
+            alg: SigningAlg::PS256,
+            kid: None,
+            key: None,
+            client_secret: None,
+            aud: AudienceChoice::Issuer,
+            lifetime_secs: 300,
+            numeric_date: NumericDateStyle::Seconds,
+            typ: None,
+        }
+    }
+}
+
+/// An extra header sent with every request of this profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// TLS and transport settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Skip certificate verification. Off by default; shown in red when on.
+    pub insecure_skip_verify: bool,
+    /// Extra trusted CA certificates (PEM file).
+    pub ca_file: Option<PathBuf>,
+    /// mTLS client certificate chain (PEM file; public, so a path is fine).
+    pub client_cert: Option<PathBuf>,
+    /// Keychain entry holding the mTLS private key (PEM).
+    pub client_key: Option<String>,
+    /// Connect timeout in seconds.
+    pub connect_timeout_secs: u64,
+    /// Total request timeout in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            insecure_skip_verify: false,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            connect_timeout_secs: 10,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// A client profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Display name, unique; also the file name.
+    pub name: String,
+    /// The issuer identifier.
+    pub issuer: String,
+    /// The client_id.
+    #[serde(default)]
+    pub client_id: String,
+    /// The registered redirect_uri.
+    #[serde(default)]
+    pub redirect_uri: String,
+    /// The scope asked for.
+    #[serde(default)]
+    pub scope: String,
+    /// Endpoints (filled by discovery or by hand).
+    #[serde(default)]
+    pub endpoints: Endpoints,
+    /// Client authentication.
+    #[serde(default)]
+    pub auth: ClientAuth,
+    /// Extra headers.
+    #[serde(default, rename = "header", skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<ExtraHeader>,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls: TlsSettings,
+    /// True for the profile that targets the embedded sandbox.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_sandbox: bool,
+}
+
+impl Profile {
+    /// An empty profile with defaults.
+    pub fn new(name: &str, issuer: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            issuer: issuer.to_owned(),
+            client_id: String::new(),
+            redirect_uri: String::new(),
+            scope: String::new(),
+            endpoints: Endpoints::default(),
+            auth: ClientAuth::default(),
+            headers: Vec::new(),
+            tls: TlsSettings::default(),
+            local_sandbox: false,
+        }
+    }
+
+    /// The seed's client at the Ozone Open Finance Malaysia sandbox (endpoints as the seed
+    /// shows them; the key must still be imported).
+    pub fn ozone_malaysia_example() -> Self {
+        let mut p = Self::new(
+            "Ozone Open Finance Malaysia sandbox",
+            "https://auth1.sandbox.mya.ozoneapi.io",
+        );
+        p.client_id = "55aa605c-89ef-4473-aa88-47709f0ff383".into();
+        p.redirect_uri = "https://www.auth-app.ozoneapi.co.uk/redirect-url".into();
+        p.scope = "accounts".into();
+        p.endpoints.token = Some("https://as1.sandbox.mya.ozoneapi.io/token".into());
+        p.auth.kid = Some("CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI".into());
+        p.auth.numeric_date = NumericDateStyle::Milliseconds;
+        p.auth.lifetime_secs = 310;
+        p
+    }
+
+    /// The assertion audience this profile resolves to.
+    pub fn assertion_audience(&self) -> String {
+        match &self.auth.aud {
+            AudienceChoice::Issuer => self.issuer.clone(),
+            AudienceChoice::TokenEndpoint => self.endpoints.token.clone().unwrap_or_default(),
+            AudienceChoice::Custom(v) => v.clone(),
+        }
+    }
+
+    /// The keychain entry for the signing key (set or default).
+    pub fn key_entry(&self) -> String {
+        self.auth
+            .key
+            .clone()
+            .unwrap_or_else(|| crate::secrets::entry_name(&self.name, "signing-key"))
+    }
+
+    /// Checks the fields a user types, naming each problem.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.name.trim().is_empty() {
+            problems.push("name: the profile needs a name".to_owned());
+        }
+        check_url(&mut problems, "issuer", Some(&self.issuer));
+        let e = &self.endpoints;
+        for (field, value) in [
+            ("endpoints.token", &e.token),
+            ("endpoints.par", &e.par),
+            ("endpoints.authorization", &e.authorization),
+            ("endpoints.jwks", &e.jwks),
+            ("endpoints.revocation", &e.revocation),
+            ("endpoints.introspection", &e.introspection),
+            ("endpoints.userinfo", &e.userinfo),
+        ] {
+            if value.as_deref().is_some_and(|v| !v.is_empty()) {
+                check_url(&mut problems, field, value.as_deref());
+            }
+        }
+        if !self.redirect_uri.is_empty() {
+            check_url(&mut problems, "redirect_uri", Some(&self.redirect_uri));
+        }
+        if self.auth.lifetime_secs == 0 {
+            problems.push("auth.lifetime_secs: must be more than 0".to_owned());
+        }
+        for h in &self.headers {
+            if h.name.is_empty()
+                || !h
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
+                problems.push(format!("header: {:?} is not a valid header name", h.name));
+            }
+        }
+        problems
+    }
+
+    /// Serializes to TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parses TOML, naming the file, line and field of a bad value.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ProfileError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_col(text, span.start))
+                .unwrap_or((0, 0));
+            let field = e.span().and_then(|span| field_at(text, span.start));
+            ProfileError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: match field {
+                    Some(field) if !e.message().contains(&field) => {
+                        format!("field `{field}`: {}", e.message())
+                    }
+                    _ => e.message().to_owned(),
+                },
+            }
+        })
+    }
+}
+
+fn check_url(problems: &mut Vec<String>, field: &str, value: Option<&str>) {
+    match value.map(str::trim) {
+        None | Some("") => problems.push(format!("{field}: required")),
+        Some(v) => match url::Url::parse(v) {
+            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+            Ok(u) => problems.push(format!(
+                "{field}: {v:?} uses {}:, expected https:",
+                u.scheme()
+            )),
+            Err(e) => problems.push(format!("{field}: {v:?} is not a URL ({e})")),
+        },
+    }
+}
+
+/// The dotted key (`auth.lifetime_secs`) whose value stands at `offset`.
+fn field_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_owned(),
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Loading and saving profiles failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// Bad TOML or a bad field.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// No profile by that name.
+    #[error("no profile named {0:?} (see `token-inspector profile list`)")]
+    NotFound(String),
+    /// File system trouble.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// No config directory on this system.
+    #[error("no configuration directory could be found for this user")]
+    NoConfigDir,
+}
+
+/// The directory of profile files.
+#[derive(Clone, Debug)]
+pub struct ProfileStore {
+    dir: PathBuf,
+}
+
+impl ProfileStore {
+    /// A store in the given directory.
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The OS config directory (`~/.config/token-inspector/profiles` on Linux), or
+    /// `$TOKEN_INSPECTOR_CONFIG_DIR/profiles` when set.
+    pub fn default_location() -> Result<Self, ProfileError> {
+        if let Some(dir) = std::env::var_os("TOKEN_INSPECTOR_CONFIG_DIR") {
+            return Ok(Self::at(PathBuf::from(dir).join("profiles")));
+        }
+        let dirs = directories::ProjectDirs::from("io", "token-inspector", "token-inspector")
+            .ok_or(ProfileError::NoConfigDir)?;
+        Ok(Self::at(dirs.config_dir().join("profiles")))
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file a profile is saved in.
+    pub fn path_for(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{}.toml", file_stem(name)))
+    }
+
+    /// Every profile file: the good ones and, separately, the errors of the bad ones, so
+    /// one broken file does not hide the others.
+    pub fn list(&self) -> (Vec<Profile>, Vec<ProfileError>) {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (good, bad),
+            Err(source) => {
+                bad.push(ProfileError::Io {
+                    path: self.dir.clone(),
+                    source,
+                });
+                return (good, bad);
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            match self.load_path(&path) {
+                Ok(p) => good.push(p),
+                Err(e) => bad.push(e),
+            }
+        }
+        good.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        (good, bad)
+    }
+
+    /// Loads one profile file.
+    pub fn load_path(&self, path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Profile::from_toml(&text, path)
+    }
+
+    /// Loads a profile by name.
+    pub fn load(&self, name: &str) -> Result<Profile, ProfileError> {
+        let path = self.path_for(name);
+        if !path.exists() {
+            let (all, _) = self.list();
+            return all
+                .into_iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| ProfileError::NotFound(name.to_owned()));
+        }
+        self.load_path(&path)
+    }
+
+    /// Saves a profile (creating the directory), replacing the file of the same name.
+    pub fn save(&self, profile: &Profile) -> Result<PathBuf, ProfileError> {
+        std::fs::create_dir_all(&self.dir).map_err(|source| ProfileError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let path = self.path_for(&profile.name);
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, profile.to_toml()).map_err(|source| ProfileError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| ProfileError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+
+    /// Deletes a profile's file.
+    pub fn delete(&self, name: &str) -> Result<(), ProfileError> {
+        let path = self.path_for(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ProfileError::NotFound(name.to_owned()))
+            }
+            Err(source) => Err(ProfileError::Io { path, source }),
+        }
+    }
+}
+
+/// A file-name-safe stem for a profile name.
+pub fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('-').to_owned();
+    if stem.is_empty() {
+        "profile".to_owned()
+    } else {
+        stem
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_toml_without_secrets() {
+        let mut p = Profile::ozone_malaysia_example();
+        p.auth.key = Some("profile/ozone/signing-key".into());
+        p.headers.push(ExtraHeader {
+            name: "x-fapi-customer-ip-address".into(),
+            value: "10.1.1.1".into(),
+        });
+        let text = p.to_toml();
+        assert!(!text.contains("PRIVATE KEY"));
+        assert!(text.contains("key = \"profile/ozone/signing-key\""));
+        let back = Profile::from_toml(&text, Path::new("x.toml")).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn bad_field_names_file_line_and_field() {
+        let text = "name = \"x\"\nissuer = \"https://a\"\n\n[auth]\nmethod = \"private_key_jwt\"\nlifetime_secs = \"soon\"\n";
+        let err = Profile::from_toml(text, Path::new("/p/x.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/p/x.toml:6:"), "{msg}");
+        assert!(msg.contains("field `auth.lifetime_secs`"), "{msg}");
+
+        let text = "name = \"x\"\nissuer = \"https://a\"\nclient_idd = \"typo\"\n";
+        let msg = Profile::from_toml(text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("p.toml:3:"), "{msg}");
+        assert!(msg.contains("client_idd"), "{msg}");
+
+        let text = "name = \"x\"\nissuer = \"https://a\"\n[auth]\nmethod = \"magic\"\n";
+        let msg = Profile::from_toml(text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(":4:") && msg.contains("magic"), "{msg}");
+    }
+
+    #[test]
+    fn audience_choices() {
+        let mut p = Profile::ozone_malaysia_example();
+        assert_eq!(p.assertion_audience(), "https://auth1.sandbox.mya.ozoneapi.io");
+        p.auth.aud = AudienceChoice::TokenEndpoint;
+        assert_eq!(
+            p.assertion_audience(),
+            "https://as1.sandbox.mya.ozoneapi.io/token"
+        );
+        p.auth.aud = AudienceChoice::from("https://other");
+        assert_eq!(p.assertion_audience(), "https://other");
+        let text = p.to_toml();
+        assert!(text.contains("aud = \"https://other\""), "{text}");
+    }
+
+    #[test]
+    fn store_saves_lists_loads_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join("profiles"));
+        assert!(store.list().0.is_empty());
+        let p = Profile::ozone_malaysia_example();
+        store.save(&p).unwrap();
+        std::fs::write(store.dir().join("broken.toml"), "name = 3").unwrap();
+        let (good, bad) = store.list();
+        assert_eq!(good, vec![p.clone()]);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].to_string().contains("broken.toml"));
+        assert_eq!(store.load(&p.name).unwrap(), p);
+        store.delete(&p.name).unwrap();
+        assert!(matches!(store.load(&p.name), Err(ProfileError::NotFound(_))));
+    }
+
+    #[test]
+    fn validation_names_fields() {
+        let mut p = Profile::new("", "ftp://x");
+        p.endpoints.token = Some("not a url".into());
+        let problems = p.validate().join("\n");
+        assert!(problems.contains("name:"));
+        assert!(problems.contains("issuer:"));
+        assert!(problems.contains("endpoints.token:"));
+        assert!(Profile::ozone_malaysia_example().validate().is_empty());
+    }
+}

@@ -1,0 +1,100 @@
+//! The request log: one [`LogEntry`] per request, with the reason for every refusal,
+//! and the middleware that echoes or creates `x-fapi-interaction-id`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::state::Shared;
+
+/// The header carrying the FAPI interaction id (FAPI 1 Baseline §6.2.1.11).
+pub(crate) const INTERACTION_ID_HEADER: &str = "x-fapi-interaction-id";
+
+/// One request the sandbox answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// When the answer was sent.
+    pub at: time::OffsetDateTime,
+    /// The HTTP method.
+    pub method: String,
+    /// The path (no query).
+    pub path: String,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// The client, once known (authenticated or named).
+    pub client_id: Option<String>,
+    /// The RFC 6749 §5.2 `error` code of a refusal.
+    pub error: Option<String>,
+    /// Why the request was refused (the `error_description`).
+    pub reason: Option<String>,
+    /// The `x-fapi-interaction-id` echoed or created.
+    pub interaction_id: Option<String>,
+}
+
+impl std::fmt::Display for LogEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        write!(f, "{at} {} {} {}", self.method, self.path, self.status)?;
+        if let Some(client) = &self.client_id {
+            write!(f, " client={client}")?;
+        }
+        if let Some(error) = &self.error {
+            write!(f, " error={error}")?;
+        }
+        if let Some(reason) = &self.reason {
+            write!(f, " reason=\"{reason}\"")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a handler tells the log about its answer (a response extension).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LogInfo {
+    pub client_id: Option<String>,
+    pub error: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Echoes (or creates) `x-fapi-interaction-id` and records the request.
+pub(crate) async fn middleware(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let interaction_id = request
+        .headers()
+        .get(INTERACTION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut response = next.run(request).await;
+    let info = response
+        .extensions_mut()
+        .remove::<LogInfo>()
+        .unwrap_or_default();
+    if let Ok(value) = HeaderValue::from_str(&interaction_id) {
+        response.headers_mut().insert(INTERACTION_ID_HEADER, value);
+    }
+    shared.record(LogEntry {
+        at: time::OffsetDateTime::now_utc(),
+        method,
+        path,
+        status: response.status().as_u16(),
+        client_id: info.client_id,
+        error: info.error,
+        reason: info.reason,
+        interaction_id: Some(interaction_id),
+    });
+    response
+}

@@ -1,0 +1,309 @@
+//! The embedded Open Finance sandbox authorization server (issue 3).
+//!
+//! A strict, in-memory FAPI 2.0 style authorization server shaped like the Ozone
+//! sandbox of the seed (`shared/reference/ozone-token-exchange.txt`): OIDC discovery,
+//! JWKS, pushed authorization requests (RFC 9126), an HTML consent page at
+//! `/authorize` (with `auto_approve=true` for tests and scripts), the token endpoint
+//! (RFC 6749 `authorization_code`, `refresh_token`, `client_credentials`), revocation
+//! (RFC 7009), introspection (RFC 7662), userinfo (OIDC Core §5.3), dynamic client
+//! registration (RFC 7591) and a `/callback` page for humans.
+//!
+//! Clients authenticate with `private_key_jwt` (RFC 7523, OIDC Core §9); every refusal
+//! is an RFC 6749 §5.2 error with a specific `error_description`, and is kept in the
+//! request log ([`SandboxHandle::log`]) so a user sees why the server said no.
+//!
+//! The server runs on the caller's tokio runtime, binds its own port (0 = a free one),
+//! keeps all state in memory and stops when the [`SandboxHandle`] is shut down or dropped.
+//!
+//! # Demo users and accounts
+//!
+//! [`DEMO_USERS`] holds two fixed users; `auto_approve=true` consents as the first one
+//! with all of that user's accounts:
+//!
+//! | sub | name | accounts |
+//! |---|---|---|
+//! | `202` | Mr. Mitsu Hirato (the seed's user) | Greenbank Current Account `10000004`, Greenbank Savings Account `10000002`, Greenbank Credit Card `10000007` |
+//! | `203` | Ms. Nur Aisyah Rahman | Bluebank Current Account `20000001`, Bluebank Fixed Deposit `20000003` |
+
+mod assertion;
+mod consent;
+mod demo;
+mod keys;
+mod log;
+mod routes;
+mod state;
+mod tls;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::secret::Secret;
+
+pub use demo::{DEMO_USERS, DemoAccount, DemoUser};
+pub use log::LogEntry;
+pub use tls::TlsOptions;
+
+/// A client id the app may use when it registers its local profile key with
+/// [`SandboxHandle::register_client`].
+pub const DEMO_CLIENT_ID: &str = "token-inspector-local";
+
+/// The `authorization_details` type of the Open Finance Malaysia account access consent
+/// (RFC 9396 `type`; the seed's).
+pub const ACCOUNT_ACCESS_CONSENT_TYPE: &str = "urn:openfinance-ml:account-access-consent:v1.2";
+
+/// The only `client_assertion_type` accepted (RFC 7523 §2.2).
+pub const JWT_BEARER_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How long a pushed authorization request lives (RFC 9126 §2.2 `expires_in`).
+pub const PAR_LIFETIME_SECS: u64 = 90;
+
+/// How long an access token lives (`expires_in`, the seed's 600).
+pub const ACCESS_TOKEN_LIFETIME_SECS: u64 = 600;
+
+/// The longest client assertion lifetime accepted: `exp` at most 60 minutes after `iat`.
+pub const MAX_ASSERTION_LIFETIME_SECS: f64 = 3600.0;
+
+/// Clock skew allowed on `exp`, `nbf` and `iat`.
+pub const CLOCK_SKEW_SECS: f64 = 10.0;
+
+/// How the sandbox is started.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// The address to bind (default 127.0.0.1).
+    pub bind: IpAddr,
+    /// The port (0 = a free port).
+    pub port: u16,
+    /// The id_token signing key, a PKCS#8 RSA PEM; `None` generates an ephemeral
+    /// 2048-bit key (read it back with [`SandboxHandle::signing_key_pem`] to keep it).
+    pub signing_key_pem: Option<Secret>,
+    /// Accept the token endpoint URL (or the URL of the endpoint called) as the client
+    /// assertion `aud`, as older servers want; by default only the issuer is accepted
+    /// (FAPI 2.0 SP §5.3.2.1).
+    pub lenient_aud: bool,
+    /// Rotate refresh tokens: a used refresh token is refused afterwards (FAPI 2.0
+    /// advises against rotation, so it is off by default).
+    pub rotate_refresh_tokens: bool,
+    /// Serve HTTPS (and optionally mutual TLS, RFC 8705).
+    pub tls: Option<TlsOptions>,
+    /// Clients registered from the start.
+    pub clients: Vec<ClientRegistration>,
+    /// How long an authorization code stays valid (default 60 s).
+    pub code_lifetime: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            signing_key_pem: None,
+            lenient_aud: false,
+            rotate_refresh_tokens: false,
+            tls: None,
+            clients: Vec::new(),
+            code_lifetime: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A registered client (RFC 7591 metadata subset).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientRegistration {
+    /// The client identifier (the assertion's `iss` and `sub`).
+    pub client_id: String,
+    /// The client's public keys as a JWK Set (`{"keys":[...]}`, RFC 7517 §5).
+    pub jwks: serde_json::Value,
+    /// The allowed redirect URIs; empty accepts any absolute URI.
+    pub redirect_uris: Vec<String>,
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source} (is the port in use? use port 0 for a free one)")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The signing key is unusable.
+    #[error("the sandbox signing key is unusable: {0}")]
+    Key(String),
+    /// A configured client is unusable.
+    #[error("client {client_id}: {reason}")]
+    Client {
+        /// The client.
+        client_id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// TLS setup failed.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
+/// The sandbox server.
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Binds, spawns the server on the current tokio runtime and returns its handle.
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        for client in &config.clients {
+            state::validate_jwks(&client.jwks).map_err(|reason| SandboxError::Client {
+                client_id: client.client_id.clone(),
+                reason,
+            })?;
+        }
+        let key = match &config.signing_key_pem {
+            Some(pem) => keys::SigningKey::from_pem(pem.expose()),
+            None => tokio::task::spawn_blocking(keys::SigningKey::generate)
+                .await
+                .map_err(|e| SandboxError::Key(e.to_string()))
+                .and_then(|r| r),
+        }?;
+        let tls_setup = match &config.tls {
+            Some(options) => Some(tls::TlsSetup::new(options)?),
+            None => None,
+        };
+        let wanted = SocketAddr::new(config.bind, config.port);
+        let listener = tokio::net::TcpListener::bind(wanted)
+            .await
+            .map_err(|source| SandboxError::Bind {
+                addr: wanted,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            addr: wanted,
+            source,
+        })?;
+        let host = if addr.ip().is_unspecified() {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        } else {
+            addr
+        };
+        let scheme = if tls_setup.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let issuer = format!("{scheme}://{host}");
+        let shared = Arc::new(state::Shared::new(
+            issuer.clone(),
+            key,
+            &config,
+            tls_setup.is_some(),
+        ));
+        let router = routes::router(shared.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let ca_pem = tls_setup.as_ref().and_then(|t| t.ca_pem.clone());
+        let task = match tls_setup {
+            Some(setup) => tokio::spawn(tls::serve(listener, setup, router, stop_rx)),
+            None => tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+            }),
+        };
+        Ok(SandboxHandle {
+            issuer,
+            addr,
+            shared,
+            ca_pem,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct SandboxHandle {
+    issuer: String,
+    addr: SocketAddr,
+    shared: Arc<state::Shared>,
+    ca_pem: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxHandle {
+    /// The issuer identifier, e.g. `http://127.0.0.1:PORT` (no trailing slash;
+    /// `https://` with TLS). The client assertion `aud` must equal it.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Registers (or replaces) a client. Keys that cannot be used are reported when an
+    /// assertion is checked.
+    pub fn register_client(&self, registration: ClientRegistration) {
+        self.shared.register(registration);
+    }
+
+    /// The request log, oldest first (the last 1000 requests).
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.log_entries()
+    }
+
+    /// A live feed of log entries as requests complete.
+    pub fn subscribe_log(&self) -> broadcast::Receiver<LogEntry> {
+        self.shared.subscribe()
+    }
+
+    /// The id_token signing key as PKCS#8 PEM, so a caller can keep it in the keychain
+    /// and pass it back in [`SandboxConfig::signing_key_pem`].
+    pub fn signing_key_pem(&self) -> Secret {
+        self.shared.key.pem.clone()
+    }
+
+    /// The PEM of the local CA that signed the server certificate (TLS mode with a
+    /// generated certificate); clients trust it to reach the sandbox over HTTPS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+        {
+            // Connections that did not close in time are cut.
+            task.abort();
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

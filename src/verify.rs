@@ -1,0 +1,1249 @@
+//! JWS signature verification (RFC 7515 §5.2, RFC 7518 §3) against a JWKS, a JWK, a PEM
+//! public key or certificate, or a shared secret.
+//!
+//! Verification runs on the raw signing input with `jsonwebtoken::crypto::verify` (and
+//! aws-lc-rs directly for ES512, which jsonwebtoken lacks), never through a typed header.
+//! Algorithm confusion (RFC 8725 §2.1, §3.1) is refused before any key is tried: an HMAC
+//! token is never checked against a public key, an asymmetric token never against a
+//! shared secret, and the `alg` must fit the key type and curve.
+
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::jwt::{DecodedJose, JoseKind};
+
+/// The key a token is verified with.
+#[derive(Clone)]
+pub enum VerificationKey {
+    /// A JWK Set (RFC 7517 §5): the key is picked by `kid`, or each fitting key is tried.
+    Jwks(Value),
+    /// One JWK (RFC 7517 §4).
+    Jwk(Value),
+    /// A public key PEM (RSA PKCS#1 or SPKI, EC, Ed25519) or an X.509 certificate PEM.
+    Pem(String),
+    /// A shared secret for HS256/384/512 (RFC 7518 §3.2).
+    Secret(Vec<u8>),
+}
+
+impl fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerificationKey::Jwks(v) => f.debug_tuple("Jwks").field(v).finish(),
+            VerificationKey::Jwk(v) => f.debug_tuple("Jwk").field(v).finish(),
+            VerificationKey::Pem(p) => f.debug_tuple("Pem").field(p).finish(),
+            VerificationKey::Secret(_) => f.write_str("Secret([redacted])"),
+        }
+    }
+}
+
+/// The outcome of checking a signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureStatus {
+    /// The signature verifies; `kid` names the key that verified it, when known.
+    Valid {
+        /// The `kid` of the key used.
+        kid: Option<String>,
+    },
+    /// The signature does not verify, or the key/alg combination is refused.
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// Nothing could be checked (no key, unsupported alg, kid not found, JWE).
+    NotVerifiable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl SignatureStatus {
+    /// `valid`, `invalid` or `not_verifiable`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            SignatureStatus::Valid { .. } => "valid",
+            SignatureStatus::Invalid { .. } => "invalid",
+            SignatureStatus::NotVerifiable { .. } => "not_verifiable",
+        }
+    }
+
+    /// The reason, for invalid and not verifiable.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            SignatureStatus::Valid { .. } => None,
+            SignatureStatus::Invalid { reason } | SignatureStatus::NotVerifiable { reason } => {
+                Some(reason)
+            }
+        }
+    }
+
+    /// True for [`SignatureStatus::Valid`].
+    pub fn is_valid(&self) -> bool {
+        matches!(self, SignatureStatus::Valid { .. })
+    }
+
+    fn invalid(reason: impl Into<String>) -> Self {
+        SignatureStatus::Invalid {
+            reason: reason.into(),
+        }
+    }
+
+    fn not_verifiable(reason: impl Into<String>) -> Self {
+        SignatureStatus::NotVerifiable {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Serialized as `{"status": "valid"|"invalid"|"not_verifiable", "kid": …, "reason": …}`
+/// (absent values are `null`), the shape `decode --json` prints.
+impl Serialize for SignatureStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("SignatureStatus", 3)?;
+        s.serialize_field("status", self.status())?;
+        let kid = match self {
+            SignatureStatus::Valid { kid } => kid.as_deref(),
+            _ => None,
+        };
+        s.serialize_field("kid", &kid)?;
+        s.serialize_field("reason", &self.reason())?;
+        s.end()
+    }
+}
+
+/// The JWS algorithms this module knows (RFC 7518 §3.1, RFC 8037 §3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Alg {
+    Hs(u16),
+    Rs(u16),
+    Ps(u16),
+    Es256,
+    Es384,
+    Es512,
+    EdDsa,
+}
+
+impl Alg {
+    fn parse(alg: &str) -> Option<Self> {
+        Some(match alg {
+            "HS256" => Alg::Hs(256),
+            "HS384" => Alg::Hs(384),
+            "HS512" => Alg::Hs(512),
+            "RS256" => Alg::Rs(256),
+            "RS384" => Alg::Rs(384),
+            "RS512" => Alg::Rs(512),
+            "PS256" => Alg::Ps(256),
+            "PS384" => Alg::Ps(384),
+            "PS512" => Alg::Ps(512),
+            "ES256" => Alg::Es256,
+            "ES384" => Alg::Es384,
+            "ES512" => Alg::Es512,
+            "EdDSA" => Alg::EdDsa,
+            _ => return None,
+        })
+    }
+
+    fn jsonwebtoken(self) -> Option<Algorithm> {
+        Some(match self {
+            Alg::Hs(256) => Algorithm::HS256,
+            Alg::Hs(384) => Algorithm::HS384,
+            Alg::Hs(_) => Algorithm::HS512,
+            Alg::Rs(256) => Algorithm::RS256,
+            Alg::Rs(384) => Algorithm::RS384,
+            Alg::Rs(_) => Algorithm::RS512,
+            Alg::Ps(256) => Algorithm::PS256,
+            Alg::Ps(384) => Algorithm::PS384,
+            Alg::Ps(_) => Algorithm::PS512,
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Es384 => Algorithm::ES384,
+            Alg::Es512 => return None,
+            Alg::EdDsa => Algorithm::EdDSA,
+        })
+    }
+
+    fn is_hmac(self) -> bool {
+        matches!(self, Alg::Hs(_))
+    }
+
+    /// The key type (and curve) this alg needs, as a JWK would say it.
+    fn wanted(self) -> KeyType {
+        match self {
+            Alg::Hs(_) => KeyType::Oct,
+            Alg::Rs(_) | Alg::Ps(_) => KeyType::Rsa,
+            Alg::Es256 => KeyType::Ec(Curve::P256),
+            Alg::Es384 => KeyType::Ec(Curve::P384),
+            Alg::Es512 => KeyType::Ec(Curve::P521),
+            Alg::EdDsa => KeyType::Okp(Curve::Ed25519),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Curve {
+    P256,
+    P384,
+    P521,
+    Ed25519,
+    Other,
+}
+
+impl Curve {
+    fn from_name(name: &str) -> Self {
+        match name {
+            "P-256" => Curve::P256,
+            "P-384" => Curve::P384,
+            "P-521" => Curve::P521,
+            "Ed25519" => Curve::Ed25519,
+            _ => Curve::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+            Curve::Ed25519 => "Ed25519",
+            Curve::Other => "an unsupported curve",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyType {
+    Rsa,
+    Ec(Curve),
+    Okp(Curve),
+    Oct,
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyType::Rsa => f.write_str("kty RSA"),
+            KeyType::Ec(c) => write!(f, "kty EC, crv {}", c.name()),
+            KeyType::Okp(c) => write!(f, "kty OKP, crv {}", c.name()),
+            KeyType::Oct => f.write_str("kty oct (shared secret)"),
+        }
+    }
+}
+
+/// Key bytes in the form the verifiers take.
+#[derive(Clone)]
+enum Material {
+    /// RSA modulus and exponent (big-endian).
+    RsaComponents { n: Vec<u8>, e: Vec<u8> },
+    /// RSA PKCS#1 `RSAPublicKey` DER.
+    RsaPkcs1(Vec<u8>),
+    /// An uncompressed EC point or an Ed25519 public key.
+    Raw(Vec<u8>),
+    /// A shared secret.
+    Secret(Vec<u8>),
+}
+
+/// One key that might verify the token.
+#[derive(Clone)]
+struct Candidate {
+    kid: Option<String>,
+    kty: KeyType,
+    alg: Option<String>,
+    material: Material,
+}
+
+/// Why a key could not be read (file contents, JWK members).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The PEM text is not a PEM block this tool reads.
+    #[error("the PEM could not be read: {0}")]
+    Pem(String),
+    /// A JWK is missing a member or has a bad one.
+    #[error("the JWK could not be read: {0}")]
+    Jwk(String),
+    /// The JWKS has no `keys` array.
+    #[error("the JWKS has no \"keys\" array (RFC 7517 §5)")]
+    NotAJwks,
+    /// The text is neither a PEM, a JWK nor a JWKS.
+    #[error(
+        "the key file is neither a PEM (-----BEGIN …), a JWK ({{\"kty\": …}}) nor a JWKS ({{\"keys\": […]}})"
+    )]
+    Unrecognised,
+}
+
+/// Why fetching a JWKS failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksFetchError {
+    /// The request could not be sent or the answer not read (DNS, TLS, timeout).
+    #[error("could not fetch the JWKS: {0}")]
+    Transport(String),
+    /// The server answered with a non-2xx status.
+    #[error("the JWKS endpoint answered HTTP {0}")]
+    Status(u16),
+    /// The answer is larger than the limit.
+    #[error("the JWKS is larger than {0} bytes; refusing to read more")]
+    TooLarge(usize),
+    /// The answer is not a JWKS.
+    #[error("the JWKS endpoint did not return a JWK Set: {0}")]
+    NotAJwks(String),
+}
+
+/// The most a fetched JWKS may weigh.
+pub const JWKS_SIZE_LIMIT: usize = 1024 * 1024;
+
+/// Fetches a JWK Set (RFC 7517 §5) from a URL such as a discovery document's `jwks_uri`,
+/// with a 10 s timeout and a 1 MiB size cap.
+pub async fn fetch_jwks(url: &str) -> Result<Value, JwksFetchError> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
+    let mut response = client
+        .get(url)
+        .header("accept", "application/json, application/jwk-set+json")
+        .send()
+        .await
+        .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(JwksFetchError::Status(response.status().as_u16()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| JwksFetchError::Transport(e.to_string()))?
+    {
+        if body.len() + chunk.len() > JWKS_SIZE_LIMIT {
+            return Err(JwksFetchError::TooLarge(JWKS_SIZE_LIMIT));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| JwksFetchError::NotAJwks(e.to_string()))?;
+    if !value.get("keys").is_some_and(Value::is_array) {
+        return Err(JwksFetchError::NotAJwks("no \"keys\" array".into()));
+    }
+    Ok(value)
+}
+
+/// Reads key text as a file would hold it: a JWKS, a JWK or a PEM public key/certificate.
+pub fn parse_key_text(text: &str) -> Result<VerificationKey, KeyError> {
+    let trimmed = text.trim();
+    if trimmed.starts_with("-----BEGIN") {
+        // Validate now so the user hears about a bad PEM before any token is checked.
+        pem_candidate(trimmed)?;
+        return Ok(VerificationKey::Pem(trimmed.to_owned()));
+    }
+    match serde_json::from_str::<Value>(trimmed) {
+        Ok(v) if v.get("keys").is_some() => {
+            if v.get("keys").is_some_and(Value::is_array) {
+                Ok(VerificationKey::Jwks(v))
+            } else {
+                Err(KeyError::NotAJwks)
+            }
+        }
+        Ok(v) if v.get("kty").is_some() => Ok(VerificationKey::Jwk(v)),
+        _ => Err(KeyError::Unrecognised),
+    }
+}
+
+/// Verifies a JWS signature (RFC 7515 §5.2) with the given key.
+///
+/// The key is picked by `kid` in a JWKS; without a `kid` every key of a fitting type is
+/// tried. Algorithm confusion is refused up front (RFC 8725 §3.1).
+pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
+    match decoded.kind {
+        JoseKind::Jwe => {
+            return SignatureStatus::not_verifiable(
+                "a JWE is encrypted, not signed: decrypt it first (a nested JWS is verified then)",
+            );
+        }
+        JoseKind::Unsecured => {
+            return SignatureStatus::invalid(
+                "alg \"none\": the token is unsecured and carries no signature (RFC 8725 §3.1)",
+            );
+        }
+        JoseKind::Jws => {}
+    }
+    let alg_name = decoded.alg().unwrap_or_default();
+    let Some(alg) = Alg::parse(alg_name) else {
+        return SignatureStatus::not_verifiable(format!(
+            "unsupported alg {alg_name:?} (supported: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA)"
+        ));
+    };
+    let (Some(signing_input), Some(signature_b64)) =
+        (decoded.signing_input(), decoded.raw.rsplit('.').next())
+    else {
+        return SignatureStatus::not_verifiable("the token has no signing input");
+    };
+
+    // Algorithm confusion, before anything is tried.
+    let is_secret = matches!(key, VerificationKey::Secret(_));
+    let is_oct_jwk = matches!(key, VerificationKey::Jwk(v) if v.get("kty").and_then(Value::as_str) == Some("oct"));
+    if alg.is_hmac() && !(is_secret || is_oct_jwk) {
+        return SignatureStatus::invalid(format!(
+            "algorithm confusion refused: the token says {alg_name} (a shared-secret MAC) but the key given is a public key; \
+             an HMAC token is never checked against a public key (RFC 8725 §2.1, §3.1)"
+        ));
+    }
+    if !alg.is_hmac() && (is_secret || is_oct_jwk) {
+        return SignatureStatus::invalid(format!(
+            "algorithm confusion refused: the token says {alg_name} (a public-key signature) but the key given is a shared secret (RFC 8725 §3.1)"
+        ));
+    }
+
+    let candidates = match collect_candidates(decoded, key, alg, alg_name) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let mut last_failure = String::new();
+    for cand in &candidates {
+        match verify_one(alg, signing_input.as_bytes(), signature_b64, &cand.material) {
+            Ok(true) => {
+                return SignatureStatus::Valid {
+                    kid: cand.kid.clone().or_else(|| decoded.kid().map(str::to_owned)),
+                };
+            }
+            Ok(false) => {
+                last_failure = "the signature does not match".to_owned();
+            }
+            Err(e) => last_failure = e,
+        }
+    }
+    let hint = signature_size_hint(alg, decoded.signature().map_or(0, <[u8]>::len));
+    let which = match (candidates.len(), candidates.first().and_then(|c| c.kid.as_deref())) {
+        (1, Some(kid)) => format!("the key with kid {kid:?}"),
+        (1, None) => "the key given".to_owned(),
+        (n, _) => format!("any of the {n} candidate keys"),
+    };
+    SignatureStatus::invalid(format!(
+        "{alg_name} signature does not verify with {which}: {last_failure}{hint}"
+    ))
+}
+
+fn signature_size_hint(alg: Alg, len: usize) -> String {
+    let want = match alg {
+        Alg::Es256 => 64,
+        Alg::Es384 => 96,
+        Alg::Es512 => 132,
+        Alg::EdDsa => 64,
+        _ => return String::new(),
+    };
+    if len == want {
+        String::new()
+    } else {
+        format!(
+            " (the signature is {len} bytes; JWS wants {want} bytes of raw R||S (RFC 7518 §3.4); a DER-encoded signature?)"
+        )
+    }
+}
+
+fn collect_candidates(
+    decoded: &DecodedJose,
+    key: &VerificationKey,
+    alg: Alg,
+    alg_name: &str,
+) -> Result<Vec<Candidate>, SignatureStatus> {
+    let wanted = alg.wanted();
+    match key {
+        VerificationKey::Secret(bytes) => Ok(vec![Candidate {
+            kid: None,
+            kty: KeyType::Oct,
+            alg: None,
+            material: Material::Secret(bytes.clone()),
+        }]),
+        VerificationKey::Pem(text) => {
+            let cand = pem_candidate(text).map_err(|e| SignatureStatus::not_verifiable(e.to_string()))?;
+            check_fit(&cand, wanted, alg_name)?;
+            Ok(vec![cand])
+        }
+        VerificationKey::Jwk(jwk) => {
+            let cand = jwk_candidate(jwk).map_err(|e| SignatureStatus::not_verifiable(e.to_string()))?;
+            check_fit(&cand, wanted, alg_name)?;
+            Ok(vec![cand])
+        }
+        VerificationKey::Jwks(set) => {
+            let Some(keys) = set.get("keys").and_then(Value::as_array) else {
+                return Err(SignatureStatus::not_verifiable(KeyError::NotAJwks.to_string()));
+            };
+            let kids: Vec<&str> = keys
+                .iter()
+                .filter_map(|k| k.get("kid").and_then(Value::as_str))
+                .collect();
+            let kid_list = if kids.is_empty() {
+                "none have a kid".to_owned()
+            } else {
+                format!("kids: {}", kids.join(", "))
+            };
+            if let Some(kid) = decoded.kid() {
+                let matching: Vec<&Value> = keys
+                    .iter()
+                    .filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+                    .collect();
+                if matching.is_empty() {
+                    return Err(SignatureStatus::not_verifiable(format!(
+                        "kid {kid} not found in the JWKS ({kid_list})"
+                    )));
+                }
+                let mut out = Vec::new();
+                let mut refusal = None;
+                for jwk in matching {
+                    match jwk_candidate(jwk) {
+                        Ok(c) => match check_fit(&c, wanted, alg_name) {
+                            Ok(()) => out.push(c),
+                            Err(status) => refusal = Some(status),
+                        },
+                        Err(e) => {
+                            refusal = Some(SignatureStatus::not_verifiable(format!(
+                                "the JWKS key with kid {kid}: {e}"
+                            )));
+                        }
+                    }
+                }
+                match (out.is_empty(), refusal) {
+                    (true, Some(status)) => Err(status),
+                    _ => Ok(out),
+                }
+            } else {
+                let out: Vec<Candidate> = keys
+                    .iter()
+                    .filter(|k| k.get("use").and_then(Value::as_str) != Some("enc"))
+                    .filter_map(|k| jwk_candidate(k).ok())
+                    .filter(|c| c.kty == wanted)
+                    .filter(|c| c.alg.as_deref().is_none_or(|a| a == alg_name))
+                    .collect();
+                if out.is_empty() {
+                    Err(SignatureStatus::not_verifiable(format!(
+                        "the token has no kid and no key in the JWKS fits {alg_name} ({wanted}); {kid_list}"
+                    )))
+                } else {
+                    Ok(out)
+                }
+            }
+        }
+    }
+}
+
+/// RFC 8725 §3.1: the alg must fit the key type (and curve), and a JWK's own `alg`.
+fn check_fit(cand: &Candidate, wanted: KeyType, alg_name: &str) -> Result<(), SignatureStatus> {
+    if cand.kty != wanted {
+        return Err(SignatureStatus::invalid(format!(
+            "alg {alg_name} does not fit the key ({}); {alg_name} needs {wanted} (RFC 8725 §3.1)",
+            cand.kty
+        )));
+    }
+    if let Some(key_alg) = cand.alg.as_deref()
+        && key_alg != alg_name
+    {
+        return Err(SignatureStatus::invalid(format!(
+            "the key is registered for alg {key_alg} but the token says {alg_name} (RFC 7517 §4.4)"
+        )));
+    }
+    Ok(())
+}
+
+fn verify_one(
+    alg: Alg,
+    signing_input: &[u8],
+    signature_b64: &str,
+    material: &Material,
+) -> Result<bool, String> {
+    if alg == Alg::Es512 {
+        let Material::Raw(point) = material else {
+            return Err("ES512 needs an EC P-521 point".to_owned());
+        };
+        let signature = crate::jwt::decode_segment(crate::jwt::Segment::Signature, signature_b64)
+            .map_err(|e| e.to_string())?;
+        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED,
+            point,
+        );
+        return Ok(key.verify(signing_input, &signature).is_ok());
+    }
+    let Some(algorithm) = alg.jsonwebtoken() else {
+        return Err("unsupported alg".to_owned());
+    };
+    let decoding_key = match material {
+        Material::RsaComponents { n, e } => DecodingKey::from_rsa_raw_components(n, e),
+        Material::RsaPkcs1(der) => DecodingKey::from_rsa_der(der),
+        Material::Raw(bytes) => match alg {
+            Alg::EdDsa => DecodingKey::from_ed_der(bytes),
+            _ => DecodingKey::from_ec_der(bytes),
+        },
+        Material::Secret(bytes) => DecodingKey::from_secret(bytes),
+    };
+    jsonwebtoken::crypto::verify(signature_b64, signing_input, &decoding_key, algorithm)
+        .map_err(|e| format!("the key could not be used: {e}"))
+}
+
+fn b64_member(jwk: &Value, name: &str) -> Result<Vec<u8>, KeyError> {
+    let text = jwk
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| KeyError::Jwk(format!("member {name:?} is missing or not a string")))?;
+    crate::jwt::decode_segment(crate::jwt::Segment::Whole, text)
+        .map_err(|e| KeyError::Jwk(format!("member {name:?}: {}", e.problem)))
+}
+
+fn jwk_candidate(jwk: &Value) -> Result<Candidate, KeyError> {
+    let kty = jwk
+        .get("kty")
+        .and_then(Value::as_str)
+        .ok_or_else(|| KeyError::Jwk("no \"kty\" member".into()))?;
+    let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+    let alg = jwk.get("alg").and_then(Value::as_str).map(str::to_owned);
+    let crv = || jwk.get("crv").and_then(Value::as_str).map(Curve::from_name);
+    let (kty, material) = match kty {
+        "RSA" => (
+            KeyType::Rsa,
+            Material::RsaComponents {
+                n: b64_member(jwk, "n")?,
+                e: b64_member(jwk, "e")?,
+            },
+        ),
+        "EC" => {
+            let curve = crv().ok_or_else(|| KeyError::Jwk("EC key without \"crv\"".into()))?;
+            let mut point = vec![0x04];
+            point.extend(b64_member(jwk, "x")?);
+            point.extend(b64_member(jwk, "y")?);
+            (KeyType::Ec(curve), Material::Raw(point))
+        }
+        "OKP" => {
+            let curve = crv().ok_or_else(|| KeyError::Jwk("OKP key without \"crv\"".into()))?;
+            (KeyType::Okp(curve), Material::Raw(b64_member(jwk, "x")?))
+        }
+        "oct" => (KeyType::Oct, Material::Secret(b64_member(jwk, "k")?)),
+        other => return Err(KeyError::Jwk(format!("unsupported kty {other:?}"))),
+    };
+    Ok(Candidate {
+        kid,
+        kty,
+        alg,
+        material,
+    })
+}
+
+/// Decodes the first PEM block (RFC 7468): its label and DER bytes.
+pub fn pem_block(text: &str) -> Result<(String, Vec<u8>), KeyError> {
+    use base64::Engine as _;
+    let start = text
+        .find("-----BEGIN ")
+        .ok_or_else(|| KeyError::Pem("no -----BEGIN line".into()))?;
+    let rest = &text[start + "-----BEGIN ".len()..];
+    let label_end = rest
+        .find("-----")
+        .ok_or_else(|| KeyError::Pem("unterminated BEGIN line".into()))?;
+    let label = rest[..label_end].to_owned();
+    let body_start = &rest[label_end + 5..];
+    let end_marker = format!("-----END {label}-----");
+    let body_end = body_start
+        .find(&end_marker)
+        .ok_or_else(|| KeyError::Pem(format!("no matching {end_marker} line")))?;
+    let body: String = body_start[..body_end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if body.contains(':') {
+        return Err(KeyError::Pem(
+            "the PEM has headers (an encrypted key?); give an unencrypted public key".into(),
+        ));
+    }
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| KeyError::Pem(format!("the base64 body is invalid: {e}")))?;
+    Ok((label, der))
+}
+
+fn pem_candidate(text: &str) -> Result<Candidate, KeyError> {
+    let (label, der) = pem_block(text)?;
+    let (kty, material) = match label.as_str() {
+        "RSA PUBLIC KEY" => (KeyType::Rsa, Material::RsaPkcs1(der)),
+        "PUBLIC KEY" => spki_key(&der)?,
+        "CERTIFICATE" => spki_key(der::certificate_spki(&der).ok_or_else(|| {
+            KeyError::Pem("the certificate's DER structure could not be read".into())
+        })?)?,
+        l if l.contains("PRIVATE KEY") => {
+            return Err(KeyError::Pem(format!(
+                "this is a private key ({l}); verification needs the public key or certificate"
+            )));
+        }
+        other => {
+            return Err(KeyError::Pem(format!(
+                "unsupported PEM label {other:?} (expected PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE)"
+            )));
+        }
+    };
+    Ok(Candidate {
+        kid: None,
+        kty,
+        alg: None,
+        material,
+    })
+}
+
+const OID_RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+const OID_RSA_PSS: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0A];
+const OID_EC: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+const OID_P384: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x22];
+const OID_P521: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x23];
+const OID_ED25519: &[u8] = &[0x2B, 0x65, 0x70];
+
+/// Reads a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) into a key type and key bytes.
+fn spki_key(spki: &[u8]) -> Result<(KeyType, Material), KeyError> {
+    let bad = || KeyError::Pem("the SubjectPublicKeyInfo could not be read".into());
+    let (alg_id, key_bits) = der::spki_parts(spki).ok_or_else(bad)?;
+    let (oid, params) = der::algorithm_identifier(alg_id).ok_or_else(bad)?;
+    if oid == OID_RSA || oid == OID_RSA_PSS {
+        Ok((KeyType::Rsa, Material::RsaPkcs1(key_bits.to_vec())))
+    } else if oid == OID_EC {
+        let curve = match params {
+            Some(p) if p == OID_P256 => Curve::P256,
+            Some(p) if p == OID_P384 => Curve::P384,
+            Some(p) if p == OID_P521 => Curve::P521,
+            _ => Curve::Other,
+        };
+        Ok((KeyType::Ec(curve), Material::Raw(key_bits.to_vec())))
+    } else if oid == OID_ED25519 {
+        Ok((KeyType::Okp(Curve::Ed25519), Material::Raw(key_bits.to_vec())))
+    } else {
+        Err(KeyError::Pem(
+            "unsupported public key algorithm (RSA, EC P-256/384/521 and Ed25519 are read)".into(),
+        ))
+    }
+}
+
+/// A minimal DER reader: just enough to find a certificate's SubjectPublicKeyInfo.
+mod der {
+    /// Reads one TLV: (tag, contents, whole element, rest).
+    fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7F);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, &rest[n..])
+        };
+        if rest.len() < len {
+            return None;
+        }
+        let header_len = input.len() - rest.len();
+        Some((tag, &rest[..len], &input[..header_len + len], &rest[len..]))
+    }
+
+    /// The contents of a SEQUENCE.
+    fn sequence(input: &[u8]) -> Option<&[u8]> {
+        match tlv(input)? {
+            (0x30, contents, _, _) => Some(contents),
+            _ => None,
+        }
+    }
+
+    /// Certificate → tbsCertificate → subjectPublicKeyInfo (RFC 5280 §4.1), whole element.
+    pub(super) fn certificate_spki(cert: &[u8]) -> Option<&[u8]> {
+        let cert = sequence(cert)?;
+        let mut tbs = sequence(cert)?;
+        // Optional [0] EXPLICIT version.
+        if tbs.first() == Some(&0xA0) {
+            tbs = tlv(tbs)?.3;
+        }
+        // serialNumber, signature, issuer, validity, subject.
+        for _ in 0..5 {
+            tbs = tlv(tbs)?.3;
+        }
+        let (tag, _, whole, _) = tlv(tbs)?;
+        (tag == 0x30).then_some(whole)
+    }
+
+    /// SubjectPublicKeyInfo → (AlgorithmIdentifier contents, key bits without the
+    /// unused-bits byte).
+    pub(super) fn spki_parts(spki: &[u8]) -> Option<(&[u8], &[u8])> {
+        let inner = sequence(spki)?;
+        let (tag, alg, _, rest) = tlv(inner)?;
+        if tag != 0x30 {
+            return None;
+        }
+        let (tag, bits, _, _) = tlv(rest)?;
+        if tag != 0x03 {
+            return None;
+        }
+        let (&unused, key) = bits.split_first()?;
+        (unused == 0).then_some((alg, key))
+    }
+
+    /// AlgorithmIdentifier contents → (OID bytes, OID parameter bytes if the parameter
+    /// is an OID).
+    pub(super) fn algorithm_identifier(alg: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+        let (tag, oid, _, rest) = tlv(alg)?;
+        if tag != 0x06 {
+            return None;
+        }
+        let params = match tlv(rest) {
+            Some((0x06, p, _, _)) => Some(p),
+            _ => None,
+        };
+        Some((oid, params))
+    }
+}
+
+/// Keys and signing helpers shared by the unit tests of `verify`, `checks` and `jwe`.
+#[cfg(test)]
+pub(crate) mod test_keys {
+    use std::sync::OnceLock;
+
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    use serde_json::{Map, Value, json};
+
+    use crate::jwt::{b64url, sign_compact};
+
+    /// A generated key pair with its public forms.
+    pub(crate) struct TestKey {
+        pub alg: &'static str,
+        pub pkcs8: Vec<u8>,
+        /// PKCS#1 DER of RSA keys (what aws-lc's RSA signer reads); empty otherwise.
+        pub rsa_pkcs1: Vec<u8>,
+        pub public_pem: String,
+        pub cert_pem: String,
+        pub jwk: Value,
+    }
+
+    impl TestKey {
+        /// Signs raw JSON claims with this key; `kid` is put in the header when given.
+        pub fn sign(&self, kid: Option<&str>, claims: &Value) -> String {
+            let mut header = Map::new();
+            header.insert("alg".into(), json!(self.alg));
+            if let Some(kid) = kid {
+                header.insert("kid".into(), json!(kid));
+            }
+            self.sign_with_header(&header, claims)
+        }
+
+        /// Signs with a caller-built header (which must carry this key's `alg`).
+        pub fn sign_with_header(&self, header: &Map<String, Value>, claims: &Value) -> String {
+            if self.alg == "ES512" {
+                use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair};
+                let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P521_SHA512_FIXED_SIGNING, &self.pkcs8)
+                    .unwrap();
+                let input = format!(
+                    "{}.{}",
+                    b64url(serde_json::to_vec(header).unwrap()),
+                    b64url(serde_json::to_vec(claims).unwrap())
+                );
+                let sig = kp
+                    .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
+                    .unwrap();
+                return format!("{input}.{}", b64url(sig.as_ref()));
+            }
+            let (key, alg) = match self.alg {
+                "PS256" => (EncodingKey::from_rsa_der(&self.rsa_pkcs1), Algorithm::PS256),
+                "ES256" => (EncodingKey::from_ec_der(&self.pkcs8), Algorithm::ES256),
+                "ES384" => (EncodingKey::from_ec_der(&self.pkcs8), Algorithm::ES384),
+                "EdDSA" => (EncodingKey::from_ed_der(&self.pkcs8), Algorithm::EdDSA),
+                other => panic!("no test key for {other}"),
+            };
+            sign_compact(header, claims, &key, alg).unwrap()
+        }
+
+        /// Signs with the same RSA key under another RSA alg (RS*/PS*).
+        pub fn sign_rsa_as(&self, alg: Algorithm, alg_name: &str, claims: &Value) -> String {
+            let mut header = Map::new();
+            header.insert("alg".into(), json!(alg_name));
+            sign_compact(
+                &header,
+                claims,
+                &EncodingKey::from_rsa_der(&self.rsa_pkcs1),
+                alg,
+            )
+            .unwrap()
+        }
+    }
+
+    fn make(rc_alg: &'static rcgen::SignatureAlgorithm, alg: &'static str, rsa: bool) -> TestKey {
+        let kp = if rsa {
+            rcgen::KeyPair::generate_rsa_for(rc_alg, rcgen::RsaKeySize::_2048).unwrap()
+        } else {
+            rcgen::KeyPair::generate_for(rc_alg).unwrap()
+        };
+        let cert = rcgen::CertificateParams::new(vec!["test.example".to_owned()])
+            .unwrap()
+            .self_signed(&kp)
+            .unwrap();
+        let public_pem = kp.public_key_pem();
+        let raw = kp.public_key_raw().to_vec();
+        let jwk = match alg {
+            "PS256" => {
+                // public_key_raw is the PKCS#1 RSAPublicKey: read n and e from it.
+                use rsa::pkcs1::DecodeRsaPublicKey;
+                use rsa::traits::PublicKeyParts;
+                let pk = rsa::PublicKey::from_pkcs1_der(&raw).unwrap();
+                json!({"kty": "RSA", "n": b64url(pk.n_bytes()), "e": b64url(pk.e_bytes())})
+            }
+            "ES256" | "ES384" | "ES512" => {
+                let crv = match alg {
+                    "ES256" => "P-256",
+                    "ES384" => "P-384",
+                    _ => "P-521",
+                };
+                let n = (raw.len() - 1) / 2;
+                json!({"kty": "EC", "crv": crv, "x": b64url(&raw[1..1 + n]), "y": b64url(&raw[1 + n..])})
+            }
+            _ => json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(&raw)}),
+        };
+        let rsa_pkcs1 = if rsa {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::pkcs8::DecodePrivateKey;
+            rsa::PrivateKey::from_pkcs8_der(&kp.serialize_der())
+                .unwrap()
+                .to_pkcs1_der()
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        } else {
+            Vec::new()
+        };
+        TestKey {
+            alg,
+            rsa_pkcs1,
+            pkcs8: kp.serialize_der(),
+            public_pem,
+            cert_pem: cert.pem(),
+            jwk,
+        }
+    }
+
+    /// A 2048-bit RSA key (PS256 and the other RS/PS algs), generated once.
+    pub(crate) fn rsa() -> &'static TestKey {
+        static K: OnceLock<TestKey> = OnceLock::new();
+        K.get_or_init(|| make(&rcgen::PKCS_RSA_SHA256, "PS256", true))
+    }
+
+    /// A second RSA key, for "wrong key" cases.
+    pub(crate) fn rsa2() -> &'static TestKey {
+        static K: OnceLock<TestKey> = OnceLock::new();
+        K.get_or_init(|| make(&rcgen::PKCS_RSA_SHA256, "PS256", true))
+    }
+
+    /// An EC P-256 key (ES256).
+    pub(crate) fn p256() -> &'static TestKey {
+        static K: OnceLock<TestKey> = OnceLock::new();
+        K.get_or_init(|| make(&rcgen::PKCS_ECDSA_P256_SHA256, "ES256", false))
+    }
+
+    /// An EC P-384 key (ES384).
+    pub(crate) fn p384() -> &'static TestKey {
+        static K: OnceLock<TestKey> = OnceLock::new();
+        K.get_or_init(|| make(&rcgen::PKCS_ECDSA_P384_SHA384, "ES384", false))
+    }
+
+    /// An EC P-521 key (ES512, signed with aws-lc-rs directly).
+    pub(crate) fn p521() -> &'static TestKey {
+        static K: OnceLock<TestKey> = OnceLock::new();
+        K.get_or_init(|| make(&rcgen::PKCS_ECDSA_P521_SHA512, "ES512", false))
+    }
+
+    /// An Ed25519 key (EdDSA).
+    pub(crate) fn ed25519() -> &'static TestKey {
+        static K: OnceLock<TestKey> = OnceLock::new();
+        K.get_or_init(|| make(&rcgen::PKCS_ED25519, "EdDSA", false))
+    }
+
+    /// Signs with HMAC.
+    pub(crate) fn sign_hs(alg: Algorithm, alg_name: &str, secret: &[u8], claims: &Value) -> String {
+        let mut header = Map::new();
+        header.insert("alg".into(), json!(alg_name));
+        sign_compact(&header, claims, &EncodingKey::from_secret(secret), alg).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_keys::{self, TestKey};
+    use super::*;
+    use crate::jwt::decode;
+    use jsonwebtoken::Algorithm;
+    use serde_json::json;
+
+    fn claims() -> Value {
+        json!({"iss": "https://auth1.sandbox.mya.ozoneapi.io", "exp": 1769767012.739, "sub": "202"})
+    }
+
+    fn tamper(token: &str) -> String {
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = crate::jwt::b64url(r#"{"sub":"someone else"}"#);
+        parts.join(".")
+    }
+
+    fn jwks(keys: &[(&TestKey, &str)]) -> VerificationKey {
+        let keys: Vec<Value> = keys
+            .iter()
+            .map(|(k, kid)| {
+                let mut j = k.jwk.clone();
+                j["kid"] = json!(kid);
+                j
+            })
+            .collect();
+        VerificationKey::Jwks(json!({ "keys": keys }))
+    }
+
+    fn check(token: &str, key: &VerificationKey) -> SignatureStatus {
+        verify(&decode(token).unwrap(), key)
+    }
+
+    /// Every asymmetric key verifies both ways through every key form.
+    fn both_ways(k: &TestKey) {
+        let good = k.sign(Some("k1"), &claims());
+        let bad = tamper(&good);
+        let forms = [
+            jwks(&[(k, "k1")]),
+            VerificationKey::Jwk(k.jwk.clone()),
+            VerificationKey::Pem(k.public_pem.clone()),
+            VerificationKey::Pem(k.cert_pem.clone()),
+        ];
+        for form in &forms {
+            let status = check(&good, form);
+            assert!(status.is_valid(), "{} {form:?}: {status:?}", k.alg);
+            let status = check(&bad, form);
+            assert_eq!(status.status(), "invalid", "{} {form:?}: {status:?}", k.alg);
+        }
+        assert_eq!(
+            check(&good, &jwks(&[(k, "k1")])),
+            SignatureStatus::Valid {
+                kid: Some("k1".into())
+            }
+        );
+    }
+
+    #[test]
+    fn ps256_both_ways() {
+        both_ways(test_keys::rsa());
+    }
+
+    #[test]
+    fn es256_both_ways() {
+        both_ways(test_keys::p256());
+    }
+
+    #[test]
+    fn es384_both_ways() {
+        both_ways(test_keys::p384());
+    }
+
+    #[test]
+    fn es512_both_ways() {
+        both_ways(test_keys::p521());
+    }
+
+    #[test]
+    fn eddsa_both_ways() {
+        both_ways(test_keys::ed25519());
+    }
+
+    #[test]
+    fn every_rsa_alg_both_ways() {
+        let k = test_keys::rsa();
+        for (alg, name) in [
+            (Algorithm::RS256, "RS256"),
+            (Algorithm::RS384, "RS384"),
+            (Algorithm::RS512, "RS512"),
+            (Algorithm::PS256, "PS256"),
+            (Algorithm::PS384, "PS384"),
+            (Algorithm::PS512, "PS512"),
+        ] {
+            let good = k.sign_rsa_as(alg, name, &claims());
+            let key = VerificationKey::Pem(k.public_pem.clone());
+            assert!(check(&good, &key).is_valid(), "{name}");
+            assert_eq!(check(&tamper(&good), &key).status(), "invalid", "{name}");
+            // The other RSA key does not verify it.
+            let other = VerificationKey::Jwk(test_keys::rsa2().jwk.clone());
+            assert_eq!(check(&good, &other).status(), "invalid", "{name}");
+        }
+    }
+
+    #[test]
+    fn every_hmac_alg_both_ways() {
+        let secret = b"a-shared-secret-of-at-least-32-bytes!!";
+        for (alg, name) in [
+            (Algorithm::HS256, "HS256"),
+            (Algorithm::HS384, "HS384"),
+            (Algorithm::HS512, "HS512"),
+        ] {
+            let good = test_keys::sign_hs(alg, name, secret, &claims());
+            let key = VerificationKey::Secret(secret.to_vec());
+            assert!(check(&good, &key).is_valid(), "{name}");
+            assert_eq!(check(&tamper(&good), &key).status(), "invalid");
+            let wrong = VerificationKey::Secret(b"another secret".to_vec());
+            assert_eq!(check(&good, &wrong).status(), "invalid");
+            let oct = VerificationKey::Jwk(json!({"kty": "oct", "k": crate::jwt::b64url(secret)}));
+            assert!(check(&good, &oct).is_valid(), "{name} oct jwk");
+        }
+    }
+
+    #[test]
+    fn hmac_token_against_a_public_key_is_refused() {
+        // The classic confusion: the RSA public key PEM used as the HMAC secret.
+        let k = test_keys::rsa();
+        let forged = test_keys::sign_hs(
+            Algorithm::HS256,
+            "HS256",
+            k.public_pem.as_bytes(),
+            &claims(),
+        );
+        for key in [
+            VerificationKey::Pem(k.public_pem.clone()),
+            VerificationKey::Jwk(k.jwk.clone()),
+            jwks(&[(k, "k1")]),
+        ] {
+            let status = check(&forged, &key);
+            assert_eq!(status.status(), "invalid");
+            assert!(status.reason().unwrap().contains("algorithm confusion"), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn asymmetric_token_against_a_secret_is_refused() {
+        let token = test_keys::p256().sign(None, &claims());
+        let status = check(&token, &VerificationKey::Secret(b"secret".to_vec()));
+        assert_eq!(status.status(), "invalid");
+        assert!(status.reason().unwrap().contains("algorithm confusion"));
+    }
+
+    #[test]
+    fn alg_must_fit_the_key_type() {
+        // An ES256 token checked with an RSA key, and with a P-384 key.
+        let token = test_keys::p256().sign(None, &claims());
+        let status = check(&token, &VerificationKey::Pem(test_keys::rsa().public_pem.clone()));
+        assert_eq!(status.status(), "invalid");
+        assert!(status.reason().unwrap().contains("does not fit"), "{status:?}");
+        let status = check(&token, &VerificationKey::Jwk(test_keys::p384().jwk.clone()));
+        assert_eq!(status.status(), "invalid");
+        // A JWK registered for another alg.
+        let mut jwk = test_keys::p256().jwk.clone();
+        jwk["alg"] = json!("ES384");
+        let status = check(&token, &VerificationKey::Jwk(jwk));
+        assert!(status.reason().unwrap().contains("registered for alg ES384"));
+    }
+
+    #[test]
+    fn kid_not_found_lists_the_kids() {
+        let token = test_keys::p256().sign(Some("missing"), &claims());
+        let set = jwks(&[(test_keys::p256(), "a"), (test_keys::ed25519(), "b")]);
+        assert_eq!(
+            check(&token, &set),
+            SignatureStatus::NotVerifiable {
+                reason: "kid missing not found in the JWKS (kids: a, b)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn without_kid_each_fitting_key_is_tried() {
+        let token = test_keys::ed25519().sign(None, &claims());
+        let set = jwks(&[
+            (test_keys::rsa(), "rsa"),
+            (test_keys::p256(), "ec"),
+            (test_keys::ed25519(), "ed"),
+        ]);
+        assert_eq!(
+            check(&token, &set),
+            SignatureStatus::Valid {
+                kid: Some("ed".into())
+            }
+        );
+        // No fitting key at all.
+        let set = jwks(&[(test_keys::rsa(), "rsa")]);
+        assert_eq!(check(&token, &set).status(), "not_verifiable");
+    }
+
+    #[test]
+    fn unsupported_unsecured_and_jwe() {
+        let t = format!(
+            "{}.{}.c2ln",
+            crate::jwt::b64url(r#"{"alg":"ES256K"}"#),
+            crate::jwt::b64url("{}")
+        );
+        let status = check(&t, &VerificationKey::Secret(vec![1]));
+        assert_eq!(status.status(), "not_verifiable");
+        assert!(status.reason().unwrap().contains("unsupported alg"));
+
+        let t = format!("{}.{}.", crate::jwt::b64url(r#"{"alg":"none"}"#), crate::jwt::b64url("{}"));
+        assert_eq!(check(&t, &VerificationKey::Secret(vec![1])).status(), "invalid");
+
+        let t = format!(
+            "{}.AA.AA.AA.AA",
+            crate::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
+        );
+        assert_eq!(check(&t, &VerificationKey::Secret(vec![1])).status(), "not_verifiable");
+    }
+
+    #[test]
+    fn der_encoded_ecdsa_signature_gets_a_hint() {
+        let token = test_keys::p256().sign(None, &claims());
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let t = format!("{input}.{}", crate::jwt::b64url([0x30u8; 70]));
+        let status = check(&t, &VerificationKey::Jwk(test_keys::p256().jwk.clone()));
+        assert!(status.reason().unwrap().contains("DER-encoded"), "{status:?}");
+    }
+
+    #[test]
+    fn status_serializes_with_all_three_members() {
+        let v = serde_json::to_value(SignatureStatus::Valid { kid: Some("k".into()) }).unwrap();
+        assert_eq!(v, json!({"status": "valid", "kid": "k", "reason": null}));
+        let v = serde_json::to_value(SignatureStatus::NotVerifiable { reason: "r".into() }).unwrap();
+        assert_eq!(v, json!({"status": "not_verifiable", "kid": null, "reason": "r"}));
+    }
+
+    #[test]
+    fn key_text_is_recognised() {
+        let k = test_keys::p256();
+        assert!(matches!(parse_key_text(&k.public_pem), Ok(VerificationKey::Pem(_))));
+        assert!(matches!(parse_key_text(&k.cert_pem), Ok(VerificationKey::Pem(_))));
+        assert!(matches!(parse_key_text(&k.jwk.to_string()), Ok(VerificationKey::Jwk(_))));
+        assert!(matches!(
+            parse_key_text(r#"{"keys": []}"#),
+            Ok(VerificationKey::Jwks(_))
+        ));
+        assert_eq!(parse_key_text("hello").unwrap_err(), KeyError::Unrecognised);
+        let private = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(parse_key_text(private).unwrap_err().to_string().contains("private key"));
+    }
+
+    #[test]
+    fn secret_is_redacted_in_debug() {
+        let k = VerificationKey::Secret(b"hunter2".to_vec());
+        assert_eq!(format!("{k:?}"), "Secret([redacted])");
+    }
+
+    #[tokio::test]
+    async fn fetch_jwks_from_loopback() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            for body in [r#"{"keys":[{"kty":"oct","k":"AA"}]}"#, r#"{"nope":1}"#] {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await.unwrap();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                sock.write_all(resp.as_bytes()).await.unwrap();
+            }
+        });
+        let url = format!("http://{addr}/jwks");
+        let set = fetch_jwks(&url).await.unwrap();
+        assert_eq!(set["keys"][0]["kty"], "oct");
+        assert!(matches!(fetch_jwks(&url).await, Err(JwksFetchError::NotAJwks(_))));
+        server.await.unwrap();
+    }
+}
