@@ -112,6 +112,8 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
         model.method,
         shell_quote(&model.url)
     ));
+    // curl would add `Expect: 100-continue` to larger bodies; the model sends no such header.
+    lines.push("--header 'Expect:'".to_owned());
     let t = &model.transport;
     if t.insecure_skip_verify {
         lines.push("--insecure".to_owned());
@@ -240,7 +242,7 @@ mod tests {
     fn raw_http_has_host_and_length() {
         let raw = raw_http(&model(), Redaction::None);
         assert!(raw.starts_with("POST /token HTTP/1.1\r\nHost: as1.sandbox.mya.ozoneapi.io\r\n"));
-        let body = "grant_type=authorization_code&note=it%27s%20a%20b%26c&client_assertion=eyJ.x.y";
+        let body = "grant_type=authorization_code&note=it%27s+a+b%26c&client_assertion=eyJ.x.y";
         assert!(raw.ends_with(&format!("Content-Length: {}\r\n\r\n{body}", body.len())), "{raw}");
     }
 

@@ -96,9 +96,9 @@ pub struct RequestModel {
 }
 
 impl RequestModel {
-    /// The form body exactly as sent: `name=value` pairs joined by `&`, values
-    /// percent-encoded as curl's `--data-urlencode` does (RFC 3986 unreserved characters
-    /// kept, everything else `%XX`), so the curl export sends the same bytes.
+    /// The form body exactly as sent: `name=value` pairs joined by `&`, values encoded
+    /// as curl's `--data-urlencode` does (see [`percent_encode`]), so the curl export
+    /// sends the same bytes.
     pub fn body(&self) -> String {
         self.form
             .iter()
@@ -138,12 +138,16 @@ impl RequestModel {
     }
 }
 
-/// Percent-encodes as curl's `--data-urlencode` (RFC 3986 §2.3 unreserved kept).
+/// Encodes a form value as curl's `--data-urlencode` does since curl 7.77 (RFC 3986
+/// §2.3 unreserved characters kept, space as `+` per the form-urlencoded media type,
+/// everything else `%XX`).
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
@@ -711,7 +715,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.param("scope"), Some("accounts payments"));
-        assert!(m.body().contains("scope=accounts%20payments"));
+        assert!(m.body().contains("scope=accounts+payments"));
     }
 
     #[test]
@@ -814,7 +818,7 @@ mod tests {
 
     #[test]
     fn percent_encoding_matches_curl() {
-        assert_eq!(percent_encode("a b+c/~._-"), "a%20b%2Bc%2F~._-");
+        assert_eq!(percent_encode("a b+c/~._-"), "a+b%2Bc%2F~._-");
         assert_eq!(percent_encode("ü"), "%C3%BC");
     }
 }
