@@ -1,0 +1,357 @@
+//! The command line, run as a user runs it: the built binary, its output and its exit
+//! codes (0 success, 1 server error, 2 usage/input error, 3 network failure).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-inspector");
+const ISSUER: &str = "https://auth1.sandbox.mya.ozoneapi.io";
+const CLIENT_ID: &str = "55aa605c-89ef-4473-aa88-47709f0ff383";
+const VERIFIER: &str = "7ff8feab-c016-46f5-98e3-921e9c4556c4b25fedb6-f448-4f7a-9fde-cce1282f0626";
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("TOKEN_INSPECTOR_CONFIG_DIR", self.dir.path())
+            .env_remove("TOKEN_INSPECTOR_CLIENT_SECRET")
+            .env_remove("TOKEN_INSPECTOR_REFRESH_TOKEN")
+            .output()
+            .unwrap()
+    }
+
+    /// A fresh RSA key file made by `keygen --out`.
+    fn key_file(&self) -> PathBuf {
+        let key = self.path("client.pem");
+        if !key.exists() {
+            let out = self.run(&[
+                "keygen",
+                "--out",
+                key.to_str().unwrap(),
+                "--jwks-out",
+                self.path("client.jwks.json").to_str().unwrap(),
+            ]);
+            assert!(out.status.success(), "{out:?}");
+        }
+        key
+    }
+}
+
+fn seed_args<'a>(key: &'a Path, token_endpoint: &'a str) -> Vec<&'a str> {
+    vec![
+        "exchange",
+        "--issuer",
+        ISSUER,
+        "--token-endpoint",
+        token_endpoint,
+        "--client-id",
+        CLIENT_ID,
+        "--key",
+        key.to_str().unwrap(),
+        "--kid",
+        "CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI",
+        "--code",
+        "160ed384-bb0d-439e-85e8-68d2b681e45d",
+        "--redirect-uri",
+        "https://www.auth-app.ozoneapi.co.uk/redirect-url",
+        "--code-verifier",
+        VERIFIER,
+        "--scope",
+        "accounts",
+        "--interaction-id",
+        "968bed68-6694-44a8-8daa-b955bb4d1283",
+        "--numeric-date",
+        "milliseconds",
+    ]
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn dry_run_json_reproduces_the_seed_request() {
+    let env = Env::new();
+    let key = env.key_file();
+    let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
+    args.extend(["--dry-run", "--json"]);
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = stdout_json(&out);
+    let req = &v["request"];
+    assert_eq!(req["url"], "https://as1.sandbox.mya.ozoneapi.io/token");
+    let names: Vec<&str> = req["form"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "grant_type",
+            "scope",
+            "code",
+            "redirect_uri",
+            "code_verifier",
+            "client_assertion_type",
+            "client_assertion"
+        ]
+    );
+    // Secrets are not printed in the JSON; the decoded assertion is.
+    assert_eq!(req["form"][4]["redacted"], true);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(VERIFIER));
+    let claims = &req["client_assertion"]["claims"];
+    assert_eq!(claims["aud"], ISSUER);
+    assert_eq!(claims["iss"], CLIENT_ID);
+    assert_eq!(claims["sub"], CLIENT_ID);
+    let exp = claims["exp"].as_f64().unwrap();
+    let iat = claims["iat"].as_f64().unwrap();
+    assert!((exp - iat - 300.0).abs() < 0.001);
+    assert_eq!(
+        req["client_assertion"]["header"]["kid"],
+        "CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI"
+    );
+    let headers = req["headers"].as_array().unwrap();
+    assert!(headers.iter().any(|h| h["name"] == "x-fapi-interaction-id"
+        && h["value"] == "968bed68-6694-44a8-8daa-b955bb4d1283"));
+}
+
+#[test]
+fn human_dry_run_shows_the_raw_request_and_decoded_assertion() {
+    let env = Env::new();
+    let key = env.key_file();
+    let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
+    args.push("--dry-run");
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("POST /token HTTP/1.1\nHost: as1.sandbox.mya.ozoneapi.io\n"), "{text}");
+    assert!(text.contains("grant_type=authorization_code&\nscope=accounts&\n"));
+    assert!(text.contains("\"alg\": \"PS256\""));
+    assert!(text.contains("Findings on the request"));
+}
+
+#[test]
+fn curl_and_redacted_curl() {
+    let env = Env::new();
+    let key = env.key_file();
+    let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
+    args.push("--curl");
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("curl "));
+    assert!(text.contains(&format!("--data-urlencode code_verifier={VERIFIER}")));
+
+    let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
+    args.push("--curl-redacted");
+    let out = env.run(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(VERIFIER));
+    assert!(text.contains("${CODE_VERIFIER}"));
+    assert!(text.contains("${CLIENT_ASSERTION}"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("$CLIENT_ASSERTION"));
+}
+
+#[test]
+fn redirect_url_is_read_and_checked() {
+    let env = Env::new();
+    let key = env.key_file();
+    let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
+    // Replace --code with a pasted redirect URL whose iss is wrong.
+    let pos = args.iter().position(|a| *a == "--code").unwrap();
+    args.drain(pos..pos + 2);
+    let url = "https://www.auth-app.ozoneapi.co.uk/redirect-url?code=abc&state=s1&iss=https%3A%2F%2Fevil.example";
+    args.extend(["--redirect-url", url, "--state", "s1", "--dry-run", "--json"]);
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = stdout_json(&out);
+    let form = v["request"]["form"].as_array().unwrap();
+    assert!(form.iter().any(|p| p["name"] == "code" && p["value"] == "abc"));
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"redirect.iss_mismatch"), "{codes:?}");
+}
+
+#[test]
+fn input_errors_exit_2_with_a_clear_message() {
+    let env = Env::new();
+    std::fs::write(env.path("bad.pem"), "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n").unwrap();
+    let bad = env.path("bad.pem");
+    let args = seed_args(&bad, "https://as1.sandbox.mya.ozoneapi.io/token");
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encrypted"));
+
+    let key = env.key_file();
+    let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
+    let pos = args.iter().position(|a| *a == "--code-verifier").unwrap();
+    args[pos + 1] = "too-short";
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("43 to 128"));
+
+    let out = env.run(&["exchange", "--grant", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn refused_connection_exits_3() {
+    let env = Env::new();
+    let key = env.key_file();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    drop(listener);
+    let out = env.run(&seed_args(&key, &url));
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("connection refused"));
+}
+
+/// A one-shot HTTP server answering every request with a fixed status and body.
+fn fixed_server(status: &'static str, body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = vec![0u8; 65536];
+            let mut got = Vec::new();
+            // Read until the end of headers and the announced body.
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if got.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let reply = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn server_error_exits_1_and_success_exits_0() {
+    let env = Env::new();
+    let key = env.key_file();
+    let url = fixed_server(
+        "400 Bad Request",
+        r#"{"error":"invalid_grant","error_description":"code already used"}"#,
+    );
+    let mut args = seed_args(&key, &url);
+    args.push("--json");
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v = stdout_json(&out);
+    assert_eq!(v["response"]["status"], 400);
+    assert_eq!(v["response"]["body_kind"], "oauth_error");
+    assert_eq!(v["response"]["body"]["error"], "invalid_grant");
+
+    let url = fixed_server(
+        "200 OK",
+        r#"{"access_token":"26e0bf38-9fab-48e5-8be6-4a906905f959","expires_in":600,"token_type":"Bearer","scope":"accounts profile"}"#,
+    );
+    let out = env.run(&seed_args(&key, &url));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("200 OK"), "{text}");
+    assert!(text.contains("access token expires in 10 min"), "{text}");
+}
+
+#[test]
+fn keygen_outputs_a_loadable_key_and_jwks() {
+    let env = Env::new();
+    let out = env.run(&[
+        "keygen",
+        "--type",
+        "p256",
+        "--out",
+        env.path("ec.pem").to_str().unwrap(),
+        "--jwks-out",
+        env.path("ec.jwks").to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let pem = std::fs::read_to_string(env.path("ec.pem")).unwrap();
+    let key = token_inspector::keys::PrivateKey::load(&pem).unwrap();
+    let jwks: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("ec.jwks")).unwrap()).unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], key.thumbprint());
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+    assert!(jwks["keys"][0].get("d").is_none(), "public JWKS leaks d");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("ec.pem")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn profile_import_reports_file_line_and_field() {
+    let env = Env::new();
+    let file = env.path("broken.toml");
+    std::fs::write(
+        &file,
+        "name = \"Broken\"\nissuer = \"https://a.example\"\n[auth]\nlifetime_secs = \"soon\"\n",
+    )
+    .unwrap();
+    let out = env.run(&["profile", "import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.toml:4:"), "{err}");
+    assert!(err.contains("auth.lifetime_secs"), "{err}");
+
+    let good = env.path("good.toml");
+    std::fs::write(
+        &good,
+        "name = \"Ozone MY\"\nissuer = \"https://auth1.sandbox.mya.ozoneapi.io\"\nclient_id = \"c\"\n",
+    )
+    .unwrap();
+    let out = env.run(&["profile", "import", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let out = env.run(&["profile", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Ozone MY"));
+    let out = env.run(&["profile", "show", "Ozone MY"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("client_id = \"c\""));
+}
