@@ -340,7 +340,7 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
         ResponseBody::Token(_) => {
             if let Some(json) = response.body.json() {
                 let echoed = response.http.header("x-fapi-interaction-id");
-                findings.extend(token_response_checks(
+                findings.extend(checks::check_token_response(
                     &json,
                     request.param("scope"),
                     request.interaction_id.as_deref(),
@@ -402,13 +402,3 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
     findings
 }
 
-/// Token-response findings (delegates to the checks module once it offers them).
-fn token_response_checks(
-    _body: &Value,
-    _requested_scope: Option<&str>,
-    _sent_interaction_id: Option<&str>,
-    _echoed_interaction_id: Option<&str>,
-    _now: f64,
-) -> Vec<Finding> {
-    Vec::new()
-}
