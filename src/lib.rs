@@ -27,3 +27,4 @@ pub mod response;
 pub mod discovery;
 pub mod exchange;
 pub mod redirect;
+pub mod authorize;

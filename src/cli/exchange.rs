@@ -144,6 +144,10 @@ pub struct ExchangeArgs {
     /// The issuer's JWKS (file or URL) to verify the id_token (default: discovered).
     #[arg(long, value_name = "FILE|URL")]
     pub jwks: Option<String>,
+    /// Embedded sandbox only: run PAR and approve the consent without a browser to get
+    /// the code, then exchange it (state, nonce and code_verifier are handled).
+    #[arg(long, conflicts_with_all = ["code", "redirect_url"])]
+    pub auto_approve: bool,
     /// Build and show the request; do not send.
     #[arg(long)]
     pub dry_run: bool,
@@ -295,6 +299,9 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     if let Some(v) = &args.redirect_uri {
         profile.redirect_uri = v.clone();
     }
+    if let Some(v) = &args.scope {
+        profile.scope = v.clone();
+    }
     for h in &args.headers {
         let (name, value) = h
             .split_once(':')
@@ -428,9 +435,46 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     // The grant.
     let mut redirect_findings = Vec::new();
     let mut expected_state = args.state.clone();
+    let mut expected_nonce = args.nonce.clone();
+    let mut code_verifier = args.code_verifier.clone();
+    let mut auto_code = None;
+    if args.auto_approve {
+        let transport = Transport::new(transport_config.clone())?;
+        let session = crate::authorize::start(
+            &transport,
+            &profile,
+            &secrets,
+            Some(crate::authorize::default_authorization_details()),
+            &RequestOptions::default(),
+        )
+        .await?;
+        let answer = crate::authorize::auto_approve(&transport, &session).await?;
+        redirect_findings = redirect::check_authorization_response(
+            &answer,
+            Some(&session.state),
+            Some(profile.issuer.as_str()),
+            None,
+        );
+        if !args.json {
+            eprintln!(
+                "authorized at {} (state {}, nonce {})",
+                session.authorization_url, session.state, session.nonce
+            );
+        }
+        expected_state = Some(session.state.clone());
+        expected_nonce = Some(session.nonce.clone());
+        code_verifier = Some(session.verifier.as_str().to_owned());
+        auto_code = Some(answer.code.ok_or_else(|| {
+            anyhow!(
+                "the sandbox answered error={} ({})",
+                answer.error.unwrap_or_default(),
+                answer.error_description.unwrap_or_default()
+            )
+        })?);
+    }
     let grant = match args.grant {
         GrantArg::AuthorizationCode => {
-            let mut code = args.code.clone();
+            let mut code = args.code.clone().or(auto_code);
             if let Some(url) = &args.redirect_url {
                 let parsed = redirect::parse_authorization_response(url)
                     .map_err(|e| input(format!("--redirect-url: {e}")))?;
@@ -466,7 +510,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             Grant::AuthorizationCode {
                 code,
                 redirect_uri: profile.redirect_uri.clone(),
-                code_verifier: args.code_verifier.clone(),
+                code_verifier,
             }
         }
         GrantArg::RefreshToken => Grant::RefreshToken {
@@ -489,7 +533,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         issuer: Some(profile.issuer.clone()).filter(|s| !s.is_empty()),
         client_id: Some(profile.client_id.clone()).filter(|s| !s.is_empty()),
         token_endpoint: profile.endpoints.token.clone(),
-        expected_nonce: args.nonce.clone(),
+        expected_nonce,
         expected_state,
         jwks_uri: profile.endpoints.jwks.clone(),
         jwks: None,

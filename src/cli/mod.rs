@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod authorize;
 pub mod decode;
 pub mod discover;
 pub mod exchange;
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Build and send a token request (or show it: --dry-run, --curl) and explain the answer.
     Exchange(Box<exchange::ExchangeArgs>),
+    /// Start an authorization (PKCE, state, nonce, PAR) and print the URL to open.
+    Authorize(authorize::AuthorizeArgs),
     /// Decode a JWT/JWS/JWE, verify it and list findings.
     Decode(decode::DecodeArgs),
     /// Fetch an issuer's OpenID discovery document.
@@ -43,6 +46,7 @@ pub enum Command {
 pub async fn run(command: Command) -> Exit {
     match command {
         Command::Exchange(args) => exchange::run(*args).await,
+        Command::Authorize(args) => authorize::run(args).await,
         Command::Decode(args) => decode::run(args).await,
         Command::Discover(args) => discover::run(args).await,
         Command::Keygen(args) => keygen::run(args).await,
