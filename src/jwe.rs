@@ -150,7 +150,9 @@ fn rsa_oaep_256(pem: &str, encrypted_key: &[u8]) -> Result<Vec<u8>, JweError> {
     private
         .decrypt(rsa::Oaep::<rsa::sha2::Sha256>::new(), encrypted_key)
         .map_err(|_| {
-            JweError::Failed("RSA-OAEP-256 could not unwrap the content key (wrong private key?)".into())
+            JweError::Failed(
+                "RSA-OAEP-256 could not unwrap the content key (wrong private key?)".into(),
+            )
         })
 }
 
@@ -249,7 +251,12 @@ pub(crate) mod tests {
     use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
     /// Builds a compact JWE with AES-GCM for tests (RFC 7516 §5.1).
-    pub(crate) fn encrypt_gcm(header: &str, encrypted_key: &[u8], cek: &[u8], plaintext: &[u8]) -> String {
+    pub(crate) fn encrypt_gcm(
+        header: &str,
+        encrypted_key: &[u8],
+        cek: &[u8],
+        plaintext: &[u8],
+    ) -> String {
         let header_b64 = b64url(header);
         let mut iv = [0u8; 12];
         SystemRandom::new().fill(&mut iv).unwrap();
@@ -290,7 +297,12 @@ pub(crate) mod tests {
     #[test]
     fn dir_a256gcm_round_trip_and_wrong_key() {
         let cek = [7u8; 32];
-        let t = encrypt_gcm(r#"{"alg":"dir","enc":"A256GCM"}"#, &[], &cek, br#"{"sub":"x","exp":1769767012.739}"#);
+        let t = encrypt_gcm(
+            r#"{"alg":"dir","enc":"A256GCM"}"#,
+            &[],
+            &cek,
+            br#"{"sub":"x","exp":1769767012.739}"#,
+        );
         let d = decode(&t).unwrap();
         let Payload::Json(v) = decrypt(&d, &JweKey::Direct(cek.to_vec())).unwrap() else {
             panic!("not json")
@@ -307,10 +319,16 @@ pub(crate) mod tests {
         let cek = [1u8; 16];
         let t = encrypt_gcm(r#"{"alg":"dir","enc":"A128GCM"}"#, &[], &cek, b"hello");
         let d = decode(&t).unwrap();
-        assert_eq!(decrypt(&d, &JweKey::Direct(cek.to_vec())).unwrap(), Payload::Text("hello".into()));
+        assert_eq!(
+            decrypt(&d, &JweKey::Direct(cek.to_vec())).unwrap(),
+            Payload::Text("hello".into())
+        );
         // Changing the header changes the AAD: authentication fails.
         let (_, rest) = t.split_once('.').unwrap();
-        let altered = format!("{}.{rest}", b64url(r#"{"alg":"dir","enc":"A128GCM","x":1}"#));
+        let altered = format!(
+            "{}.{rest}",
+            b64url(r#"{"alg":"dir","enc":"A128GCM","x":1}"#)
+        );
         let d = decode(&altered).unwrap();
         assert!(decrypt(&d, &JweKey::Direct(cek.to_vec())).is_err());
     }
@@ -320,9 +338,14 @@ pub(crate) mod tests {
         let (pem, public) = rsa_pem_and_public();
         let cek = [9u8; 32];
         let wrapped = public
-            .encrypt(&mut getrandom::SysRng, rsa::Oaep::<rsa::sha2::Sha256>::new(), &cek)
+            .encrypt(
+                &mut getrandom::SysRng,
+                rsa::Oaep::<rsa::sha2::Sha256>::new(),
+                &cek,
+            )
             .unwrap();
-        let inner = crate::verify::test_keys::p256().sign(Some("k"), &serde_json::json!({"sub": "202"}));
+        let inner =
+            crate::verify::test_keys::p256().sign(Some("k"), &serde_json::json!({"sub": "202"}));
         let t = encrypt_gcm(
             r#"{"alg":"RSA-OAEP-256","enc":"A256GCM","cty":"JWT"}"#,
             &wrapped,
@@ -340,21 +363,75 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a256cbc_hs512_round_trip() {
+        use aws_lc_rs::cipher::{
+            AES_256, EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey,
+        };
+        use aws_lc_rs::hmac;
+        let cek: Vec<u8> = (0u8..64).collect();
+        let header_b64 = b64url(r#"{"alg":"dir","enc":"A256CBC-HS512"}"#);
+        let iv = [4u8; 16];
+        let key = PaddedBlockEncryptingKey::cbc_pkcs7(
+            UnboundCipherKey::new(&AES_256, &cek[32..]).unwrap(),
+        )
+        .unwrap();
+        let mut ct = b"text payload".to_vec();
+        key.less_safe_encrypt(&mut ct, EncryptionContext::Iv128(iv.into()))
+            .unwrap();
+        let mut mac_in = header_b64.as_bytes().to_vec();
+        mac_in.extend_from_slice(&iv);
+        mac_in.extend_from_slice(&ct);
+        mac_in.extend_from_slice(&((header_b64.len() as u64) * 8).to_be_bytes());
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA512, &cek[..32]), &mac_in);
+        let t = format!(
+            "{header_b64}..{}.{}.{}",
+            b64url(iv),
+            b64url(&ct),
+            b64url(&tag.as_ref()[..32])
+        );
+        let d = decode(&t).unwrap();
+        assert_eq!(
+            decrypt(&d, &JweKey::Direct(cek.clone())).unwrap(),
+            Payload::Text("text payload".into())
+        );
+        let mut altered = ct.clone();
+        altered[0] ^= 1;
+        let t = format!(
+            "{header_b64}..{}.{}.{}",
+            b64url(iv),
+            b64url(&altered),
+            b64url(&tag.as_ref()[..32])
+        );
+        assert!(decrypt(&decode(&t).unwrap(), &JweKey::Direct(cek)).is_err());
+    }
+
+    #[test]
     fn a128cbc_hs256_round_trip() {
-        use aws_lc_rs::cipher::{AES_128, PaddedBlockEncryptingKey, UnboundCipherKey, EncryptionContext};
+        use aws_lc_rs::cipher::{
+            AES_128, EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey,
+        };
         use aws_lc_rs::hmac;
         let cek: Vec<u8> = (0u8..32).collect();
         let header_b64 = b64url(r#"{"alg":"dir","enc":"A128CBC-HS256"}"#);
         let iv = [3u8; 16];
-        let key = PaddedBlockEncryptingKey::cbc_pkcs7(UnboundCipherKey::new(&AES_128, &cek[16..]).unwrap()).unwrap();
+        let key = PaddedBlockEncryptingKey::cbc_pkcs7(
+            UnboundCipherKey::new(&AES_128, &cek[16..]).unwrap(),
+        )
+        .unwrap();
         let mut ct = b"{\"a\":1}".to_vec();
-        key.less_safe_encrypt(&mut ct, EncryptionContext::Iv128(iv.into())).unwrap();
+        key.less_safe_encrypt(&mut ct, EncryptionContext::Iv128(iv.into()))
+            .unwrap();
         let mut mac_in = header_b64.as_bytes().to_vec();
         mac_in.extend_from_slice(&iv);
         mac_in.extend_from_slice(&ct);
         mac_in.extend_from_slice(&((header_b64.len() as u64) * 8).to_be_bytes());
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &cek[..16]), &mac_in);
-        let t = format!("{header_b64}..{}.{}.{}", b64url(iv), b64url(&ct), b64url(&tag.as_ref()[..16]));
+        let t = format!(
+            "{header_b64}..{}.{}.{}",
+            b64url(iv),
+            b64url(&ct),
+            b64url(&tag.as_ref()[..16])
+        );
         let d = decode(&t).unwrap();
         assert_eq!(
             decrypt(&d, &JweKey::Direct(cek.clone())).unwrap(),
@@ -367,7 +444,10 @@ pub(crate) mod tests {
 
     #[test]
     fn unsupported_alg_and_enc_are_named() {
-        let t = format!("{}.AA.AA.AA.AA", b64url(r#"{"alg":"ECDH-ES","enc":"A256GCM"}"#));
+        let t = format!(
+            "{}.AA.AA.AA.AA",
+            b64url(r#"{"alg":"ECDH-ES","enc":"A256GCM"}"#)
+        );
         let d = decode(&t).unwrap();
         let err = decrypt(&d, &JweKey::Direct(vec![0; 32])).unwrap_err();
         assert_eq!(err, JweError::UnsupportedAlg("ECDH-ES".into()));
@@ -375,6 +455,9 @@ pub(crate) mod tests {
         let err = decrypt(&decode(&t).unwrap(), &JweKey::Direct(vec![0; 32])).unwrap_err();
         assert_eq!(err, JweError::UnsupportedEnc("XC20P".into()));
         let jws = crate::verify::test_keys::p256().sign(None, &serde_json::json!({}));
-        assert_eq!(decrypt(&decode(&jws).unwrap(), &JweKey::Direct(vec![])).unwrap_err(), JweError::NotJwe);
+        assert_eq!(
+            decrypt(&decode(&jws).unwrap(), &JweKey::Direct(vec![])).unwrap_err(),
+            JweError::NotJwe
+        );
     }
 }

@@ -404,7 +404,10 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
         match verify_one(alg, signing_input.as_bytes(), signature_b64, &cand.material) {
             Ok(true) => {
                 return SignatureStatus::Valid {
-                    kid: cand.kid.clone().or_else(|| decoded.kid().map(str::to_owned)),
+                    kid: cand
+                        .kid
+                        .clone()
+                        .or_else(|| decoded.kid().map(str::to_owned)),
                 };
             }
             Ok(false) => {
@@ -414,7 +417,10 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
         }
     }
     let hint = signature_size_hint(alg, decoded.signature().map_or(0, <[u8]>::len));
-    let which = match (candidates.len(), candidates.first().and_then(|c| c.kid.as_deref())) {
+    let which = match (
+        candidates.len(),
+        candidates.first().and_then(|c| c.kid.as_deref()),
+    ) {
         (1, Some(kid)) => format!("the key with kid {kid:?}"),
         (1, None) => "the key given".to_owned(),
         (n, _) => format!("any of the {n} candidate keys"),
@@ -456,18 +462,22 @@ fn collect_candidates(
             material: Material::Secret(bytes.clone()),
         }]),
         VerificationKey::Pem(text) => {
-            let cand = pem_candidate(text).map_err(|e| SignatureStatus::not_verifiable(e.to_string()))?;
+            let cand =
+                pem_candidate(text).map_err(|e| SignatureStatus::not_verifiable(e.to_string()))?;
             check_fit(&cand, wanted, alg_name)?;
             Ok(vec![cand])
         }
         VerificationKey::Jwk(jwk) => {
-            let cand = jwk_candidate(jwk).map_err(|e| SignatureStatus::not_verifiable(e.to_string()))?;
+            let cand =
+                jwk_candidate(jwk).map_err(|e| SignatureStatus::not_verifiable(e.to_string()))?;
             check_fit(&cand, wanted, alg_name)?;
             Ok(vec![cand])
         }
         VerificationKey::Jwks(set) => {
             let Some(keys) = set.get("keys").and_then(Value::as_array) else {
-                return Err(SignatureStatus::not_verifiable(KeyError::NotAJwks.to_string()));
+                return Err(SignatureStatus::not_verifiable(
+                    KeyError::NotAJwks.to_string(),
+                ));
             };
             let kids: Vec<&str> = keys
                 .iter()
@@ -708,7 +718,10 @@ fn spki_key(spki: &[u8]) -> Result<(KeyType, Material), KeyError> {
         };
         Ok((KeyType::Ec(curve), Material::Raw(key_bits.to_vec())))
     } else if oid == OID_ED25519 {
-        Ok((KeyType::Okp(Curve::Ed25519), Material::Raw(key_bits.to_vec())))
+        Ok((
+            KeyType::Okp(Curve::Ed25519),
+            Material::Raw(key_bits.to_vec()),
+        ))
     } else {
         Err(KeyError::Pem(
             "unsupported public key algorithm (RSA, EC P-256/384/521 and Ed25519 are read)".into(),
@@ -718,8 +731,11 @@ fn spki_key(spki: &[u8]) -> Result<(KeyType, Material), KeyError> {
 
 /// A minimal DER reader: just enough to find a certificate's SubjectPublicKeyInfo.
 mod der {
-    /// Reads one TLV: (tag, contents, whole element, rest).
-    fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+    /// One DER element: (tag, contents, whole element, what follows).
+    type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+    /// Reads one TLV.
+    fn tlv(input: &[u8]) -> Option<Tlv<'_>> {
         let (&tag, rest) = input.split_first()?;
         let (&first, rest) = rest.split_first()?;
         let (len, rest) = if first < 0x80 {
@@ -1105,7 +1121,10 @@ mod tests {
         ] {
             let status = check(&forged, &key);
             assert_eq!(status.status(), "invalid");
-            assert!(status.reason().unwrap().contains("algorithm confusion"), "{status:?}");
+            assert!(
+                status.reason().unwrap().contains("algorithm confusion"),
+                "{status:?}"
+            );
         }
     }
 
@@ -1121,16 +1140,27 @@ mod tests {
     fn alg_must_fit_the_key_type() {
         // An ES256 token checked with an RSA key, and with a P-384 key.
         let token = test_keys::p256().sign(None, &claims());
-        let status = check(&token, &VerificationKey::Pem(test_keys::rsa().public_pem.clone()));
+        let status = check(
+            &token,
+            &VerificationKey::Pem(test_keys::rsa().public_pem.clone()),
+        );
         assert_eq!(status.status(), "invalid");
-        assert!(status.reason().unwrap().contains("does not fit"), "{status:?}");
+        assert!(
+            status.reason().unwrap().contains("does not fit"),
+            "{status:?}"
+        );
         let status = check(&token, &VerificationKey::Jwk(test_keys::p384().jwk.clone()));
         assert_eq!(status.status(), "invalid");
         // A JWK registered for another alg.
         let mut jwk = test_keys::p256().jwk.clone();
         jwk["alg"] = json!("ES384");
         let status = check(&token, &VerificationKey::Jwk(jwk));
-        assert!(status.reason().unwrap().contains("registered for alg ES384"));
+        assert!(
+            status
+                .reason()
+                .unwrap()
+                .contains("registered for alg ES384")
+        );
     }
 
     #[test]
@@ -1175,14 +1205,24 @@ mod tests {
         assert_eq!(status.status(), "not_verifiable");
         assert!(status.reason().unwrap().contains("unsupported alg"));
 
-        let t = format!("{}.{}.", crate::jwt::b64url(r#"{"alg":"none"}"#), crate::jwt::b64url("{}"));
-        assert_eq!(check(&t, &VerificationKey::Secret(vec![1])).status(), "invalid");
+        let t = format!(
+            "{}.{}.",
+            crate::jwt::b64url(r#"{"alg":"none"}"#),
+            crate::jwt::b64url("{}")
+        );
+        assert_eq!(
+            check(&t, &VerificationKey::Secret(vec![1])).status(),
+            "invalid"
+        );
 
         let t = format!(
             "{}.AA.AA.AA.AA",
             crate::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
         );
-        assert_eq!(check(&t, &VerificationKey::Secret(vec![1])).status(), "not_verifiable");
+        assert_eq!(
+            check(&t, &VerificationKey::Secret(vec![1])).status(),
+            "not_verifiable"
+        );
     }
 
     #[test]
@@ -1191,30 +1231,54 @@ mod tests {
         let (input, _) = token.rsplit_once('.').unwrap();
         let t = format!("{input}.{}", crate::jwt::b64url([0x30u8; 70]));
         let status = check(&t, &VerificationKey::Jwk(test_keys::p256().jwk.clone()));
-        assert!(status.reason().unwrap().contains("DER-encoded"), "{status:?}");
+        assert!(
+            status.reason().unwrap().contains("DER-encoded"),
+            "{status:?}"
+        );
     }
 
     #[test]
     fn status_serializes_with_all_three_members() {
-        let v = serde_json::to_value(SignatureStatus::Valid { kid: Some("k".into()) }).unwrap();
+        let v = serde_json::to_value(SignatureStatus::Valid {
+            kid: Some("k".into()),
+        })
+        .unwrap();
         assert_eq!(v, json!({"status": "valid", "kid": "k", "reason": null}));
-        let v = serde_json::to_value(SignatureStatus::NotVerifiable { reason: "r".into() }).unwrap();
-        assert_eq!(v, json!({"status": "not_verifiable", "kid": null, "reason": "r"}));
+        let v =
+            serde_json::to_value(SignatureStatus::NotVerifiable { reason: "r".into() }).unwrap();
+        assert_eq!(
+            v,
+            json!({"status": "not_verifiable", "kid": null, "reason": "r"})
+        );
     }
 
     #[test]
     fn key_text_is_recognised() {
         let k = test_keys::p256();
-        assert!(matches!(parse_key_text(&k.public_pem), Ok(VerificationKey::Pem(_))));
-        assert!(matches!(parse_key_text(&k.cert_pem), Ok(VerificationKey::Pem(_))));
-        assert!(matches!(parse_key_text(&k.jwk.to_string()), Ok(VerificationKey::Jwk(_))));
+        assert!(matches!(
+            parse_key_text(&k.public_pem),
+            Ok(VerificationKey::Pem(_))
+        ));
+        assert!(matches!(
+            parse_key_text(&k.cert_pem),
+            Ok(VerificationKey::Pem(_))
+        ));
+        assert!(matches!(
+            parse_key_text(&k.jwk.to_string()),
+            Ok(VerificationKey::Jwk(_))
+        ));
         assert!(matches!(
             parse_key_text(r#"{"keys": []}"#),
             Ok(VerificationKey::Jwks(_))
         ));
         assert_eq!(parse_key_text("hello").unwrap_err(), KeyError::Unrecognised);
         let private = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-        assert!(parse_key_text(private).unwrap_err().to_string().contains("private key"));
+        assert!(
+            parse_key_text(private)
+                .unwrap_err()
+                .to_string()
+                .contains("private key")
+        );
     }
 
     #[test]
@@ -1243,7 +1307,10 @@ mod tests {
         let url = format!("http://{addr}/jwks");
         let set = fetch_jwks(&url).await.unwrap();
         assert_eq!(set["keys"][0]["kty"], "oct");
-        assert!(matches!(fetch_jwks(&url).await, Err(JwksFetchError::NotAJwks(_))));
+        assert!(matches!(
+            fetch_jwks(&url).await,
+            Err(JwksFetchError::NotAJwks(_))
+        ));
         server.await.unwrap();
     }
 }

@@ -339,7 +339,10 @@ fn redirect_query(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 fn find(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 fn decode_part(token: &str, index: usize) -> Value {
@@ -384,7 +387,10 @@ async fn whole_flow_with_an_independent_client() {
         doc["token_endpoint_auth_methods_supported"],
         json!(["private_key_jwt"])
     );
-    assert_eq!(doc["authorization_response_iss_parameter_supported"], json!(true));
+    assert_eq!(
+        doc["authorization_response_iss_parameter_supported"],
+        json!(true)
+    );
     assert_eq!(doc["require_pushed_authorization_requests"], json!(true));
 
     // JWKS of the sandbox.
@@ -437,8 +443,14 @@ async fn whole_flow_with_an_independent_client() {
     let consent = &detail["consent"];
     assert_eq!(consent["status"], json!("authorized"));
     assert_eq!(consent["consent_type"], json!(CONSENT_TYPE));
-    assert_eq!(consent["permissions"], json!(["read_accounts", "read_balances"]));
-    assert_eq!(consent["expiration_datetime"], json!("2030-11-30T23:59:59Z"));
+    assert_eq!(
+        consent["permissions"],
+        json!(["read_accounts", "read_balances"])
+    );
+    assert_eq!(
+        consent["expiration_datetime"],
+        json!("2030-11-30T23:59:59Z")
+    );
     assert_eq!(consent["updated_by"], json!("data_provider_user"));
     assert_eq!(consent["consent_id"], body["grant_id"]);
     assert_eq!(
@@ -513,18 +525,23 @@ async fn whole_flow_with_an_independent_client() {
     form.extend(env.auth(env.client.assertion(&issuer)));
     let revoked = env.post_form("/revoke", &form).await;
     assert_eq!(revoked.status, StatusCode::OK);
-    assert_eq!(env.introspect(refresh_token).await.json, json!({"active": false}));
-    assert_eq!(env.introspect(access_token).await.json, json!({"active": false}));
+    assert_eq!(
+        env.introspect(refresh_token).await.json,
+        json!({"active": false})
+    );
+    assert_eq!(
+        env.introspect(access_token).await.json,
+        json!({"active": false})
+    );
     let again = env.refresh(refresh_token).await;
     again.refused(400, "invalid_grant", "revoked");
 
     // The log names every request, the client and no secrets.
     let log = env.sandbox.log();
     assert!(log.iter().any(|e| e.path == "/par" && e.status == 201));
-    assert!(
-        log.iter()
-            .any(|e| e.path == "/token" && e.status == 200 && e.client_id.as_deref() == Some("tpp-ps"))
-    );
+    assert!(log.iter().any(|e| e.path == "/token"
+        && e.status == 200
+        && e.client_id.as_deref() == Some("tpp-ps")));
     assert!(log.iter().all(|e| e.interaction_id.is_some()));
     env.sandbox.shutdown().await;
 }
@@ -582,7 +599,10 @@ async fn consent_page_approve_with_one_account_and_deny() {
     let verifier = "a".repeat(43);
     let challenge = b64(Sha256::digest(verifier.as_bytes()));
     let par = env.par(&challenge, "S256", "s1").await;
-    let request_uri = par.json["request_uri"].as_str().expect("request_uri").to_owned();
+    let request_uri = par.json["request_uri"]
+        .as_str()
+        .expect("request_uri")
+        .to_owned();
     assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
     assert_eq!(par.json["expires_in"], json!(90));
     let page = env
@@ -625,7 +645,10 @@ async fn consent_page_approve_with_one_account_and_deny() {
 
     // Deny: access_denied with state and iss on the redirect.
     let par = env.par(&challenge, "S256", "s2").await;
-    let request_uri = par.json["request_uri"].as_str().expect("request_uri").to_owned();
+    let request_uri = par.json["request_uri"]
+        .as_str()
+        .expect("request_uri")
+        .to_owned();
     let deny = env
         .http
         .post(env.url("/authorize"))
@@ -663,7 +686,9 @@ async fn es256_and_fractional_numeric_dates_are_accepted() {
         "aud": env.sandbox.issuer(), "exp": t + 300.739, "iss": "tpp-ec", "sub": "tpp-ec",
         "jti": uuid::Uuid::new_v4().to_string(), "iat": t - 9.261
     });
-    let answer = env.client_credentials(env.client.assertion_with(&claims)).await;
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json);
     assert_eq!(answer.json["expires_in"], json!(600));
     // client_credentials tokens have no user: userinfo says so.
@@ -676,6 +701,104 @@ async fn es256_and_fractional_numeric_dates_are_accepted() {
         .await
         .expect("userinfo");
     assert_eq!(info.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn par_accepts_a_signed_request_object() {
+    let env = env().await;
+    let issuer = env.sandbox.issuer().to_owned();
+    let verifier = "d".repeat(64);
+    let t = now().floor();
+    let request_claims = json!({
+        "iss": env.client.id, "aud": issuer, "client_id": env.client.id,
+        "response_type": "code", "redirect_uri": REDIRECT_URI, "scope": "openid accounts",
+        "state": "ro-state", "nonce": "ro-nonce",
+        "code_challenge": b64(Sha256::digest(verifier.as_bytes())),
+        "code_challenge_method": "S256",
+        "authorization_details": [{"type": CONSENT_TYPE, "consent": {"permissions": ["read_balances"]}}],
+        "nbf": t, "exp": t + 300.0, "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    let request = env.client.sign_raw(
+        &json!({"alg": env.client.alg_name, "kid": env.client.kid, "typ": "oauth-authz-req+jwt"}),
+        &request_claims,
+    );
+    let mut form = vec![("client_id", env.client.id.clone()), ("request", request)];
+    form.extend(env.auth(env.client.assertion(&issuer)));
+    let par = env.post_form("/par", &form).await;
+    assert_eq!(par.status, StatusCode::CREATED, "{:?}", par.json);
+    let request_uri = par.json["request_uri"].as_str().expect("request_uri");
+    let response = env
+        .http
+        .get(env.authorize_url(&[
+            ("client_id", env.client.id.as_str()),
+            ("request_uri", request_uri),
+            ("auto_approve", "true"),
+        ]))
+        .send()
+        .await
+        .expect("authorize");
+    let query = redirect_query(response.headers());
+    assert_eq!(find(&query, "state").as_deref(), Some("ro-state"));
+    let code = find(&query, "code").expect("code");
+    let answer = env.exchange_code(&code, REDIRECT_URI, &verifier).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json);
+    assert_eq!(
+        answer.json["authorization_details"][0]["consent"]["permissions"],
+        json!(["read_balances"])
+    );
+
+    // A request object with a lifetime over 60 minutes is refused.
+    let mut long = request_claims.clone();
+    long["exp"] = json!(t + 4000.0);
+    let request = env.client.assertion_with(&long);
+    let mut form = vec![("client_id", env.client.id.clone()), ("request", request)];
+    form.extend(env.auth(env.client.assertion(&issuer)));
+    env.post_form("/par", &form)
+        .await
+        .refused(400, "invalid_request_object", "60 min");
+}
+
+#[tokio::test]
+async fn userinfo_and_revoke_refuse_what_they_should() {
+    let env = env().await;
+    let info = env
+        .http
+        .get(env.url("/userinfo"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
+    let challenge = info
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{challenge}"
+    );
+
+    // Another client cannot revoke this client's token.
+    let token = env
+        .client_credentials(env.client.assertion(env.sandbox.issuer()))
+        .await;
+    let access_token = token.json["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let other = TestClient::es256("other");
+    env.sandbox.register_client(other.registration());
+    let mut form = vec![("token", access_token.clone())];
+    form.extend(env.auth(other.assertion(env.sandbox.issuer())));
+    env.post_form("/revoke", &form)
+        .await
+        .refused(400, "unauthorized_client", "another client");
+    assert_eq!(
+        env.introspect(&access_token).await.json["active"],
+        json!(true)
+    );
 }
 
 // ------------------------------------------------------------------ refusals
@@ -732,7 +855,9 @@ async fn refuses_iss_different_from_sub() {
     let env = env().await;
     let mut claims = env.client.claims(env.sandbox.issuer());
     claims["sub"] = json!("someone-else");
-    let answer = env.client_credentials(env.client.assertion_with(&claims)).await;
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
     answer.refused(401, "invalid_client", "differ");
 }
 
@@ -740,12 +865,17 @@ async fn refuses_iss_different_from_sub() {
 async fn refuses_a_wrong_aud() {
     let env = env().await;
     let answer = env
-        .client_credentials(env.client.assertion("https://auth1.sandbox.mya.ozoneapi.io"))
+        .client_credentials(
+            env.client
+                .assertion("https://auth1.sandbox.mya.ozoneapi.io"),
+        )
         .await;
     answer.refused(401, "invalid_client", "not the issuer");
     let mut claims = env.client.claims(env.sandbox.issuer());
     claims["aud"] = json!([env.sandbox.issuer()]);
-    let answer = env.client_credentials(env.client.assertion_with(&claims)).await;
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
     answer.refused(401, "invalid_client", "array");
     let slash = format!("{}/", env.sandbox.issuer());
     let answer = env.client_credentials(env.client.assertion(&slash)).await;
@@ -756,7 +886,9 @@ async fn refuses_a_wrong_aud() {
 async fn token_endpoint_aud_is_refused_unless_lenient() {
     let env = env().await;
     let token_url = env.url("/token");
-    let answer = env.client_credentials(env.client.assertion(&token_url)).await;
+    let answer = env
+        .client_credentials(env.client.assertion(&token_url))
+        .await;
     answer.refused(401, "invalid_client", "lenient-aud");
 
     let lenient = start(
@@ -779,7 +911,9 @@ async fn refuses_a_missing_exp() {
     let env = env().await;
     let mut claims = env.client.claims(env.sandbox.issuer());
     claims.as_object_mut().expect("object").remove("exp");
-    let answer = env.client_credentials(env.client.assertion_with(&claims)).await;
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
     answer.refused(401, "invalid_client", "no exp");
 }
 
@@ -788,7 +922,9 @@ async fn refuses_an_exp_too_far_after_iat() {
     let env = env().await;
     let mut claims = env.client.claims(env.sandbox.issuer());
     claims["exp"] = json!(now().floor() + 3700.0);
-    let answer = env.client_credentials(env.client.assertion_with(&claims)).await;
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
     answer.refused(401, "invalid_client", "too long");
 }
 
@@ -798,7 +934,9 @@ async fn refuses_an_expired_assertion() {
     let mut claims = env.client.claims(env.sandbox.issuer());
     claims["iat"] = json!(now() - 400.0);
     claims["exp"] = json!(now() - 100.5);
-    let answer = env.client_credentials(env.client.assertion_with(&claims)).await;
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
     answer.refused(401, "invalid_client", "expired");
 }
 
@@ -850,11 +988,20 @@ async fn code_reuse_is_refused_and_revokes_the_tokens() {
     let (code, verifier, _) = env.code().await;
     let first = env.exchange_code(&code, REDIRECT_URI, &verifier).await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.json);
-    let access_token = first.json["access_token"].as_str().expect("token").to_owned();
-    assert_eq!(env.introspect(&access_token).await.json["active"], json!(true));
+    let access_token = first.json["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(
+        env.introspect(&access_token).await.json["active"],
+        json!(true)
+    );
     let second = env.exchange_code(&code, REDIRECT_URI, &verifier).await;
     second.refused(400, "invalid_grant", "already used");
-    assert_eq!(env.introspect(&access_token).await.json, json!({"active": false}));
+    assert_eq!(
+        env.introspect(&access_token).await.json,
+        json!({"active": false})
+    );
     let refresh_token = first.json["refresh_token"].as_str().expect("refresh");
     env.refresh(refresh_token)
         .await
@@ -963,7 +1110,10 @@ async fn interaction_id_is_echoed_or_created() {
         .await
         .expect("discovery");
     assert_eq!(
-        response.headers().get("x-fapi-interaction-id").map(|v| v.as_bytes()),
+        response
+            .headers()
+            .get("x-fapi-interaction-id")
+            .map(|v| v.as_bytes()),
         Some(sent.as_bytes())
     );
     // An error answer echoes it too.
@@ -977,15 +1127,13 @@ async fn interaction_id_is_echoed_or_created() {
         .expect("token");
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        refused.headers().get("x-fapi-interaction-id").map(|v| v.as_bytes()),
+        refused
+            .headers()
+            .get("x-fapi-interaction-id")
+            .map(|v| v.as_bytes()),
         Some(sent.as_bytes())
     );
-    let created = env
-        .http
-        .get(env.url("/jwks"))
-        .send()
-        .await
-        .expect("jwks");
+    let created = env.http.get(env.url("/jwks")).send().await.expect("jwks");
     let id = created
         .headers()
         .get("x-fapi-interaction-id")
@@ -994,18 +1142,150 @@ async fn interaction_id_is_echoed_or_created() {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     assert_ne!(id, sent);
     let logged = env.sandbox.log();
-    assert!(logged.iter().any(|e| e.interaction_id.as_deref() == Some(id)));
+    assert!(
+        logged
+            .iter()
+            .any(|e| e.interaction_id.as_deref() == Some(id))
+    );
 }
 
 #[tokio::test]
 async fn parallel_sandboxes_are_independent() {
     let (a, b) = tokio::join!(env(), env());
     assert_ne!(a.sandbox.addr(), b.sandbox.addr());
-    // a's client is unknown to b (a different key under the same id).
-    let answer = b.client_credentials(a.client.assertion(b.sandbox.issuer())).await;
-    answer.refused(401, "invalid_client", "signature");
-    let ok = a.client_credentials(a.client.assertion(a.sandbox.issuer())).await;
+    // a's key is unknown to b (b registered another key under the same client id).
+    let answer = b
+        .client_credentials(a.client.assertion(b.sandbox.issuer()))
+        .await;
+    answer.refused(401, "invalid_client", "no key with kid");
+    let ok = a
+        .client_credentials(a.client.assertion(a.sandbox.issuer()))
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
+}
+
+// ------------------------------------------------------------------ mutual TLS
+
+#[tokio::test]
+async fn mutual_tls_binds_tokens_to_the_client_certificate() {
+    let client = TestClient::ed25519("tpp-mtls");
+    let config = SandboxConfig {
+        signing_key_pem: Some(Secret::new(rsa_pem(0))),
+        clients: vec![client.registration()],
+        tls: Some(token_inspector::sandbox::TlsOptions {
+            require_client_cert: true,
+            ..Default::default()
+        }),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(config).await.expect("TLS sandbox starts");
+    let issuer = sandbox.issuer().to_owned();
+    assert!(issuer.starts_with("https://127.0.0.1:"), "{issuer}");
+    let ca = sandbox.ca_pem().expect("generated CA");
+
+    // A self-signed client certificate (self_signed_tls_client_auth).
+    let cert_key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["tpp.example".to_owned()])
+        .expect("params")
+        .self_signed(&cert_key)
+        .expect("cert");
+    let identity = format!("{}{}", cert.pem(), cert_key.serialize_pem());
+    let expected_x5t = b64(Sha256::digest(cert.der().as_ref()));
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).expect("CA")])
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).expect("identity"))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+
+    let doc: Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery over mTLS")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["issuer"], json!(issuer));
+    assert_eq!(
+        doc["tls_client_certificate_bound_access_tokens"],
+        json!(true)
+    );
+    assert_eq!(
+        doc["mtls_endpoint_aliases"]["token_endpoint"],
+        json!(format!("{issuer}/token"))
+    );
+
+    let token: Value = http
+        .post(format!("{issuer}/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &client.assertion(&issuer)),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let access_token = token["access_token"].as_str().expect("access_token");
+    let intro: Value = http
+        .post(format!("{issuer}/introspect"))
+        .form(&[
+            ("token", access_token),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &client.assertion(&issuer)),
+        ])
+        .send()
+        .await
+        .expect("introspect")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(intro["active"], json!(true));
+    assert_eq!(intro["cnf"]["x5t#S256"], json!(expected_x5t));
+
+    // self_signed_tls_client_auth: the certificate alone authenticates the client once
+    // it is registered in the client's jwks as x5c (RFC 8705 §2.2).
+    let by_cert = || {
+        http.post(format!("{issuer}/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "tpp-mtls"),
+            ])
+            .send()
+    };
+    let refused = by_cert().await.expect("token");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let point = cert_key.public_key_raw().to_vec();
+    assert_eq!(point.len(), 65, "P-256 uncompressed point");
+    let mut jwks = client.jwks.clone();
+    jwks["keys"].as_array_mut().expect("keys").push(
+        json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]),
+            "kid": "mtls", "x5c": [base64::engine::general_purpose::STANDARD.encode(cert.der())]}),
+    );
+    sandbox.register_client(ClientRegistration {
+        jwks,
+        ..client.registration()
+    });
+    let accepted = by_cert().await.expect("token");
+    assert_eq!(accepted.status(), StatusCode::OK);
+
+    // Without a client certificate the handshake is refused.
+    let anonymous = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).expect("CA")])
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    assert!(
+        anonymous
+            .get(format!("{issuer}/jwks"))
+            .send()
+            .await
+            .is_err()
+    );
+    sandbox.shutdown().await;
 }
 
 // ------------------------------------------------------------------ load test

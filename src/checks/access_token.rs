@@ -105,23 +105,51 @@ mod tests {
             ..CheckContext::default()
         };
         let ok = SignatureStatus::Valid { kid: None };
-        check_jwt(&token(header, claims), TokenKind::AccessToken, &ctx, Some(&ok))
+        check_jwt(
+            &token(header, claims),
+            TokenKind::AccessToken,
+            &ctx,
+            Some(&ok),
+        )
     }
 
     #[test]
     fn clean_token_and_guess() {
         assert!(run(header(), claims()).is_empty());
-        assert_eq!(guess_kind(&token(header(), claims())), TokenKind::AccessToken);
+        assert_eq!(
+            guess_kind(&token(header(), claims())),
+            TokenKind::AccessToken
+        );
     }
 
     #[test]
     fn each_finding_both_ways() {
         let cases: Vec<(&str, Value, Value)> = vec![
-            ("access_token.typ_not_at_jwt", with(header(), "typ", json!("JWT")), claims()),
-            ("access_token.claims_missing", header(), with(claims(), "client_id", Value::Null)),
-            ("access_token.iss_mismatch", header(), with(claims(), "iss", json!("https://other.example"))),
-            ("access_token.not_sender_constrained", header(), with(claims(), "cnf", Value::Null)),
-            ("access_token.cnf_unknown", header(), with(claims(), "cnf", json!({"x5t": "abc"}))),
+            (
+                "access_token.typ_not_at_jwt",
+                with(header(), "typ", json!("JWT")),
+                claims(),
+            ),
+            (
+                "access_token.claims_missing",
+                header(),
+                with(claims(), "client_id", Value::Null),
+            ),
+            (
+                "access_token.iss_mismatch",
+                header(),
+                with(claims(), "iss", json!("https://other.example")),
+            ),
+            (
+                "access_token.not_sender_constrained",
+                header(),
+                with(claims(), "cnf", Value::Null),
+            ),
+            (
+                "access_token.cnf_unknown",
+                header(),
+                with(claims(), "cnf", json!({"x5t": "abc"})),
+            ),
         ];
         let baseline = run(header(), claims());
         for (code, h, c) in cases {

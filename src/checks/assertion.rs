@@ -78,14 +78,16 @@ pub fn check(decoded: &DecodedJose, ctx: &CheckContext) -> Vec<Finding> {
         ));
     }
     if let Some(exp) = exp {
-        let start = iat.or_else(|| seconds_claim(decoded, "nbf")).unwrap_or(ctx.now);
+        let start = iat
+            .or_else(|| seconds_claim(decoded, "nbf"))
+            .unwrap_or(ctx.now);
         let lifetime = exp - start;
         if lifetime > ctx.max_assertion_lifetime {
             out.push(Finding::new(
                 Severity::Warning,
                 "assertion.lifetime_too_long",
                 format!(
-                    "The assertion lives {} (exp − iat = {lifetime} s), over the {} s limit: servers commonly refuse assertions \
+                    "The assertion lives {} (exp − iat = {lifetime:.0} s), over the {} s limit: servers commonly refuse assertions \
                      that live longer than 5–10 minutes. Use a short exp (the seed uses 310 s).",
                     crate::numeric_date::format_duration(lifetime),
                     ctx.max_assertion_lifetime
@@ -123,7 +125,8 @@ fn audience_checks(decoded: &DecodedJose, ctx: &CheckContext, out: &mut Vec<Find
     let looks_like_token_endpoint = |a: &str| {
         ctx.token_endpoint.as_deref() == Some(a)
             || (ctx.issuer.as_deref() != Some(a)
-                && url::Url::parse(a).is_ok_and(|u| u.path().trim_end_matches('/').ends_with("/token")))
+                && url::Url::parse(a)
+                    .is_ok_and(|u| u.path().trim_end_matches('/').ends_with("/token")))
     };
     if let Some(endpoint) = auds.iter().find(|a| looks_like_token_endpoint(a)) {
         out.push(Finding::new(
@@ -144,7 +147,8 @@ fn audience_checks(decoded: &DecodedJose, ctx: &CheckContext, out: &mut Vec<Find
     if let Some(issuer) = ctx.issuer.as_deref() {
         let exact = aud_value.as_str() == Some(issuer);
         let contains = auds.contains(&issuer);
-        let only_token_endpoint = !auds.is_empty() && auds.iter().all(|a| looks_like_token_endpoint(a));
+        let only_token_endpoint =
+            !auds.is_empty() && auds.iter().all(|a| looks_like_token_endpoint(a));
         if !exact && !contains && !only_token_endpoint {
             out.push(Finding::new(
                 Severity::Error,
@@ -193,7 +197,12 @@ mod tests {
     fn run(claims: Value) -> Vec<Finding> {
         let header = json!({"alg": "PS256", "kid": "CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI"});
         let ok = SignatureStatus::Valid { kid: None };
-        check_jwt(&token(header, claims), TokenKind::ClientAssertion, &ctx(), Some(&ok))
+        check_jwt(
+            &token(header, claims),
+            TokenKind::ClientAssertion,
+            &ctx(),
+            Some(&ok),
+        )
     }
 
     #[test]
@@ -208,18 +217,35 @@ mod tests {
         let cases: Vec<(&str, Value)> = vec![
             ("assertion.iss_missing", with(s.clone(), "iss", Value::Null)),
             ("assertion.sub_missing", with(s.clone(), "sub", Value::Null)),
-            ("assertion.iss_not_sub", with(s.clone(), "sub", json!("someone-else"))),
+            (
+                "assertion.iss_not_sub",
+                with(s.clone(), "sub", json!("someone-else")),
+            ),
             (
                 "assertion.iss_not_client_id",
-                with(with(s.clone(), "iss", json!("other")), "sub", json!("other")),
+                with(
+                    with(s.clone(), "iss", json!("other")),
+                    "sub",
+                    json!("other"),
+                ),
             ),
             ("assertion.aud_missing", with(s.clone(), "aud", Value::Null)),
-            ("assertion.aud_array", with(s.clone(), "aud", json!([ISSUER]))),
+            (
+                "assertion.aud_array",
+                with(s.clone(), "aud", json!([ISSUER])),
+            ),
             (
                 "assertion.aud_token_endpoint",
-                with(s.clone(), "aud", json!("https://as1.sandbox.mya.ozoneapi.io/token")),
+                with(
+                    s.clone(),
+                    "aud",
+                    json!("https://as1.sandbox.mya.ozoneapi.io/token"),
+                ),
             ),
-            ("assertion.aud_not_issuer", with(s.clone(), "aud", json!(format!("{ISSUER}/")))),
+            (
+                "assertion.aud_not_issuer",
+                with(s.clone(), "aud", json!(format!("{ISSUER}/"))),
+            ),
             ("assertion.jti_missing", with(s.clone(), "jti", Value::Null)),
             ("assertion.exp_missing", with(s.clone(), "exp", Value::Null)),
             ("assertion.iat_missing", with(s.clone(), "iat", Value::Null)),
@@ -237,9 +263,17 @@ mod tests {
 
     #[test]
     fn token_endpoint_aud_is_a_warning_not_an_error() {
-        let f = run(with(seed(), "aud", json!("https://as1.sandbox.mya.ozoneapi.io/token")));
+        let f = run(with(
+            seed(),
+            "aud",
+            json!("https://as1.sandbox.mya.ozoneapi.io/token"),
+        ));
         assert_lacks(&f, "assertion.aud_not_issuer");
-        let msg = &f.iter().find(|x| x.code == "assertion.aud_token_endpoint").unwrap().message;
+        let msg = &f
+            .iter()
+            .find(|x| x.code == "assertion.aud_token_endpoint")
+            .unwrap()
+            .message;
         assert!(msg.contains("audience-injection"), "{msg}");
     }
 

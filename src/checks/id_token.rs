@@ -215,7 +215,9 @@ fn hash_checks(decoded: &DecodedJose, ctx: &CheckContext, out: &mut Vec<Finding>
             out.push(Finding::new(
                 Severity::Warning,
                 "id_token.hash_alg_unknown",
-                format!("{claim} cannot be checked: alg {alg:?} does not name a hash (SHA-256/384/512)."),
+                format!(
+                    "{claim} cannot be checked: alg {alg:?} does not name a hash (SHA-256/384/512)."
+                ),
                 "OIDC Core §3.1.3.6",
             ));
             continue;
@@ -326,7 +328,11 @@ mod tests {
     fn clean() -> Value {
         let c = with(seed(), "amr", json!(["mock"]));
         let c = with(c, "email_verified", json!(true));
-        let c = with(c, "at_hash", json!(half_hash("PS256", ACCESS_TOKEN).unwrap()));
+        let c = with(
+            c,
+            "at_hash",
+            json!(half_hash("PS256", ACCESS_TOKEN).unwrap()),
+        );
         let c = with(c, "c_hash", json!(half_hash("PS256", CODE).unwrap()));
         with(c, "s_hash", json!(half_hash("PS256", STATE).unwrap()))
     }
@@ -334,7 +340,12 @@ mod tests {
     fn run(claims: Value) -> Vec<Finding> {
         let header = json!({"alg": "PS256", "kid": "U7hqOn8KlnoCvgkkH8o1A2w9DdHLjC25Y-_WeVhv0yE"});
         let ok = SignatureStatus::Valid { kid: None };
-        check_jwt(&token(header, claims), TokenKind::IdToken, &ctx(), Some(&ok))
+        check_jwt(
+            &token(header, claims),
+            TokenKind::IdToken,
+            &ctx(),
+            Some(&ok),
+        )
     }
 
     #[test]
@@ -351,7 +362,10 @@ mod tests {
         let codes: Vec<_> = f.iter().map(|x| x.code).collect();
         assert_eq!(
             codes,
-            ["id_token.amr_not_array", "id_token.email_verified_not_boolean"],
+            [
+                "id_token.amr_not_array",
+                "id_token.email_verified_not_boolean"
+            ],
             "{f:#?}"
         );
         assert!(f.iter().all(|x| x.severity == Severity::Warning));
@@ -368,26 +382,83 @@ mod tests {
         let s = clean();
         let cases: Vec<(&str, Value)> = vec![
             ("id_token.iss_missing", with(s.clone(), "iss", Value::Null)),
-            ("id_token.iss_mismatch", with(s.clone(), "iss", json!("https://auth1.sandbox.mya.ozoneapi.io/"))),
+            (
+                "id_token.iss_mismatch",
+                with(
+                    s.clone(),
+                    "iss",
+                    json!("https://auth1.sandbox.mya.ozoneapi.io/"),
+                ),
+            ),
             ("id_token.sub_missing", with(s.clone(), "sub", Value::Null)),
             ("id_token.aud_missing", with(s.clone(), "aud", Value::Null)),
-            ("id_token.aud_mismatch", with(s.clone(), "aud", json!("another-client"))),
-            ("id_token.azp_missing", with(with(s.clone(), "aud", json!([CLIENT, "x"])), "azp", Value::Null)),
+            (
+                "id_token.aud_mismatch",
+                with(s.clone(), "aud", json!("another-client")),
+            ),
+            (
+                "id_token.azp_missing",
+                with(
+                    with(s.clone(), "aud", json!([CLIENT, "x"])),
+                    "azp",
+                    Value::Null,
+                ),
+            ),
             ("id_token.azp_mismatch", with(s.clone(), "azp", json!("x"))),
             ("id_token.exp_missing", with(s.clone(), "exp", Value::Null)),
             ("id_token.iat_missing", with(s.clone(), "iat", Value::Null)),
-            ("id_token.iat_old", with(s.clone(), "iat", json!(NOW - 2000.0))),
-            ("id_token.nonce_missing", with(s.clone(), "nonce", Value::Null)),
-            ("id_token.nonce_mismatch", with(s.clone(), "nonce", json!("other"))),
-            ("id_token.auth_time_missing", with(s.clone(), "auth_time", Value::Null)),
-            ("id_token.auth_time_implausible", with(s.clone(), "auth_time", json!(1_769_768_907))),
-            ("id_token.at_hash_mismatch", with(s.clone(), "at_hash", json!("AAAAAAAAAAAAAAAAAAAAAA"))),
-            ("id_token.at_hash_missing", with(s.clone(), "at_hash", Value::Null)),
-            ("id_token.c_hash_mismatch", with(s.clone(), "c_hash", json!(half_hash("PS256", "x").unwrap()))),
-            ("id_token.s_hash_mismatch", with(s.clone(), "s_hash", json!(half_hash("PS384", STATE).unwrap()))),
-            ("id_token.amr_not_array", with(s.clone(), "amr", json!("mock"))),
-            ("id_token.email_verified_not_boolean", with(s.clone(), "email_verified", json!("true"))),
-            ("id_token.phone_number_verified_not_boolean", with(s.clone(), "phone_number_verified", json!(1))),
+            (
+                "id_token.iat_old",
+                with(s.clone(), "iat", json!(NOW - 2000.0)),
+            ),
+            (
+                "id_token.nonce_missing",
+                with(s.clone(), "nonce", Value::Null),
+            ),
+            (
+                "id_token.nonce_mismatch",
+                with(s.clone(), "nonce", json!("other")),
+            ),
+            (
+                "id_token.auth_time_missing",
+                with(s.clone(), "auth_time", Value::Null),
+            ),
+            (
+                "id_token.auth_time_implausible",
+                with(s.clone(), "auth_time", json!(1_769_768_907)),
+            ),
+            (
+                "id_token.at_hash_mismatch",
+                with(s.clone(), "at_hash", json!("AAAAAAAAAAAAAAAAAAAAAA")),
+            ),
+            (
+                "id_token.at_hash_missing",
+                with(s.clone(), "at_hash", Value::Null),
+            ),
+            (
+                "id_token.c_hash_mismatch",
+                with(s.clone(), "c_hash", json!(half_hash("PS256", "x").unwrap())),
+            ),
+            (
+                "id_token.s_hash_mismatch",
+                with(
+                    s.clone(),
+                    "s_hash",
+                    json!(half_hash("PS384", STATE).unwrap()),
+                ),
+            ),
+            (
+                "id_token.amr_not_array",
+                with(s.clone(), "amr", json!("mock")),
+            ),
+            (
+                "id_token.email_verified_not_boolean",
+                with(s.clone(), "email_verified", json!("true")),
+            ),
+            (
+                "id_token.phone_number_verified_not_boolean",
+                with(s.clone(), "phone_number_verified", json!(1)),
+            ),
         ];
         let baseline = run(s.clone());
         for (code, claims) in cases {

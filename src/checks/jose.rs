@@ -240,12 +240,7 @@ fn signature_checks(
     }
 }
 
-fn time_checks(
-    decoded: &DecodedJose,
-    kind: TokenKind,
-    ctx: &CheckContext,
-    out: &mut Vec<Finding>,
-) {
+fn time_checks(decoded: &DecodedJose, kind: TokenKind, ctx: &CheckContext, out: &mut Vec<Finding>) {
     for name in ["exp", "nbf", "iat"] {
         if let Some(v) = decoded.unverified_claim(name)
             && seconds_claim(decoded, name).is_none()
@@ -317,10 +312,7 @@ fn time_checks(
                 "RFC 7519 §4.1.4",
             ));
         } else if exp - start > 86_400.0
-            && !matches!(
-                kind,
-                TokenKind::ClientAssertion | TokenKind::RequestObject
-            )
+            && !matches!(kind, TokenKind::ClientAssertion | TokenKind::RequestObject)
         {
             out.push(Finding::new(
                 Severity::Warning,
@@ -370,21 +362,96 @@ mod tests {
         let h = header();
         let c = claims();
         let cases: Vec<(&str, Value, Value, TokenKind)> = vec![
-            ("jose.alg_symmetric", with(h.clone(), "alg", json!("HS256")), c.clone(), TokenKind::IdToken),
-            ("jose.alg_unknown", with(h.clone(), "alg", json!("ps256")), c.clone(), TokenKind::IdToken),
-            ("jose.alg_not_fapi", with(h.clone(), "alg", json!("RS256")), c.clone(), TokenKind::ClientAssertion),
-            ("jose.jku_present", with(h.clone(), "jku", json!("https://evil.example/jwks")), c.clone(), TokenKind::Unknown),
-            ("jose.x5u_present", with(h.clone(), "x5u", json!("https://evil.example/cert")), c.clone(), TokenKind::Unknown),
-            ("jose.jwk_present", with(h.clone(), "jwk", json!({"kty": "oct"})), c.clone(), TokenKind::Unknown),
-            ("jose.crit_unsupported", with(h.clone(), "crit", json!(["exp"])), c.clone(), TokenKind::Unknown),
-            ("jose.crit_invalid", with(h.clone(), "crit", json!([])), c.clone(), TokenKind::Unknown),
-            ("jose.typ_mismatch", with(h.clone(), "typ", json!("at+jwt")), c.clone(), TokenKind::IdToken),
-            ("jose.numeric_date_invalid", h.clone(), with(c.clone(), "exp", json!("1769767012")), TokenKind::Unknown),
-            ("jose.expired", h.clone(), with(c.clone(), "exp", json!(NOW - 61.0)), TokenKind::Unknown),
-            ("jose.not_yet_valid", h.clone(), with(c.clone(), "nbf", json!(NOW + 61.0)), TokenKind::Unknown),
-            ("jose.iat_in_future", h.clone(), with(c.clone(), "iat", json!(NOW + 61.0)), TokenKind::Unknown),
-            ("jose.exp_before_iat", h.clone(), with(c.clone(), "iat", json!(NOW + 400.0)), TokenKind::Unknown),
-            ("jose.long_lifetime", h.clone(), with(c.clone(), "exp", json!(NOW + 2.0 * 86_400.0)), TokenKind::Unknown),
+            (
+                "jose.alg_symmetric",
+                with(h.clone(), "alg", json!("HS256")),
+                c.clone(),
+                TokenKind::IdToken,
+            ),
+            (
+                "jose.alg_unknown",
+                with(h.clone(), "alg", json!("ps256")),
+                c.clone(),
+                TokenKind::IdToken,
+            ),
+            (
+                "jose.alg_not_fapi",
+                with(h.clone(), "alg", json!("RS256")),
+                c.clone(),
+                TokenKind::ClientAssertion,
+            ),
+            (
+                "jose.jku_present",
+                with(h.clone(), "jku", json!("https://evil.example/jwks")),
+                c.clone(),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.x5u_present",
+                with(h.clone(), "x5u", json!("https://evil.example/cert")),
+                c.clone(),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.jwk_present",
+                with(h.clone(), "jwk", json!({"kty": "oct"})),
+                c.clone(),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.crit_unsupported",
+                with(h.clone(), "crit", json!(["exp"])),
+                c.clone(),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.crit_invalid",
+                with(h.clone(), "crit", json!([])),
+                c.clone(),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.typ_mismatch",
+                with(h.clone(), "typ", json!("at+jwt")),
+                c.clone(),
+                TokenKind::IdToken,
+            ),
+            (
+                "jose.numeric_date_invalid",
+                h.clone(),
+                with(c.clone(), "exp", json!("1769767012")),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.expired",
+                h.clone(),
+                with(c.clone(), "exp", json!(NOW - 61.0)),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.not_yet_valid",
+                h.clone(),
+                with(c.clone(), "nbf", json!(NOW + 61.0)),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.iat_in_future",
+                h.clone(),
+                with(c.clone(), "iat", json!(NOW + 61.0)),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.exp_before_iat",
+                h.clone(),
+                with(c.clone(), "iat", json!(NOW + 400.0)),
+                TokenKind::Unknown,
+            ),
+            (
+                "jose.long_lifetime",
+                h.clone(),
+                with(c.clone(), "exp", json!(NOW + 2.0 * 86_400.0)),
+                TokenKind::Unknown,
+            ),
         ];
         let baseline = run(h.clone(), c.clone(), TokenKind::Unknown);
         assert!(baseline.is_empty(), "{baseline:?}");
@@ -396,9 +463,17 @@ mod tests {
 
     #[test]
     fn skew_is_allowed_either_way() {
-        let f = run(header(), with(claims(), "exp", json!(NOW - 59.0)), TokenKind::Unknown);
+        let f = run(
+            header(),
+            with(claims(), "exp", json!(NOW - 59.0)),
+            TokenKind::Unknown,
+        );
         assert_lacks(&f, "jose.expired");
-        let f = run(header(), with(claims(), "nbf", json!(NOW + 59.5)), TokenKind::Unknown);
+        let f = run(
+            header(),
+            with(claims(), "nbf", json!(NOW + 59.5)),
+            TokenKind::Unknown,
+        );
         assert_lacks(&f, "jose.not_yet_valid");
     }
 
@@ -413,7 +488,10 @@ mod tests {
         let f = check_jwt(&d, TokenKind::Unknown, &ctx(), None);
         assert_eq!(f[0].code, "jose.alg_none");
         assert_eq!(f[0].severity, Severity::Error);
-        assert_lacks(&run(header(), claims(), TokenKind::Unknown), "jose.alg_none");
+        assert_lacks(
+            &run(header(), claims(), TokenKind::Unknown),
+            "jose.alg_none",
+        );
     }
 
     #[test]
@@ -421,7 +499,12 @@ mod tests {
         let mut c = ctx();
         c.expected_alg = Some("PS256".into());
         let ok = SignatureStatus::Valid { kid: None };
-        let f = check_jwt(&token(header(), claims()), TokenKind::IdToken, &c, Some(&ok));
+        let f = check_jwt(
+            &token(header(), claims()),
+            TokenKind::IdToken,
+            &c,
+            Some(&ok),
+        );
         assert_lacks(&f, "jose.alg_mismatch");
         let f = check_jwt(
             &token(with(header(), "alg", json!("ES256")), claims()),
@@ -437,14 +520,31 @@ mod tests {
         let d = token(header(), claims());
         let c = ctx();
         let valid = SignatureStatus::Valid { kid: None };
-        let invalid = SignatureStatus::Invalid { reason: "bad".into() };
-        let nv = SignatureStatus::NotVerifiable { reason: "kid x not found".into() };
-        for code in ["jose.signature_invalid", "jose.signature_not_verified", "jose.signature_not_checked"] {
+        let invalid = SignatureStatus::Invalid {
+            reason: "bad".into(),
+        };
+        let nv = SignatureStatus::NotVerifiable {
+            reason: "kid x not found".into(),
+        };
+        for code in [
+            "jose.signature_invalid",
+            "jose.signature_not_verified",
+            "jose.signature_not_checked",
+        ] {
             assert_lacks(&check_jwt(&d, TokenKind::Unknown, &c, Some(&valid)), code);
         }
-        assert_has(&check_jwt(&d, TokenKind::Unknown, &c, Some(&invalid)), "jose.signature_invalid");
-        assert_has(&check_jwt(&d, TokenKind::Unknown, &c, Some(&nv)), "jose.signature_not_verified");
-        assert_has(&check_jwt(&d, TokenKind::Unknown, &c, None), "jose.signature_not_checked");
+        assert_has(
+            &check_jwt(&d, TokenKind::Unknown, &c, Some(&invalid)),
+            "jose.signature_invalid",
+        );
+        assert_has(
+            &check_jwt(&d, TokenKind::Unknown, &c, Some(&nv)),
+            "jose.signature_not_verified",
+        );
+        assert_has(
+            &check_jwt(&d, TokenKind::Unknown, &c, None),
+            "jose.signature_not_checked",
+        );
     }
 
     #[test]
@@ -455,8 +555,14 @@ mod tests {
             crate::jwt::b64url("hello")
         ))
         .unwrap();
-        assert_has(&check_jwt(&d, TokenKind::Unknown, &ctx(), None), "jose.payload_not_claims");
-        assert_lacks(&run(header(), claims(), TokenKind::Unknown), "jose.payload_not_claims");
+        assert_has(
+            &check_jwt(&d, TokenKind::Unknown, &ctx(), None),
+            "jose.payload_not_claims",
+        );
+        assert_lacks(
+            &run(header(), claims(), TokenKind::Unknown),
+            "jose.payload_not_claims",
+        );
         let jwe = crate::jwt::decode(&format!(
             "{}.AA.AA.AA.AA",
             crate::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
@@ -464,7 +570,10 @@ mod tests {
         .unwrap();
         let f = check_jwt(&jwe, TokenKind::Unknown, &ctx(), None);
         assert_has(&f, "jose.encrypted");
-        assert_lacks(&run(header(), claims(), TokenKind::Unknown), "jose.encrypted");
+        assert_lacks(
+            &run(header(), claims(), TokenKind::Unknown),
+            "jose.encrypted",
+        );
     }
 
     #[test]

@@ -48,10 +48,12 @@ impl Finding {
 pub mod access_token;
 pub mod assertion;
 pub mod id_token;
+pub mod inspect;
 pub mod jose;
 pub mod request_object;
 pub mod token_response;
 
+pub use inspect::{Inspection, Report, inspect};
 pub use token_response::check_token_response;
 
 use serde_json::Value;
@@ -297,5 +299,80 @@ pub(crate) mod test_util {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::token;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn guess_kind_from_typ_and_claims() {
+        let seed_assertion = json!({"aud": "https://auth1.sandbox.mya.ozoneapi.io", "exp": 1769767012.739,
+            "iss": "c", "sub": "c", "jti": "j", "iat": 1769766702.739});
+        let h = json!({"alg": "PS256"});
+        assert_eq!(
+            guess_kind(&token(h.clone(), seed_assertion.clone())),
+            TokenKind::ClientAssertion
+        );
+        assert_eq!(
+            guess_kind(&token(
+                h.clone(),
+                json!({"iss": "i", "sub": "s", "nonce": "n"})
+            )),
+            TokenKind::IdToken
+        );
+        assert_eq!(
+            guess_kind(&token(json!({"alg": "PS256", "typ": "at+jwt"}), json!({}))),
+            TokenKind::AccessToken
+        );
+        assert_eq!(
+            guess_kind(&token(
+                json!({"alg": "PS256", "typ": "oauth-authz-req+jwt"}),
+                json!({})
+            )),
+            TokenKind::RequestObject
+        );
+        assert_eq!(
+            guess_kind(&token(
+                h.clone(),
+                json!({"client_id": "c", "scope": "accounts"})
+            )),
+            TokenKind::AccessToken
+        );
+        assert_eq!(
+            guess_kind(&token(h.clone(), json!({"iss": "i", "sub": "s"}))),
+            TokenKind::Unknown
+        );
+        assert_eq!(guess_kind(&token(h, json!([1, 2]))), TokenKind::Unknown);
+    }
+
+    #[test]
+    fn context_defaults() {
+        let c = CheckContext::default();
+        assert_eq!(c.clock_skew, 60.0);
+        assert_eq!(c.max_assertion_lifetime, 600.0);
+        assert!(c.now > 1.7e9);
+    }
+
+    #[test]
+    fn findings_are_sorted_errors_first() {
+        let d = token(
+            json!({"alg": "RS256", "jku": "x"}),
+            json!({"iss": "a", "sub": "a", "aud": "x"}),
+        );
+        let f = check_jwt(
+            &d,
+            TokenKind::ClientAssertion,
+            &CheckContext::default(),
+            None,
+        );
+        assert!(
+            f.windows(2).all(|w| w[0].severity <= w[1].severity),
+            "{f:#?}"
+        );
+        assert_eq!(f[0].severity, Severity::Error);
     }
 }

@@ -122,27 +122,66 @@ mod tests {
             ..CheckContext::default()
         };
         let ok = SignatureStatus::Valid { kid: None };
-        check_jwt(&token(header, claims), TokenKind::RequestObject, &ctx, Some(&ok))
+        check_jwt(
+            &token(header, claims),
+            TokenKind::RequestObject,
+            &ctx,
+            Some(&ok),
+        )
     }
 
     #[test]
     fn clean_and_guess() {
         assert!(run(header(), claims()).is_empty());
-        assert_eq!(guess_kind(&token(header(), claims())), TokenKind::RequestObject);
+        assert_eq!(
+            guess_kind(&token(header(), claims())),
+            TokenKind::RequestObject
+        );
         let untyped = with(header(), "typ", Value::Null);
-        assert_eq!(guess_kind(&token(untyped, claims())), TokenKind::RequestObject);
+        assert_eq!(
+            guess_kind(&token(untyped, claims())),
+            TokenKind::RequestObject
+        );
     }
 
     #[test]
     fn each_finding_both_ways() {
         let cases: Vec<(&str, Value, Value)> = vec![
-            ("request_object.typ", with(header(), "typ", json!("JWT")), claims()),
-            ("request_object.iss_not_client_id", header(), with(claims(), "iss", json!("c2"))),
-            ("request_object.aud_missing", header(), with(claims(), "aud", Value::Null)),
-            ("request_object.aud_not_issuer", header(), with(claims(), "aud", json!("https://as.example/token"))),
-            ("request_object.exp_missing", header(), with(claims(), "exp", Value::Null)),
-            ("request_object.nbf_missing", header(), with(claims(), "nbf", Value::Null)),
-            ("request_object.lifetime_too_long", header(), with(claims(), "exp", json!(NOW + 7200.0))),
+            (
+                "request_object.typ",
+                with(header(), "typ", json!("JWT")),
+                claims(),
+            ),
+            (
+                "request_object.iss_not_client_id",
+                header(),
+                with(claims(), "iss", json!("c2")),
+            ),
+            (
+                "request_object.aud_missing",
+                header(),
+                with(claims(), "aud", Value::Null),
+            ),
+            (
+                "request_object.aud_not_issuer",
+                header(),
+                with(claims(), "aud", json!("https://as.example/token")),
+            ),
+            (
+                "request_object.exp_missing",
+                header(),
+                with(claims(), "exp", Value::Null),
+            ),
+            (
+                "request_object.nbf_missing",
+                header(),
+                with(claims(), "nbf", Value::Null),
+            ),
+            (
+                "request_object.lifetime_too_long",
+                header(),
+                with(claims(), "exp", json!(NOW + 7200.0)),
+            ),
         ];
         let baseline = run(header(), claims());
         for (code, h, c) in cases {

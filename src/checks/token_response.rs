@@ -64,9 +64,9 @@ pub fn check_token_response(
             "RFC 6749 §5.1",
         )),
         Some(t) => {
-            let ok = t
-                .as_str()
-                .is_some_and(|t| t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("dpop"));
+            let ok = t.as_str().is_some_and(|t| {
+                t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("dpop")
+            });
             if !ok {
                 out.push(Finding::new(
                     Severity::Warning,
@@ -222,7 +222,9 @@ fn authorization_details(details: Option<&Value>, now: f64, out: &mut Vec<Findin
             None => out.push(Finding::new(
                 Severity::Warning,
                 "token_response.consent_expiration_invalid",
-                format!("{id} has expiration_datetime {expiry}, which is not an RFC 3339 date-time."),
+                format!(
+                    "{id} has expiration_datetime {expiry}, which is not an RFC 3339 date-time."
+                ),
                 "RFC 3339 §5.6",
             )),
             Some(t) => {
@@ -300,7 +302,11 @@ mod tests {
     fn set(mut body: Value, pointer: &str, value: Value) -> Value {
         if value.is_null() {
             let (parent, key) = pointer.rsplit_once('/').unwrap();
-            body.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
+            body.pointer_mut(parent)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .remove(key);
         } else {
             *body.pointer_mut(pointer).unwrap() = value;
         }
@@ -322,21 +328,78 @@ mod tests {
         let consent = "/authorization_details/0/consent";
         let cases: Vec<(&str, Value)> = vec![
             ("token_response.not_object", json!([1])),
-            ("token_response.error", json!({"error": "invalid_grant", "error_description": "code used"})),
-            ("token_response.access_token_missing", set(s.clone(), "/access_token", Value::Null)),
-            ("token_response.token_type_missing", set(s.clone(), "/token_type", Value::Null)),
-            ("token_response.token_type_unexpected", set(s.clone(), "/token_type", json!("mac"))),
-            ("token_response.expires_in_missing", set(s.clone(), "/expires_in", Value::Null)),
-            ("token_response.expires_in_invalid", set(s.clone(), "/expires_in", json!("600"))),
-            ("token_response.expires_in_long", set(s.clone(), "/expires_in", json!(604_800))),
-            ("token_response.scope_invalid", set(s.clone(), "/scope", json!(["accounts"]))),
-            ("token_response.scope_reduced", set(s.clone(), "/scope", json!("profile"))),
-            ("token_response.scope_extra", set(s.clone(), "/scope", json!("accounts profile openid"))),
-            ("token_response.authorization_details_invalid", set(s.clone(), "/authorization_details", json!({}))),
-            ("token_response.consent_not_authorized", set(s.clone(), &format!("{consent}/status"), json!("revoked"))),
-            ("token_response.consent_expiration_invalid", set(s.clone(), &format!("{consent}/expiration_datetime"), json!("30/11/2026"))),
-            ("token_response.consent_expired", set(s.clone(), &format!("{consent}/expiration_datetime"), json!("2026-01-01T00:00:00Z"))),
-            ("token_response.consent_expires_soon", set(s.clone(), &format!("{consent}/expiration_datetime"), json!("2026-01-30T20:00:00.000Z"))),
+            (
+                "token_response.error",
+                json!({"error": "invalid_grant", "error_description": "code used"}),
+            ),
+            (
+                "token_response.access_token_missing",
+                set(s.clone(), "/access_token", Value::Null),
+            ),
+            (
+                "token_response.token_type_missing",
+                set(s.clone(), "/token_type", Value::Null),
+            ),
+            (
+                "token_response.token_type_unexpected",
+                set(s.clone(), "/token_type", json!("mac")),
+            ),
+            (
+                "token_response.expires_in_missing",
+                set(s.clone(), "/expires_in", Value::Null),
+            ),
+            (
+                "token_response.expires_in_invalid",
+                set(s.clone(), "/expires_in", json!("600")),
+            ),
+            (
+                "token_response.expires_in_long",
+                set(s.clone(), "/expires_in", json!(604_800)),
+            ),
+            (
+                "token_response.scope_invalid",
+                set(s.clone(), "/scope", json!(["accounts"])),
+            ),
+            (
+                "token_response.scope_reduced",
+                set(s.clone(), "/scope", json!("profile")),
+            ),
+            (
+                "token_response.scope_extra",
+                set(s.clone(), "/scope", json!("accounts profile openid")),
+            ),
+            (
+                "token_response.authorization_details_invalid",
+                set(s.clone(), "/authorization_details", json!({})),
+            ),
+            (
+                "token_response.consent_not_authorized",
+                set(s.clone(), &format!("{consent}/status"), json!("revoked")),
+            ),
+            (
+                "token_response.consent_expiration_invalid",
+                set(
+                    s.clone(),
+                    &format!("{consent}/expiration_datetime"),
+                    json!("30/11/2026"),
+                ),
+            ),
+            (
+                "token_response.consent_expired",
+                set(
+                    s.clone(),
+                    &format!("{consent}/expiration_datetime"),
+                    json!("2026-01-01T00:00:00Z"),
+                ),
+            ),
+            (
+                "token_response.consent_expires_soon",
+                set(
+                    s.clone(),
+                    &format!("{consent}/expiration_datetime"),
+                    json!("2026-01-30T20:00:00.000Z"),
+                ),
+            ),
         ];
         let baseline = run(&s);
         assert!(baseline.is_empty(), "{baseline:#?}");
@@ -349,7 +412,11 @@ mod tests {
     #[test]
     fn lowercase_bearer_and_uk_spelling_are_fine() {
         let s = set(seed(), "/token_type", json!("bearer"));
-        let s = set(s, "/authorization_details/0/consent/status", json!("Authorised"));
+        let s = set(
+            s,
+            "/authorization_details/0/consent/status",
+            json!("Authorised"),
+        );
         assert!(run(&s).is_empty());
     }
 

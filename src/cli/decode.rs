@@ -1,15 +1,445 @@
-//! `token-inspector decode`: owned by the JWT inspector work (issue 4).
+//! `token-inspector decode`: decode any compact JOSE value, verify it, decrypt a JWE, and
+//! list findings (RFC 8725, RFC 7523, OIDC Core §3.1.3.7, RFC 9068, FAPI 2.0).
+//!
+//! Exit codes: 0 decoded (signature valid or not checked), 1 signature invalid or JWE
+//! decryption failed, 2 malformed token or bad input, 3 JWKS fetch failed.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde_json::Value;
 
 use super::Exit;
+use crate::checks::inspect::{Inspection, Report, inspect};
+use crate::checks::{CheckContext, Finding, Severity, TokenKind};
+use crate::jwe::JweKey;
+use crate::jwt::{DecodedJose, JoseKind};
+use crate::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date};
+use crate::secret::Secret;
+use crate::verify::{SignatureStatus, VerificationKey, fetch_jwks, parse_key_text};
+
+/// The environment variable that can hold the `--secret` (keeps it out of `ps`).
+pub const SECRET_ENV: &str = "TOKEN_INSPECTOR_SECRET";
+
+/// Largest token or key file read.
+const INPUT_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// Arguments of `decode`.
 #[derive(Debug, clap::Args)]
 pub struct DecodeArgs {
-    /// The token, or `-` to read standard input.
+    /// The token, or `-` (the default) to read standard input. Prefer stdin for live
+    /// tokens: command lines are visible to other local users.
     pub token: Option<String>,
+    /// Verify with a JWK Set from a file or an http(s) URL (the key is picked by kid).
+    #[arg(long, value_name = "FILE|URL")]
+    pub jwks: Option<String>,
+    /// Verify with a public key file: PEM (SPKI, PKCS#1, X.509 certificate) or a JWK.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Shared secret for HS256/384/512. Prefer the TOKEN_INSPECTOR_SECRET environment
+    /// variable.
+    #[arg(long, value_name = "S", value_parser = parse_secret)]
+    pub secret: Option<Secret>,
+    /// Decrypt a JWE: RSA private key PEM (RSA-OAEP-256), or the raw key for `dir`
+    /// (a JWK with "k", base64url text, or raw bytes).
+    #[arg(long, value_name = "FILE")]
+    pub jwe_key: Option<PathBuf>,
+    /// What the token is: assertion, id_token, access_token, request_object or auto.
+    #[arg(long, default_value = "auto")]
+    pub kind: String,
+    /// The authorization server's issuer identifier.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Our client_id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The token endpoint URL (recognises an old-style assertion aud).
+    #[arg(long)]
+    pub token_endpoint: Option<String>,
+    /// The nonce sent in the authorization request (ID Token check).
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// The access token of the same response (ID Token at_hash check).
+    #[arg(long, value_parser = parse_secret)]
+    pub access_token: Option<Secret>,
+    /// The authorization code (ID Token c_hash check).
+    #[arg(long, value_parser = parse_secret)]
+    pub code: Option<Secret>,
+    /// The state (ID Token s_hash check).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// The alg registered for this token, such as PS256.
+    #[arg(long, value_name = "ALG")]
+    pub expected_alg: Option<String>,
+    /// Judge exp/nbf/iat at this unix time instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS", allow_negative_numbers = true)]
+    pub now: Option<f64>,
+    /// Clock skew allowed, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub clock_skew: f64,
+    /// Longest acceptable client assertion lifetime, seconds.
+    #[arg(long, default_value_t = 600.0)]
+    pub max_assertion_lifetime: f64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret::new(text))
 }
 
 /// Runs `decode`.
-pub async fn run(_args: DecodeArgs) -> Exit {
-    Exit::Usage
+pub async fn run(args: DecodeArgs) -> Exit {
+    match run_inner(&args).await {
+        Ok(exit) => exit,
+        Err(Failure {
+            exit,
+            kind,
+            message,
+        }) => {
+            if args.json {
+                let out = serde_json::json!({"error": {"kind": kind, "message": message}});
+                println!("{out}");
+            } else {
+                eprintln!("error: {message}");
+            }
+            exit
+        }
+    }
+}
+
+struct Failure {
+    exit: Exit,
+    kind: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn input(e: anyhow::Error) -> Self {
+        Failure {
+            exit: Exit::Usage,
+            kind: "input",
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
+    let token = read_token(args.token.as_deref()).map_err(Failure::input)?;
+    let kind = TokenKind::parse(&args.kind).map_err(|e| Failure::input(anyhow::anyhow!(e)))?;
+    let key = load_key(args).await?;
+    let jwe_key = match &args.jwe_key {
+        Some(path) => Some(load_jwe_key(path).map_err(Failure::input)?),
+        None => None,
+    };
+    let ctx = CheckContext {
+        issuer: args.issuer.clone(),
+        client_id: args.client_id.clone(),
+        token_endpoint: args.token_endpoint.clone(),
+        expected_nonce: args.nonce.clone(),
+        access_token: args.access_token.as_ref().map(|s| s.expose().to_owned()),
+        code: args.code.as_ref().map(|s| s.expose().to_owned()),
+        state: args.state.clone(),
+        expected_alg: args.expected_alg.clone(),
+        now: args.now.unwrap_or_else(crate::numeric_date::now_unix),
+        clock_skew: args.clock_skew,
+        max_assertion_lifetime: args.max_assertion_lifetime,
+    };
+    let how = Inspection { key, jwe_key, kind };
+    match inspect(&token, &how, &ctx) {
+        Ok(report) => {
+            if args.json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        return Err(Failure::input(anyhow::anyhow!("cannot print JSON: {e}")));
+                    }
+                }
+            } else {
+                print!("{}", render_report(&report, ctx.now));
+            }
+            Ok(if report.failed() {
+                Exit::ServerError
+            } else {
+                Exit::Ok
+            })
+        }
+        Err(e) => {
+            if args.json {
+                let out = serde_json::json!({"error": {
+                    "kind": "malformed",
+                    "segment": e.segment,
+                    "message": e.to_string(),
+                }});
+                println!("{out}");
+            } else {
+                eprintln!("error: malformed token: {e}");
+            }
+            Ok(Exit::Usage)
+        }
+    }
+}
+
+fn read_token(arg: Option<&str>) -> anyhow::Result<String> {
+    match arg {
+        Some(t) if t != "-" => Ok(t.to_owned()),
+        _ => {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(INPUT_LIMIT)
+                .read_to_string(&mut text)
+                .context("cannot read the token from standard input")?;
+            Ok(text)
+        }
+    }
+}
+
+fn read_file(path: &PathBuf) -> anyhow::Result<String> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > INPUT_LIMIT {
+        anyhow::bail!("{} is larger than {INPUT_LIMIT} bytes", path.display());
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+async fn load_key(args: &DecodeArgs) -> Result<Option<VerificationKey>, Failure> {
+    let given = [
+        args.jwks.is_some(),
+        args.key.is_some(),
+        args.secret.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if given > 1 {
+        return Err(Failure::input(anyhow::anyhow!(
+            "give only one of --jwks, --key and --secret"
+        )));
+    }
+    if let Some(jwks) = &args.jwks {
+        if jwks.starts_with("https://") || jwks.starts_with("http://") {
+            return fetch_jwks(jwks)
+                .await
+                .map(|v| Some(VerificationKey::Jwks(v)))
+                .map_err(|e| Failure {
+                    exit: Exit::Network,
+                    kind: "network",
+                    message: format!("{e} ({jwks})"),
+                });
+        }
+        let path = PathBuf::from(jwks);
+        let text = read_file(&path).map_err(Failure::input)?;
+        return match parse_key_text(&text) {
+            Ok(k @ (VerificationKey::Jwks(_) | VerificationKey::Jwk(_))) => Ok(Some(k)),
+            Ok(_) => Err(Failure::input(anyhow::anyhow!(
+                "{} is a PEM; use --key for PEM files",
+                path.display()
+            ))),
+            Err(e) => Err(Failure::input(anyhow::anyhow!("{}: {e}", path.display()))),
+        };
+    }
+    if let Some(path) = &args.key {
+        let text = read_file(path).map_err(Failure::input)?;
+        return parse_key_text(&text)
+            .map(Some)
+            .map_err(|e| Failure::input(anyhow::anyhow!("{}: {e}", path.display())));
+    }
+    if let Some(secret) = &args.secret {
+        return Ok(Some(VerificationKey::Secret(
+            secret.expose().as_bytes().to_vec(),
+        )));
+    }
+    if let Ok(secret) = std::env::var(SECRET_ENV)
+        && !secret.is_empty()
+    {
+        return Ok(Some(VerificationKey::Secret(secret.into_bytes())));
+    }
+    Ok(None)
+}
+
+fn load_jwe_key(path: &PathBuf) -> anyhow::Result<JweKey> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let trimmed = text.trim();
+    if trimmed.starts_with("-----BEGIN") {
+        return Ok(JweKey::RsaPrivatePem(Secret::new(trimmed)));
+    }
+    if let Ok(jwk) = serde_json::from_str::<Value>(trimmed)
+        && let Some(k) = jwk.get("k").and_then(Value::as_str)
+    {
+        let key = crate::jwt::decode_segment(crate::jwt::Segment::Whole, k)
+            .map_err(|e| anyhow::anyhow!("{}: the JWK's \"k\" {}", path.display(), e.problem))?;
+        return Ok(JweKey::Direct(key));
+    }
+    if let Ok(key) = crate::jwt::decode_segment(crate::jwt::Segment::Whole, trimmed)
+        && matches!(key.len(), 16 | 24 | 32 | 48 | 64)
+    {
+        return Ok(JweKey::Direct(key));
+    }
+    Ok(JweKey::Direct(bytes))
+}
+
+/// The human rendering of a report.
+pub fn render_report(report: &Report, now: f64) -> String {
+    let mut out = String::new();
+    let alg = report
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let kind = match report.kind {
+        JoseKind::Jws => "JWS",
+        JoseKind::Jwe => "JWE",
+        JoseKind::Unsecured => "Unsecured JWT",
+    };
+    out.push_str(&format!(
+        "{kind} ({alg}) · {}{}\n\n",
+        report.token_kind.as_str(),
+        if report.token_kind_guessed {
+            " (guessed; set --kind to choose)"
+        } else {
+            ""
+        }
+    ));
+    out.push_str("Header\n");
+    out.push_str(&pretty(&Value::Object(report.header.clone())));
+    out.push_str("\n\n");
+    if let Some(claims) = &report.claims {
+        out.push_str("Claims (unverified unless the signature is valid)\n");
+        out.push_str(&annotate_claims(claims, now));
+        out.push_str("\n\n");
+    } else if let Some(text) = &report.payload_text {
+        out.push_str("Payload (text)\n");
+        out.push_str(text);
+        out.push_str("\n\n");
+    } else if let Some(b) = &report.payload_base64url {
+        out.push_str(&format!("Payload (binary, base64url)\n{b}\n\n"));
+    } else if report.kind == JoseKind::Jwe {
+        out.push_str("Payload: encrypted (give --jwe-key to decrypt)\n\n");
+    }
+    if let Some(e) = &report.decryption_error {
+        out.push_str(&format!("Decryption: FAILED: {e}\n"));
+    }
+    out.push_str(&match &report.signature {
+        SignatureStatus::Valid { kid } => format!(
+            "Signature: valid{}\n",
+            kid.as_deref()
+                .map(|k| format!(" (kid {k})"))
+                .unwrap_or_default()
+        ),
+        SignatureStatus::Invalid { reason } => format!("Signature: INVALID: {reason}\n"),
+        SignatureStatus::NotVerifiable { reason } => format!("Signature: not verified: {reason}\n"),
+    });
+    out.push('\n');
+    out.push_str(&render_findings(&report.findings));
+    if let Some(nested) = &report.nested {
+        out.push_str("\n── Nested token ──\n\n");
+        out.push_str(&render_report(nested, now));
+    }
+    out
+}
+
+/// Findings grouped by severity, one per line with code and source.
+pub fn render_findings(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "Findings: none\n".to_owned();
+    }
+    let mut out = String::new();
+    for (severity, title) in [
+        (Severity::Error, "Errors"),
+        (Severity::Warning, "Warnings"),
+        (Severity::Info, "Info"),
+    ] {
+        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
+        if group.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title} ({})\n", group.len()));
+        for f in group {
+            out.push_str(&format!("  [{}] {} ({})\n", f.code, f.message, f.source));
+        }
+    }
+    out
+}
+
+/// Pretty JSON of the claims with each top-level NumericDate annotated, e.g.
+/// `"exp": 1769767012.739,  // 2026-01-30T09:56:52.739Z, expired 3 h ago`.
+pub fn annotate_claims(claims: &Value, now: f64) -> String {
+    let text = pretty(claims);
+    let Some(map) = claims.as_object() else {
+        return text;
+    };
+    text.lines()
+        .map(|line| {
+            let note = NUMERIC_DATE_CLAIMS.iter().find_map(|name| {
+                let prefix = format!("  \"{name}\": ");
+                if !line.starts_with(&prefix) {
+                    return None;
+                }
+                let view = describe_numeric_date(map.get(*name)?, now)?;
+                Some(format!("  // {}, {}", view.utc, view.for_claim(name, now)))
+            });
+            match note {
+                Some(n) => format!("{line}{n}"),
+                None => line.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// Re-exported so callers holding a [`DecodedJose`] can render its claims the same way.
+pub fn annotate_decoded(decoded: &DecodedJose, now: f64) -> Option<String> {
+    decoded.payload_json().map(|v| annotate_claims(v, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_are_annotated_without_changing_digits() {
+        let claims: Value =
+            serde_json::from_str(r#"{"aud":"x","exp":1769767012.739,"iat":1769766702.739}"#)
+                .unwrap();
+        let text = annotate_claims(&claims, 1_769_766_702.739);
+        assert!(
+            text.contains(
+                r#""exp": 1769767012.739,  // 2026-01-30T09:56:52.739Z, expires in 5 min"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#""aud": "x","#));
+    }
+
+    #[test]
+    fn findings_are_grouped_by_severity() {
+        let f = vec![
+            Finding::new(Severity::Error, "a.b", "bad", "RFC 1"),
+            Finding::new(Severity::Info, "c.d", "fyi", "RFC 2"),
+        ];
+        let text = render_findings(&f);
+        assert!(
+            text.starts_with("Errors (1)\n  [a.b] bad (RFC 1)\nInfo (1)\n"),
+            "{text}"
+        );
+        assert_eq!(render_findings(&[]), "Findings: none\n");
+    }
+
+    #[test]
+    fn kinds_parse() {
+        assert_eq!(
+            TokenKind::parse("assertion"),
+            Ok(Some(TokenKind::ClientAssertion))
+        );
+        assert_eq!(TokenKind::parse("auto"), Ok(None));
+        assert!(TokenKind::parse("refresh_token").is_err());
+    }
 }

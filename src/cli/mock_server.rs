@@ -1,16 +1,171 @@
-//! `token-inspector mock-server`: owned by the sandbox work (issue 3).
+//! `token-inspector mock-server`: runs the embedded Open Finance sandbox authorization
+//! server ([`crate::sandbox`]) until Ctrl-C, printing its issuer first and then one line
+//! per request (method, path, status, and the reason of every refusal).
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
 
 use super::Exit;
+use crate::sandbox::{ClientRegistration, DEMO_USERS, Sandbox, SandboxConfig, TlsOptions};
+use crate::secret::Secret;
 
 /// Arguments of `mock-server`.
 #[derive(Debug, clap::Args)]
 pub struct MockServerArgs {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
-    pub bind: String,
+    pub bind: IpAddr,
+    /// Port to listen on (0 = a free port; the issuer line says which).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Register a client: its id and a file holding its public JWK Set
+    /// (`{"keys":[...]}`) or a single public JWK. Repeatable.
+    #[arg(long = "client", value_name = "ID=JWKS_FILE")]
+    pub clients: Vec<String>,
+    /// Accept the token endpoint URL as the client assertion `aud` (older servers);
+    /// by default only the issuer is accepted (FAPI 2.0).
+    #[arg(long)]
+    pub lenient_aud: bool,
+    /// Rotate refresh tokens: a used refresh token is refused afterwards.
+    #[arg(long)]
+    pub rotate_refresh_tokens: bool,
+    /// Serve HTTPS; without --cert/--key a local CA and a certificate for 127.0.0.1 and
+    /// localhost are generated (the CA is written to stdout).
+    #[arg(long)]
+    pub tls: bool,
+    /// Server certificate chain PEM (with --tls).
+    #[arg(long, requires = "tls", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Server private key PEM (with --tls and --cert).
+    #[arg(long, requires = "tls", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// CA PEM that client certificates must chain to (with --tls); without it any
+    /// client certificate is accepted, self-signed included.
+    #[arg(long, requires = "tls")]
+    pub client_ca: Option<PathBuf>,
+    /// Refuse TLS connections without a client certificate (mutual TLS, RFC 8705).
+    #[arg(long, requires = "tls")]
+    pub require_client_cert: bool,
 }
 
 /// Runs `mock-server`.
-pub async fn run(_args: MockServerArgs) -> Exit {
-    Exit::Usage
+pub async fn run(args: MockServerArgs) -> Exit {
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Exit::Usage;
+        }
+    };
+    let sandbox = match Sandbox::start(config).await {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let issuer = sandbox.issuer().to_owned();
+    let mut log = sandbox.subscribe_log();
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "issuer: {issuer}");
+        let _ = writeln!(out, "discovery: {issuer}/.well-known/openid-configuration");
+        let _ = writeln!(
+            out,
+            "register a client: POST {issuer}/register {{\"client_id\":..., \"jwks\":{{\"keys\":[...]}}}}"
+        );
+        let _ = writeln!(
+            out,
+            "redirect_uri for humans: {issuer}/callback; auto-approve: add auto_approve=true to /authorize"
+        );
+        for user in DEMO_USERS {
+            let accounts: Vec<&str> = user.accounts.iter().map(|a| a.account_name).collect();
+            let _ = writeln!(
+                out,
+                "demo user {} ({}): {}",
+                user.sub,
+                user.name,
+                accounts.join(", ")
+            );
+        }
+        if let Some(ca) = sandbox.ca_pem() {
+            let _ = writeln!(out, "local CA (trust it to reach the sandbox over HTTPS):");
+            let _ = write!(out, "{ca}");
+        }
+        let _ = writeln!(out, "press Ctrl-C to stop");
+        let _ = out.flush();
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            entry = log.recv() => match entry {
+                Ok(entry) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{entry}");
+                    let _ = out.flush();
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    println!("({n} log lines skipped: the server is busy)");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    sandbox.shutdown().await;
+    Exit::Ok
+}
+
+fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
+    let mut clients = Vec::new();
+    for spec in &args.clients {
+        let (id, file) = spec
+            .split_once('=')
+            .filter(|(id, file)| !id.is_empty() && !file.is_empty())
+            .with_context(|| format!("--client {spec:?}: write it as ID=JWKS_FILE"))?;
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--client {id}: cannot read {file}"))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("--client {id}: {file} is not JSON"))?;
+        // A single JWK is accepted too.
+        let jwks = if value.get("keys").is_some() {
+            value
+        } else {
+            serde_json::json!({ "keys": [value] })
+        };
+        clients.push(ClientRegistration {
+            client_id: id.to_owned(),
+            jwks,
+            redirect_uris: Vec::new(),
+        });
+    }
+    let read = |path: &Option<PathBuf>, what: &str| -> anyhow::Result<Option<String>> {
+        path.as_ref()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read the {what} {}", p.display()))
+            })
+            .transpose()
+    };
+    let tls = if args.tls {
+        Some(TlsOptions {
+            require_client_cert: args.require_client_cert,
+            cert_pem: read(&args.cert, "certificate")?,
+            key_pem: read(&args.key, "key")?.map(Secret::new),
+            client_ca_pem: read(&args.client_ca, "client CA")?,
+        })
+    } else {
+        None
+    };
+    Ok(SandboxConfig {
+        bind: args.bind,
+        port: args.port,
+        lenient_aud: args.lenient_aud,
+        rotate_refresh_tokens: args.rotate_refresh_tokens,
+        tls,
+        clients,
+        ..SandboxConfig::default()
+    })
 }

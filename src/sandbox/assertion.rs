@@ -29,15 +29,10 @@ pub(crate) fn authenticate(
     let assertion_type = params.get("client_assertion_type")?;
     let form_client_id = params.get("client_id")?;
     let Some(assertion) = assertion else {
-        if let (Some(_), Some(client_id)) = (peer_cert, form_client_id)
+        if let (Some(cert), Some(client_id)) = (peer_cert, form_client_id)
             && shared.tls
         {
-            if shared.lock().clients.contains_key(client_id) {
-                return Ok(AuthenticatedClient {
-                    client_id: client_id.to_owned(),
-                });
-            }
-            return Err(unknown_client(client_id));
+            return tls_client_auth(shared, client_id, cert);
         }
         if assertion_type.is_some() {
             return Err(OAuthError::invalid_request(
@@ -167,7 +162,11 @@ pub(crate) fn authenticate(
     }
     let jti = match claims.get("jti") {
         Some(Value::String(jti)) if !jti.is_empty() => jti.clone(),
-        Some(_) => return Err(fail("client_assertion jti is not a non-empty string".into())),
+        Some(_) => {
+            return Err(fail(
+                "client_assertion jti is not a non-empty string".into(),
+            ));
+        }
         None => {
             return Err(fail(
                 "client_assertion has no jti claim (needed to detect replays, RFC 7523 §3)".into(),
@@ -190,6 +189,42 @@ pub(crate) fn authenticate(
             .insert(key, exp.max(now) + CLOCK_SKEW_SECS + 60.0);
     }
     Ok(AuthenticatedClient { client_id })
+}
+
+/// RFC 8705 §2: a client authenticated by its TLS certificate. With a client CA
+/// configured the handshake already checked the chain (PKI `tls_client_auth`);
+/// otherwise the certificate must be registered in the client's `jwks` as the first
+/// `x5c` element of one of its keys (`self_signed_tls_client_auth`, §2.2).
+fn tls_client_auth(
+    shared: &Shared,
+    client_id: &str,
+    cert: &[u8],
+) -> Result<AuthenticatedClient, OAuthError> {
+    use base64::Engine as _;
+    let inner = shared.lock();
+    let Some(client) = inner.clients.get(client_id) else {
+        drop(inner);
+        return Err(unknown_client(client_id));
+    };
+    let registered = client
+        .jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.get("x5c")?.get(0)?.as_str())
+        .filter_map(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .any(|der| der == cert);
+    if shared.client_ca || registered {
+        Ok(AuthenticatedClient {
+            client_id: client_id.to_owned(),
+        })
+    } else {
+        Err(OAuthError::invalid_client(format!(
+            "the TLS client certificate is not registered for client {client_id}: put it in the client's jwks as x5c (self_signed_tls_client_auth, RFC 8705 §2.2), or send a client_assertion"
+        ))
+        .for_client(client_id))
+    }
 }
 
 /// What a client-signed JWS is, for wording and error codes.
@@ -224,9 +259,7 @@ pub(crate) fn verify_client_jws(
     let alg_name = decoded.alg().unwrap_or_default().to_owned();
     let alg = match (decoded.kind, alg_name.as_str()) {
         (JoseKind::Jwe, _) => {
-            return Err(err(format!(
-                "{what} is encrypted (JWE); send a signed JWT"
-            )));
+            return Err(err(format!("{what} is encrypted (JWE); send a signed JWT")));
         }
         (JoseKind::Unsecured, _) => {
             return Err(err(format!(
@@ -271,7 +304,9 @@ pub(crate) fn verify_client_jws(
             drop(inner);
             return Err(match kind {
                 Kind::Assertion => unknown_client(&iss),
-                Kind::RequestObject => err(format!("{what} iss {iss:?} is not a registered client")),
+                Kind::RequestObject => {
+                    err(format!("{what} iss {iss:?} is not a registered client"))
+                }
             });
         };
         client

@@ -116,3 +116,26 @@ pub(crate) fn callback_page(pairs: &[(String, String)]) -> String {
     };
     shell(title, &body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn callback_page_shows_what_it_received() {
+        let html = callback_page(&[
+            ("code".into(), "abc<1>".into()),
+            ("state".into(), "s".into()),
+        ]);
+        assert!(html.contains("Authorization code received"));
+        assert!(html.contains("abc&lt;1&gt;"));
+    }
+}

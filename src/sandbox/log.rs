@@ -44,11 +44,11 @@ impl std::fmt::Display for LogEntry {
         if let Some(client) = &self.client_id {
             write!(f, " client={client}")?;
         }
-        if let Some(error) = &self.error {
-            write!(f, " error={error}")?;
-        }
-        if let Some(reason) = &self.reason {
-            write!(f, " reason=\"{reason}\"")?;
+        match (&self.error, &self.reason) {
+            (Some(error), Some(reason)) => write!(f, " {error}: {reason}")?,
+            (Some(error), None) => write!(f, " {error}")?,
+            (None, Some(reason)) => write!(f, " {reason}")?,
+            (None, None) => {}
         }
         Ok(())
     }
@@ -97,4 +97,27 @@ pub(crate) async fn middleware(
         interaction_id: Some(interaction_id),
     });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_prints_its_code_and_reason() {
+        let entry = LogEntry {
+            at: time::macros::datetime!(2026-01-30 10:12:42 UTC),
+            method: "POST".into(),
+            path: "/token".into(),
+            status: 401,
+            client_id: Some("tpp".into()),
+            error: Some("invalid_client".into()),
+            reason: Some("client_assertion expired".into()),
+            interaction_id: None,
+        };
+        assert_eq!(
+            entry.to_string(),
+            "2026-01-30T10:12:42Z POST /token 401 client=tpp invalid_client: client_assertion expired"
+        );
+    }
 }

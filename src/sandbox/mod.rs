@@ -56,7 +56,8 @@ pub const DEMO_CLIENT_ID: &str = "token-inspector-local";
 pub const ACCOUNT_ACCESS_CONSENT_TYPE: &str = "urn:openfinance-ml:account-access-consent:v1.2";
 
 /// The only `client_assertion_type` accepted (RFC 7523 §2.2).
-pub const JWT_BEARER_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const JWT_BEARER_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// How long a pushed authorization request lives (RFC 9126 §2.2 `expires_in`).
 pub const PAR_LIFETIME_SECS: u64 = 90;
@@ -187,11 +188,7 @@ impl Sandbox {
         } else {
             addr
         };
-        let scheme = if tls_setup.is_some() {
-            "https"
-        } else {
-            "http"
-        };
+        let scheme = if tls_setup.is_some() { "https" } else { "http" };
         let issuer = format!("{scheme}://{host}");
         let shared = Arc::new(state::Shared::new(
             issuer.clone(),
@@ -305,5 +302,68 @@ impl Drop for SandboxHandle {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn starts_with_a_generated_key_and_stops() {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        assert!(sandbox.issuer().starts_with("http://127.0.0.1:"));
+        assert!(!sandbox.issuer().ends_with('/'));
+        assert_eq!(
+            sandbox.addr().port(),
+            sandbox
+                .issuer()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap()
+        );
+        let pem = sandbox.signing_key_pem();
+        assert!(pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert!(sandbox.ca_pem().is_none());
+        // The key can be given back: same kid at /jwks.
+        let kid = sandbox.shared.key.kid.clone();
+        let addr = sandbox.addr();
+        sandbox.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+        let again = Sandbox::start(SandboxConfig {
+            signing_key_pem: Some(pem),
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(again.shared.key.kid, kid);
+        assert_eq!(kid.len(), 43);
+    }
+
+    #[tokio::test]
+    async fn refuses_unusable_configuration() {
+        let bad_key = Sandbox::start(SandboxConfig {
+            signing_key_pem: Some(Secret::new("not a pem")),
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(bad_key, SandboxError::Key(_)), "{bad_key}");
+        let bad_client = Sandbox::start(SandboxConfig {
+            clients: vec![ClientRegistration {
+                client_id: "c".into(),
+                jwks: serde_json::json!({"keys": "nope"}),
+                redirect_uris: vec![],
+            }],
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            bad_client.to_string().starts_with("client c:"),
+            "{bad_client}"
+        );
     }
 }

@@ -152,7 +152,10 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
     if shared.tls
         && let Some(map) = doc.as_object_mut()
     {
-        map.insert("tls_client_certificate_bound_access_tokens".into(), json!(true));
+        map.insert(
+            "tls_client_certificate_bound_access_tokens".into(),
+            json!(true),
+        );
         map.insert(
             "mtls_endpoint_aliases".into(),
             json!({
@@ -245,7 +248,9 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
         }
     };
     let missing = |name: &str| OAuthError::invalid_request(format!("missing parameter: {name}"));
-    let response_type = authz.response_type.ok_or_else(|| missing("response_type"))?;
+    let response_type = authz
+        .response_type
+        .ok_or_else(|| missing("response_type"))?;
     if response_type != "code" {
         return Err(OAuthError::new(
             "unsupported_response_type",
@@ -273,7 +278,9 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
         )));
     }
     let scope = authz.scope.ok_or_else(|| missing("scope"))?;
-    let code_challenge = authz.code_challenge.ok_or_else(|| missing("code_challenge"))?;
+    let code_challenge = authz
+        .code_challenge
+        .ok_or_else(|| missing("code_challenge"))?;
     match authz.code_challenge_method.as_deref() {
         None => {
             return Err(OAuthError::invalid_request(
@@ -406,8 +413,8 @@ fn request_object_params(
 }
 
 fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    let parsed =
-        url::Url::parse(uri).map_err(|e| format!("redirect_uri {uri:?} is not an absolute URI: {e}"))?;
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| format!("redirect_uri {uri:?} is not an absolute URI: {e}"))?;
     if parsed.fragment().is_some() {
         return Err(format!(
             "redirect_uri {uri:?} has a fragment (RFC 6749 §3.1.2 forbids it)"
@@ -462,7 +469,8 @@ fn parse_authorization_details(details: Option<&Value>) -> Result<ConsentRequest
                 "authorization_details[{i}] type {kind:?} is unknown; this sandbox supports {ACCOUNT_ACCESS_CONSENT_TYPE}"
             )));
         }
-        let source: &Map<String, Value> = obj.get("consent").and_then(Value::as_object).unwrap_or(obj);
+        let source: &Map<String, Value> =
+            obj.get("consent").and_then(Value::as_object).unwrap_or(obj);
         if let Some(perms) = source.get("permissions") {
             let ok = perms
                 .as_array()
@@ -532,10 +540,7 @@ fn redirect(location: &str, info: LogInfo) -> Response {
 }
 
 /// Finds the pushed request named by `client_id` and `request_uri`.
-fn find_par(
-    shared: &Shared,
-    params: &Params,
-) -> Result<(String, ParRecord), Box<Response>> {
+fn find_par(shared: &Shared, params: &Params) -> Result<(String, ParRecord), Box<Response>> {
     let get = |name: &str| params.get(name).ok().flatten().map(str::to_owned);
     let client_id = get("client_id");
     let fail = |desc: String| Box::new(error_page("invalid_request", desc, client_id.as_deref()));
@@ -901,8 +906,8 @@ fn authorization_code_grant(
             expires_at: None,
             ..base.clone()
         };
-        inner.tokens.insert(access_token.clone(), base);
-        inner.tokens.insert(refresh_token.clone(), refresh);
+        inner.insert_token(access_token.clone(), base);
+        inner.insert_token(refresh_token.clone(), refresh);
         record
     };
     let user = user(&record.sub).unwrap_or(&DEMO_USERS[0]);
@@ -1054,13 +1059,13 @@ fn refresh_token_grant(
         cnf_x5t: old.cnf_x5t.clone().or(cnf),
         ..old.clone()
     };
-    inner.tokens.insert(access_token.clone(), access);
+    inner.insert_token(access_token.clone(), access);
     let refresh_token = if shared.rotate_refresh_tokens {
         let new = uuid::Uuid::new_v4().to_string();
         if let Some(t) = inner.tokens.get_mut(presented) {
             t.active = false;
         }
-        inner.tokens.insert(
+        inner.insert_token(
             new.clone(),
             TokenRecord {
                 issued_at,
@@ -1103,7 +1108,7 @@ fn client_credentials_grant(
     let scope = params.get("scope")?.unwrap_or_default().to_owned();
     let issued_at = unix_now();
     let access_token = uuid::Uuid::new_v4().to_string();
-    shared.lock().tokens.insert(
+    shared.lock().insert_token(
         access_token.clone(),
         TokenRecord {
             kind: TokenKind::Access,
@@ -1259,8 +1264,13 @@ fn introspect_inner(
 
 async fn userinfo(State(shared): State<Arc<Shared>>, peer: Peer, headers: HeaderMap) -> Response {
     let bearer_error = |status: StatusCode, error: &'static str, desc: String| {
-        let challenge = format!("Bearer error=\"{error}\", error_description=\"{}\"", desc.replace('"', "'"));
-        let mut response = OAuthError::new(error, desc).with_status(status).into_response();
+        let challenge = format!(
+            "Bearer error=\"{error}\", error_description=\"{}\"",
+            desc.replace('"', "'")
+        );
+        let mut response = OAuthError::new(error, desc)
+            .with_status(status)
+            .into_response();
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
@@ -1271,7 +1281,11 @@ async fn userinfo(State(shared): State<Arc<Shared>>, peer: Peer, headers: Header
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let token = match auth.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            token.trim()
+        }
         _ => {
             return bearer_error(
                 StatusCode::UNAUTHORIZED,
@@ -1346,12 +1360,14 @@ fn register_inner(shared: &Shared, body: &[u8]) -> Result<Response, OAuthError> 
         (Some(jwks), _) => jwks.clone(),
         (None, Some(_)) => {
             return Err(meta_err(
-                "jwks_uri is not supported by this sandbox; send the public keys inline in jwks".into(),
+                "jwks_uri is not supported by this sandbox; send the public keys inline in jwks"
+                    .into(),
             ));
         }
         (None, None) => {
             return Err(meta_err(
-                "missing metadata: jwks (the public keys that verify your client assertions)".into(),
+                "missing metadata: jwks (the public keys that verify your client assertions)"
+                    .into(),
             ));
         }
     };
@@ -1381,8 +1397,7 @@ fn register_inner(shared: &Shared, body: &[u8]) -> Result<Response, OAuthError> 
                         "redirect_uris must be an array of strings",
                     ));
                 };
-                check_redirect_uri(uri)
-                    .map_err(|e| OAuthError::new("invalid_redirect_uri", e))?;
+                check_redirect_uri(uri).map_err(|e| OAuthError::new("invalid_redirect_uri", e))?;
                 out.push(uri.to_owned());
             }
             out
@@ -1414,11 +1429,71 @@ fn register_inner(shared: &Shared, body: &[u8]) -> Result<Response, OAuthError> 
         "client_id": client_id,
         "client_id_issued_at": unix_now(),
         "token_endpoint_auth_method": method,
-        "token_endpoint_auth_signing_alg": "PS256",
         "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types": ["code"],
         "redirect_uris": redirect_uris,
         "jwks": jwks,
     });
     Ok(json_response(StatusCode::CREATED, body, Some(&client_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b_s256() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(valid_verifier(verifier));
+        assert_eq!(
+            b64url(Sha256::digest(verifier.as_bytes())),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(!valid_verifier("short"));
+        assert!(!valid_verifier(&"a+".repeat(30)));
+    }
+
+    #[test]
+    fn half_hash_is_the_left_128_bits() {
+        let full = Sha256::digest(b"26e0bf38-9fab-48e5-8be6-4a906905f959");
+        let h = half_hash("26e0bf38-9fab-48e5-8be6-4a906905f959");
+        assert_eq!(h.len(), 22);
+        assert_eq!(h, b64url(&full[..16]));
+    }
+
+    #[test]
+    fn granted_scope_adds_profile_like_the_seed() {
+        assert_eq!(granted_scope("accounts"), "accounts profile");
+        assert_eq!(granted_scope("accounts profile"), "accounts profile");
+    }
+
+    #[test]
+    fn consent_timestamps_have_milliseconds_like_the_seed() {
+        let t = time::macros::datetime!(2026-01-30 10:12:42.671 UTC);
+        assert_eq!(iso_millis(t), "2026-01-30T10:12:42.671Z");
+    }
+
+    #[test]
+    fn authorization_details_are_read_or_refused() {
+        let asked = json!([{"type": ACCOUNT_ACCESS_CONSENT_TYPE,
+            "consent": {"permissions": ["read_accounts"], "consent_purpose": "lending",
+                "expiration_datetime": "2026-11-30T23:59:59Z"}}]);
+        let r = parse_authorization_details(Some(&asked)).unwrap();
+        assert_eq!(r.permissions, vec![json!("read_accounts")]);
+        assert_eq!(r.purpose, "lending");
+        assert_eq!(r.expiration_datetime, "2026-11-30T23:59:59Z");
+        let unknown = json!([{"type": "payment_initiation"}]);
+        let e = parse_authorization_details(Some(&unknown)).unwrap_err();
+        assert_eq!(e.error, "invalid_authorization_details");
+        assert!(e.description.contains("payment_initiation"));
+        let e = parse_authorization_details(Some(&json!({"type": "x"}))).unwrap_err();
+        assert!(e.description.contains("array"));
+    }
+
+    #[test]
+    fn redirect_uris_must_be_absolute_without_fragment() {
+        assert!(check_redirect_uri("https://tpp.example/cb").is_ok());
+        assert!(check_redirect_uri("/cb").is_err());
+        assert!(check_redirect_uri("https://tpp.example/cb#x").is_err());
+    }
 }

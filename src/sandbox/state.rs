@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub rotate_refresh_tokens: bool,
     pub code_lifetime: Duration,
     pub tls: bool,
+    /// Client certificates are checked against a configured CA (PKI mTLS).
+    pub client_ca: bool,
     inner: Mutex<Inner>,
     log: Mutex<VecDeque<LogEntry>>,
     log_tx: broadcast::Sender<LogEntry>,
@@ -109,6 +111,18 @@ pub(crate) struct TokenRecord {
     pub code: Option<String>,
 }
 
+impl Inner {
+    /// Inserts a token, forgetting long-expired and revoked ones once there are many.
+    pub fn insert_token(&mut self, token: String, record: TokenRecord) {
+        if self.tokens.len() >= 100_000 {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            self.tokens
+                .retain(|_, t| t.active && t.expires_at.is_none_or(|exp| exp + 3600 > now));
+        }
+        self.tokens.insert(token, record);
+    }
+}
+
 impl TokenRecord {
     /// True when the token can be used now.
     pub fn is_active(&self, now: i64) -> bool {
@@ -132,6 +146,10 @@ impl Shared {
             rotate_refresh_tokens: config.rotate_refresh_tokens,
             code_lifetime: config.code_lifetime,
             tls,
+            client_ca: config
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.client_ca_pem.is_some()),
             inner: Mutex::new(inner),
             log: Mutex::new(VecDeque::with_capacity(64)),
             log_tx,
@@ -325,5 +343,55 @@ impl Params {
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_name_missing_and_repeated_parameters() {
+        let p = Params::parse(b"grant_type=client_credentials&scope=&a=1&a=2");
+        assert_eq!(p.get("grant_type").unwrap(), Some("client_credentials"));
+        // RFC 6749 §3.1: an empty value counts as absent.
+        let e = p.require("scope").unwrap_err();
+        assert_eq!(e.error, "invalid_request");
+        assert_eq!(e.description, "missing parameter: scope");
+        let e = p.get("a").unwrap_err();
+        assert!(
+            e.description.contains("more than once"),
+            "{}",
+            e.description
+        );
+        assert_eq!(p.all("a"), ["1", "2"]);
+    }
+
+    #[test]
+    fn invalid_client_is_401_and_the_rest_400() {
+        assert_eq!(
+            OAuthError::invalid_client("x").status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            OAuthError::invalid_grant("x").status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn jwks_validation_refuses_private_and_malformed_keys() {
+        assert!(validate_jwks(&json!({"keys": []})).is_err());
+        assert!(validate_jwks(&json!([])).is_err());
+        let e = validate_jwks(&json!({"keys": [{"kty": "OKP", "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}))
+        .unwrap_err();
+        assert!(e.contains("private"), "{e}");
+        // RFC 8037 §A.2 public key.
+        assert!(
+            validate_jwks(&json!({"keys": [{"kty": "OKP", "crv": "Ed25519",
+                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}))
+            .is_ok()
+        );
     }
 }
