@@ -499,7 +499,7 @@ impl ProfileStore {
                 Err(e) => bad.push(e),
             }
         }
-        good.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        good.sort_by_key(|p| p.name.to_lowercase());
         (good, bad)
     }
 

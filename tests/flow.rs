@@ -241,3 +241,94 @@ async fn cli_exchange_with_auto_approve() {
     let id = tokens.iter().find(|t| t["path"] == "id_token").unwrap();
     assert_eq!(id["signature"]["status"], "valid", "{id}");
 }
+
+/// mTLS (RFC 8705): our transport presents a client certificate to the sandbox's HTTPS
+/// listener, trusts its local CA, and the token it gets is bound to the certificate.
+#[tokio::test]
+async fn mtls_client_certificate_binds_the_token() {
+    use token_inspector::sandbox::TlsOptions;
+    let handle = Sandbox::start(SandboxConfig {
+        clients: vec![ClientRegistration {
+            client_id: CLIENT_ID.into(),
+            jwks: client_key().public_jwks(None, SigningAlg::PS256),
+            redirect_uris: vec![],
+        }],
+        tls: Some(TlsOptions {
+            require_client_cert: true,
+            cert_pem: None,
+            key_pem: None,
+            client_ca_pem: None,
+        }),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    assert!(handle.issuer().starts_with("https://"));
+    let cert_key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["tpp.example".to_owned()])
+        .unwrap()
+        .self_signed(&cert_key)
+        .unwrap();
+    let identity = Secret::new(format!("{}\n{}", cert.pem(), cert_key.serialize_pem()));
+    let t = Transport::new(TransportConfig {
+        ca_pem: handle.ca_pem(),
+        identity_pem: Some(identity),
+        timeout: Duration::from_secs(10),
+        ..TransportConfig::default()
+    })
+    .unwrap();
+    let mut p = Profile::new("mtls", handle.issuer());
+    p.client_id = CLIENT_ID.into();
+    p.scope = "accounts".into();
+    let found = discovery::discover(&t, handle.issuer()).await.unwrap();
+    discovery::apply_to_profile(&found, &mut p);
+    let model = request::build_token_request(
+        &p,
+        &secrets(),
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    let ex = exchange::run(&t, model, &ExchangeContext::default()).await;
+    let r = ex.response().unwrap();
+    assert_eq!(r.http.status, 200, "{}", r.body_text);
+    let access = Secret::new(r.body.json().unwrap()["access_token"].as_str().unwrap());
+    let introspect = request::build_token_management_request(
+        &p,
+        &secrets(),
+        RequestKind::Introspect,
+        &access,
+        None,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    let ex = exchange::run(&t, introspect, &ExchangeContext::default()).await;
+    let body = ex.response().unwrap().body.json().unwrap();
+    assert_eq!(body["active"], true);
+    assert!(body["cnf"]["x5t#S256"].is_string(), "{body}");
+
+    // Without the client certificate the TLS handshake is refused, with its own error.
+    let bare = Transport::new(TransportConfig {
+        ca_pem: handle.ca_pem(),
+        ..TransportConfig::default()
+    })
+    .unwrap();
+    let model = request::build_token_request(
+        &p,
+        &secrets(),
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    let ex = exchange::run(&bare, model, &ExchangeContext::default()).await;
+    assert!(
+        matches!(ex.outcome, Err(token_inspector::http::SendError::Tls(_))),
+        "{:?}",
+        ex.outcome
+    );
+
+    // Without trusting the local CA, the server certificate is refused.
+    let untrusting = Transport::new(TransportConfig::default()).unwrap();
+    let err = discovery::discover(&untrusting, handle.issuer()).await.unwrap_err();
+    assert!(err.to_string().contains("TLS"), "{err}");
+}

@@ -941,6 +941,17 @@ async fn refuses_an_expired_assertion() {
 }
 
 #[tokio::test]
+async fn refuses_an_assertion_not_yet_valid() {
+    let env = env().await;
+    let mut claims = env.client.claims(env.sandbox.issuer());
+    claims["nbf"] = json!(now() + 120.0);
+    let answer = env
+        .client_credentials(env.client.assertion_with(&claims))
+        .await;
+    answer.refused(401, "invalid_client", "nbf");
+}
+
+#[tokio::test]
 async fn refuses_a_replayed_jti() {
     let env = env().await;
     let assertion = env.client.assertion(env.sandbox.issuer());

@@ -31,7 +31,7 @@ pub enum Command {
     /// Start an authorization (PKCE, state, nonce, PAR) and print the URL to open.
     Authorize(authorize::AuthorizeArgs),
     /// Decode a JWT/JWS/JWE, verify it and list findings.
-    Decode(decode::DecodeArgs),
+    Decode(Box<decode::DecodeArgs>),
     /// Fetch an issuer's OpenID discovery document.
     Discover(discover::DiscoverArgs),
     /// Generate a signing key and print its public JWKS.
@@ -47,7 +47,7 @@ pub async fn run(command: Command) -> Exit {
     match command {
         Command::Exchange(args) => exchange::run(*args).await,
         Command::Authorize(args) => authorize::run(args).await,
-        Command::Decode(args) => decode::run(args).await,
+        Command::Decode(args) => decode::run(*args).await,
         Command::Discover(args) => discover::run(args).await,
         Command::Keygen(args) => keygen::run(args).await,
         Command::Profile(args) => profile::run(args).await,

@@ -1,0 +1,382 @@
+//! The app's state as plain data: profiles, the selected profile, the request inputs,
+//! the request model shown and sent, the last exchange, the history, the JWT panel and
+//! the status line. Panels read and edit it; only [`Persisted`] is saved by eframe, and it
+//! holds no secret.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::authorize::AuthorizationSession;
+use crate::checks::{Finding, Report};
+use crate::discovery::Discovery;
+use crate::exchange::Exchange;
+use crate::keys::{KeyType, PrivateKey};
+use crate::profile::Profile;
+use crate::request::RequestModel;
+use crate::secret::Secret;
+
+/// The central panels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    /// The profile's fields, keys and TLS.
+    #[default]
+    Client,
+    /// Grant inputs, preview, Send.
+    Request,
+    /// The last exchange.
+    Response,
+    /// Paste and inspect any token.
+    Jwt,
+}
+
+impl Tab {
+    /// All tabs in display order.
+    pub const ALL: [Tab; 4] = [Tab::Client, Tab::Request, Tab::Response, Tab::Jwt];
+
+    /// The tab's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Client => "Client",
+            Tab::Request => "Request",
+            Tab::Response => "Response",
+            Tab::Jwt => "JWT",
+        }
+    }
+}
+
+/// The grant the Request panel builds (RFC 6749 §4.1.3, §6, §4.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GrantKind {
+    /// `authorization_code`.
+    #[default]
+    AuthorizationCode,
+    /// `refresh_token`.
+    RefreshToken,
+    /// `client_credentials`.
+    ClientCredentials,
+}
+
+impl GrantKind {
+    /// All grants, for the picker.
+    pub const ALL: [GrantKind; 3] = [
+        GrantKind::AuthorizationCode,
+        GrantKind::RefreshToken,
+        GrantKind::ClientCredentials,
+    ];
+
+    /// The `grant_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::AuthorizationCode => "authorization_code",
+            GrantKind::RefreshToken => "refresh_token",
+            GrantKind::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// Non-secret UI state remembered between runs (eframe persistence).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    /// The profile selected last.
+    pub selected_profile: Option<String>,
+    /// The tab shown last.
+    pub tab: Tab,
+    /// The grant picked last.
+    pub grant: GrantKind,
+    /// Show the curl command redacted in the preview.
+    pub curl_redacted: bool,
+}
+
+/// Where secrets are kept this session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StoreStatus {
+    /// Still opening the keychain.
+    #[default]
+    Opening,
+    /// Ready; the store's description and whether it survives a restart.
+    Ready {
+        /// "OS keychain (Secret Service)", "this session only".
+        describe: String,
+        /// True for the OS keychain.
+        persistent: bool,
+    },
+    /// The keychain could not be opened (locked or absent): the message says why.
+    Failed(String),
+}
+
+/// The embedded sandbox's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SandboxStatus {
+    /// Not started.
+    #[default]
+    Stopped,
+    /// Starting (key, server, registration, discovery).
+    Starting,
+    /// Serving at this issuer.
+    Running {
+        /// `http://127.0.0.1:PORT`.
+        issuer: String,
+    },
+    /// It could not start.
+    Failed(String),
+}
+
+/// Work in flight: idle, running, finished or failed (the previous result stays shown
+/// while a new one runs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Work {
+    /// Nothing running.
+    #[default]
+    Idle,
+    /// Running since this instant.
+    Running {
+        /// The job's id (late answers of other ids are ignored).
+        id: u64,
+        /// What is running, for the status line ("Sending…").
+        what: String,
+    },
+}
+
+impl Work {
+    /// True while something runs.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Work::Running { .. })
+    }
+}
+
+/// The signing key of the selected profile, as loaded from the secret store.
+#[derive(Clone, Debug, Default)]
+pub enum KeyState {
+    /// Not loaded yet.
+    #[default]
+    Unknown,
+    /// Loading from the store.
+    Loading,
+    /// The store has no key for this profile.
+    Missing,
+    /// Loaded.
+    Loaded(LoadedKey),
+    /// It could not be read.
+    Failed(String),
+}
+
+/// A loaded signing key and what the UI shows about it.
+#[derive(Clone, Debug)]
+pub struct LoadedKey {
+    /// The profile it belongs to.
+    pub profile: String,
+    /// The key (kept in memory only).
+    pub key: PrivateKey,
+    /// RFC 7638 thumbprint.
+    pub thumbprint: String,
+    /// The key type.
+    pub key_type: KeyType,
+}
+
+/// One remembered exchange.
+#[derive(Clone, Debug)]
+pub struct HistoryEntry {
+    /// Profile name.
+    pub profile: String,
+    /// The exchange.
+    pub exchange: Exchange,
+    /// When it came back (for the expiry countdown).
+    pub received: Instant,
+}
+
+/// The Request panel's inputs.
+#[derive(Clone, Debug, Default)]
+pub struct RequestInputs {
+    /// The grant.
+    pub grant: GrantKind,
+    /// The paste box: a code or the whole redirect URL.
+    pub paste: String,
+    /// The code to send.
+    pub code: String,
+    /// The state received with the code.
+    pub received_state: Option<String>,
+    /// The state the client sent (from Authorize), to compare.
+    pub expected_state: Option<String>,
+    /// The nonce the client sent (from Authorize), to check the id_token.
+    pub expected_nonce: Option<String>,
+    /// Findings on the pasted redirect (state, iss).
+    pub redirect_findings: Vec<Finding>,
+    /// Why the paste box could not be read.
+    pub paste_error: Option<String>,
+    /// The PKCE code_verifier.
+    pub code_verifier: String,
+    /// The scope (empty: the profile's).
+    pub scope: String,
+    /// The x-fapi-interaction-id.
+    pub interaction_id: String,
+    /// The refresh token for the refresh grant (memory only).
+    pub refresh_token: Secret,
+}
+
+/// The request model built from the current inputs (the one shown is the one sent).
+#[derive(Clone, Debug, Default)]
+pub struct Preview {
+    /// What the inputs looked like when it was built.
+    pub fingerprint: String,
+    /// The model, or why it could not be built (with what to do).
+    pub model: Option<Result<RequestModel, String>>,
+    /// When it was built.
+    pub built: Option<Instant>,
+    /// True once it was sent (the next Send builds a fresh assertion).
+    pub sent: bool,
+    /// Findings on the request alone (the client assertion).
+    pub findings: Vec<Finding>,
+}
+
+/// Where the JWT panel's verification key comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum JwtKeySource {
+    /// No verification.
+    #[default]
+    None,
+    /// The profile's issuer JWKS (fetched).
+    ProfileJwks,
+    /// A key file (PEM, JWK or JWKS) picked with the file dialog.
+    File,
+    /// A PEM public key or JWK pasted.
+    Pasted,
+    /// An HMAC secret.
+    Secret,
+}
+
+/// The JWT panel.
+#[derive(Clone, Debug, Default)]
+pub struct JwtState {
+    /// The pasted token.
+    pub input: String,
+    /// The key source.
+    pub key_source: JwtKeySource,
+    /// Pasted key text, or the file's contents.
+    pub key_text: String,
+    /// The file the key came from.
+    pub key_file: Option<String>,
+    /// The HMAC secret.
+    pub secret: Secret,
+    /// The fetched JWKS of the profile's issuer.
+    pub jwks: Option<serde_json::Value>,
+    /// The inspection, or why it failed.
+    pub report: Option<Result<Report, String>>,
+    /// A message from a fetch or file read.
+    pub message: Option<String>,
+}
+
+/// One in-place message: text and whether it is an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The text (what happened and what to do next).
+    pub text: String,
+    /// True for errors (shown in red).
+    pub error: bool,
+}
+
+impl Notice {
+    /// An error.
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            error: true,
+        }
+    }
+
+    /// An information.
+    pub fn info(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            error: false,
+        }
+    }
+}
+
+/// Everything the UI shows.
+#[derive(Default)]
+pub struct AppState {
+    /// Remembered UI state.
+    pub persisted: Persisted,
+    /// The profiles, as loaded and edited.
+    pub profiles: Vec<Profile>,
+    /// Profile files that could not be read.
+    pub profile_errors: Vec<String>,
+    /// True once the first listing arrived.
+    pub profiles_loaded: bool,
+    /// The selected profile's index.
+    pub selected: Option<usize>,
+    /// The profile as last saved (to show "unsaved changes").
+    pub saved: Option<Profile>,
+    /// The sidebar's rename box (`Some` while renaming).
+    pub rename: Option<String>,
+    /// Messages per area.
+    pub sidebar_notice: Option<Notice>,
+    /// Client panel message.
+    pub client_notice: Option<Notice>,
+    /// Request panel message.
+    pub request_notice: Option<Notice>,
+    /// The last discovery, for its findings.
+    pub discovery: Option<Discovery>,
+    /// The secret store.
+    pub store: StoreStatus,
+    /// The selected profile's signing key.
+    pub key: KeyState,
+    /// The embedded sandbox.
+    pub sandbox: SandboxStatus,
+    /// The Request panel's inputs.
+    pub request: RequestInputs,
+    /// The model shown and sent.
+    pub preview: Preview,
+    /// The exchange in flight.
+    pub send: Work,
+    /// An authorization in flight.
+    pub authorize: Work,
+    /// The last authorization started (state, nonce, verifier, URL).
+    pub session: Option<AuthorizationSession>,
+    /// The exchanges, newest last.
+    pub history: Vec<HistoryEntry>,
+    /// The history entry the Response panel shows.
+    pub shown: Option<usize>,
+    /// The JWT panel.
+    pub jwt: JwtState,
+    /// The status bar's last result.
+    pub status: String,
+    /// Busy jobs other than send/authorize (discovery, key import), for the status bar.
+    pub busy: Option<String>,
+}
+
+impl AppState {
+    /// The selected profile.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.selected.and_then(|i| self.profiles.get(i))
+    }
+
+    /// The selected profile, to edit.
+    pub fn profile_mut(&mut self) -> Option<&mut Profile> {
+        self.selected.and_then(|i| self.profiles.get_mut(i))
+    }
+
+    /// The exchange the Response panel shows.
+    pub fn shown_entry(&self) -> Option<&HistoryEntry> {
+        self.shown.and_then(|i| self.history.get(i))
+    }
+
+    /// The loaded key of the selected profile.
+    pub fn loaded_key(&self) -> Option<&LoadedKey> {
+        match (&self.key, self.profile()) {
+            (KeyState::Loaded(k), Some(p)) if k.profile == p.name => Some(k),
+            _ => None,
+        }
+    }
+
+    /// True when the selected profile differs from its saved file.
+    pub fn unsaved(&self) -> bool {
+        match (self.profile(), &self.saved) {
+            (Some(p), Some(s)) => p != s,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}

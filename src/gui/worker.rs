@@ -1,0 +1,865 @@
+//! The background worker: receives [`Command`]s from the UI thread over a channel, runs
+//! each on the tokio runtime handed to the app (blocking work such as the keychain, file
+//! dialogs and key generation on `spawn_blocking`), and sends [`Event`]s back, asking
+//! egui for a repaint after each. The exchange in flight can be cancelled through its
+//! `AbortHandle`. The UI thread never awaits, blocks or sleeps.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use serde_json::Value;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::AbortHandle;
+
+use super::platform::FileDialog;
+use super::state::Notice;
+use crate::authorize::{self, AuthorizationSession};
+use crate::discovery::{self, Discovery};
+use crate::exchange::{self, Exchange, ExchangeContext};
+use crate::http::{Transport, TransportConfig};
+use crate::keys::{KeyType, PrivateKey};
+use crate::profile::{LOCAL_SANDBOX, Profile, ProfileStore};
+use crate::redirect::AuthorizationResponse;
+use crate::request::{ClientSecrets, RequestModel, RequestOptions};
+use crate::sandbox::{ClientRegistration, DEMO_CLIENT_ID, Sandbox, SandboxConfig, SandboxHandle};
+use crate::secret::Secret;
+use crate::secrets::{self, MemoryStore, SecretStore};
+
+/// Which panel an in-place message belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// The profiles sidebar.
+    Sidebar,
+    /// The Client panel.
+    Client,
+    /// The Request panel.
+    Request,
+    /// The JWT panel.
+    Jwt,
+}
+
+/// What the UI asks the worker to do.
+pub enum Command {
+    /// Open the OS keychain (or use the store injected for tests).
+    OpenStore,
+    /// Keep secrets in memory for this session only (the user agreed).
+    UseSessionStore,
+    /// List the saved profiles.
+    ListProfiles,
+    /// First launch: create the "Local sandbox" profile, its key, and start the sandbox.
+    CreateLocalSandbox,
+    /// Save a profile (`previous_name`: the file to remove after a rename).
+    SaveProfile {
+        /// The profile.
+        profile: Profile,
+        /// Its name before a rename.
+        previous_name: Option<String>,
+    },
+    /// Delete a profile file and its signing key entry.
+    DeleteProfile {
+        /// The profile.
+        profile: Profile,
+    },
+    /// Pick a TOML file and read a profile from it.
+    ImportProfile,
+    /// Pick a place and write the profile as TOML.
+    ExportProfile {
+        /// The profile.
+        profile: Profile,
+    },
+    /// Load the profile's signing key from the secret store.
+    LoadKey {
+        /// The profile.
+        profile: Profile,
+    },
+    /// Generate a signing key into the secret store.
+    GenerateKey {
+        /// The profile.
+        profile: Profile,
+        /// The key type.
+        key_type: KeyType,
+    },
+    /// Pick a PEM or JWK file and import it into the secret store.
+    ImportKey {
+        /// The profile.
+        profile: Profile,
+    },
+    /// Pick a place and write text there (public JWKS).
+    SaveText {
+        /// The dialog's title.
+        title: String,
+        /// The suggested file name.
+        file_name: String,
+        /// The contents.
+        text: String,
+    },
+    /// Pick the mTLS certificate file (public; the path is kept in the profile).
+    PickMtlsCert,
+    /// Pick the mTLS private key file and keep it in the secret store.
+    ImportMtlsKey {
+        /// The profile.
+        profile: Profile,
+    },
+    /// OIDC discovery from the profile's issuer.
+    Discover {
+        /// The profile.
+        profile: Profile,
+    },
+    /// Start (or reuse) the embedded sandbox for a local profile and register its key.
+    StartSandbox {
+        /// The profile.
+        profile: Profile,
+    },
+    /// Send this exact request.
+    Send {
+        /// Job id.
+        id: u64,
+        /// The profile (transport settings).
+        profile: Profile,
+        /// The model shown in the preview.
+        model: Box<RequestModel>,
+        /// What the checks compare against.
+        context: ExchangeContext,
+    },
+    /// Abort a job.
+    Cancel {
+        /// Job id.
+        id: u64,
+    },
+    /// PAR + authorization URL; for the local sandbox, approve in the app.
+    Authorize {
+        /// Job id.
+        id: u64,
+        /// The profile.
+        profile: Profile,
+        /// Its loaded secrets.
+        secrets: ClientSecrets,
+        /// Approve in the app (embedded sandbox only) instead of opening the browser.
+        in_app: bool,
+    },
+    /// Fetch a JWKS (JWT panel, "profile JWKS").
+    FetchJwks {
+        /// The profile (its `jwks_uri` and transport).
+        profile: Profile,
+    },
+    /// Pick a verification key file for the JWT panel.
+    PickJwtKey,
+}
+
+/// What the worker reports back.
+pub enum Event {
+    /// The secret store is open, or why not.
+    Store(Result<(String, bool), String>),
+    /// The saved profiles and the files that could not be read.
+    Profiles {
+        /// Profiles, sorted by name.
+        profiles: Vec<Profile>,
+        /// Problems, one line each.
+        errors: Vec<String>,
+    },
+    /// A profile was saved (or created, imported).
+    ProfileSaved {
+        /// The profile.
+        profile: Profile,
+        /// Its name before a rename.
+        previous_name: Option<String>,
+        /// Select it.
+        select: bool,
+    },
+    /// A profile was deleted.
+    ProfileDeleted {
+        /// Its name.
+        name: String,
+    },
+    /// A message for a panel.
+    Notice(Area, Notice),
+    /// The profile's signing key (or `None`: there is none).
+    Key {
+        /// The profile name.
+        profile: String,
+        /// The key, or why it could not be read.
+        result: Result<Option<PrivateKey>, String>,
+    },
+    /// Discovery finished.
+    Discovered {
+        /// The profile name.
+        profile: String,
+        /// The document, or why it failed.
+        result: Result<Box<Discovery>, String>,
+    },
+    /// The sandbox is starting.
+    SandboxStarting,
+    /// The sandbox runs; the profile's issuer and endpoints point at it.
+    SandboxReady {
+        /// The updated profile.
+        profile: Box<Profile>,
+        /// The issuer.
+        issuer: String,
+    },
+    /// The sandbox could not start.
+    SandboxFailed(String),
+    /// An exchange finished.
+    Exchanged {
+        /// Job id.
+        id: u64,
+        /// The exchange.
+        exchange: Box<Exchange>,
+    },
+    /// An exchange could not even start (transport settings).
+    SendFailed {
+        /// Job id.
+        id: u64,
+        /// What to do.
+        message: String,
+    },
+    /// An authorization finished: the session and, for in-app approval, the redirect.
+    Authorized {
+        /// Job id.
+        id: u64,
+        /// The outcome.
+        result: Result<(Box<AuthorizationSession>, Option<AuthorizationResponse>), String>,
+    },
+    /// The mTLS certificate file picked.
+    MtlsCert(PathBuf),
+    /// The mTLS key was stored under this entry.
+    MtlsKey {
+        /// The profile name.
+        profile: String,
+        /// The entry.
+        entry: String,
+    },
+    /// The JWKS fetched for the JWT panel.
+    Jwks(Result<Value, String>),
+    /// A verification key file read for the JWT panel.
+    JwtKeyFile(Result<(String, String), String>),
+}
+
+/// The UI's end: sends commands, receives events.
+pub struct Worker {
+    commands: UnboundedSender<Command>,
+    events: std::sync::mpsc::Receiver<Event>,
+    ctx: Arc<Mutex<Option<egui::Context>>>,
+}
+
+impl Worker {
+    /// Starts the worker on `handle`. `store`: a store to use instead of the OS keychain
+    /// (tests).
+    pub fn start(
+        handle: tokio::runtime::Handle,
+        profiles: ProfileStore,
+        files: Arc<dyn FileDialog>,
+        store: Option<Arc<dyn SecretStore>>,
+    ) -> Self {
+        let (commands, rx) = unbounded_channel();
+        let (events_tx, events) = std::sync::mpsc::channel();
+        let ctx = Arc::new(Mutex::new(None));
+        let inner = Arc::new(Inner {
+            handle: handle.clone(),
+            events: Mutex::new(events_tx),
+            ctx: ctx.clone(),
+            injected_store: store,
+            store: Mutex::new(None),
+            files,
+            profiles,
+            sandbox: tokio::sync::Mutex::new(None),
+        });
+        handle.spawn(command_loop(inner, rx));
+        Self {
+            commands,
+            events,
+            ctx,
+        }
+    }
+
+    /// Gives the worker the egui context to wake the UI with.
+    pub fn set_context(&self, ctx: &egui::Context) {
+        if let Ok(mut slot) = self.ctx.lock()
+            && slot.is_none()
+        {
+            *slot = Some(ctx.clone());
+        }
+    }
+
+    /// Queues a command (never blocks).
+    pub fn send(&self, command: Command) {
+        // The loop only stops with the runtime, when the app is closing.
+        let _ = self.commands.send(command);
+    }
+
+    /// The next event, if one is waiting (never blocks).
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+}
+
+struct Inner {
+    handle: tokio::runtime::Handle,
+    events: Mutex<std::sync::mpsc::Sender<Event>>,
+    ctx: Arc<Mutex<Option<egui::Context>>>,
+    injected_store: Option<Arc<dyn SecretStore>>,
+    store: Mutex<Option<Arc<dyn SecretStore>>>,
+    files: Arc<dyn FileDialog>,
+    profiles: ProfileStore,
+    sandbox: tokio::sync::Mutex<Option<SandboxHandle>>,
+}
+
+impl Inner {
+    fn emit(&self, event: Event) {
+        if let Ok(tx) = self.events.lock() {
+            let _ = tx.send(event);
+        }
+        if let Ok(ctx) = self.ctx.lock()
+            && let Some(ctx) = ctx.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    }
+
+    fn notice(&self, area: Area, notice: Notice) {
+        self.emit(Event::Notice(area, notice));
+    }
+
+    fn store(&self) -> anyhow::Result<Arc<dyn SecretStore>> {
+        self.store
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or_else(|| {
+                anyhow!(
+                    "no secret store is open: unlock or start the OS keychain, or choose \"Keep secrets for this session only\" in the Client panel"
+                )
+            })
+    }
+
+    async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> anyhow::Result<R> {
+        self.handle
+            .spawn_blocking(f)
+            .await
+            .map_err(|e| anyhow!("background task failed: {e}"))
+    }
+
+    async fn secret_get(&self, entry: String) -> anyhow::Result<Option<Secret>> {
+        let store = self.store()?;
+        Ok(self.blocking(move || store.get(&entry)).await??)
+    }
+
+    async fn secret_set(&self, entry: String, value: Secret) -> anyhow::Result<()> {
+        let store = self.store()?;
+        Ok(self.blocking(move || store.set(&entry, &value)).await??)
+    }
+
+    async fn pick_file(&self, title: &'static str) -> anyhow::Result<Option<PathBuf>> {
+        let files = self.files.clone();
+        self.blocking(move || files.pick_file(title)).await
+    }
+
+    async fn read_picked(&self, title: &'static str) -> anyhow::Result<Option<(PathBuf, String)>> {
+        let Some(path) = self.pick_file(title).await? else {
+            return Ok(None);
+        };
+        let text = tokio::fs::read_to_string(&path)
+            .await
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Some((path, text)))
+    }
+
+    /// The transport for a profile: CA file, mTLS identity (key from the store),
+    /// timeouts, verification switch.
+    async fn transport(&self, profile: &Profile) -> anyhow::Result<Transport> {
+        let tls = &profile.tls;
+        let ca_pem = match &tls.ca_file {
+            Some(path) => Some(
+                tokio::fs::read_to_string(path)
+                    .await
+                    .with_context(|| format!("cannot read the CA file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let identity_pem = match (&tls.client_cert, &tls.client_key) {
+            (Some(cert), Some(entry)) => {
+                let cert_text = tokio::fs::read_to_string(cert).await.with_context(|| {
+                    format!("cannot read the mTLS certificate {}", cert.display())
+                })?;
+                let key = self.secret_get(entry.clone()).await?.ok_or_else(|| {
+                    anyhow!("the mTLS key entry {entry:?} is empty: import the key again")
+                })?;
+                Some(Secret::new(format!("{cert_text}\n{}", key.expose())))
+            }
+            (Some(_), None) => {
+                return Err(anyhow!(
+                    "an mTLS certificate is set but no key: import its private key in the Client panel"
+                ));
+            }
+            _ => None,
+        };
+        Transport::new(TransportConfig {
+            insecure_skip_verify: tls.insecure_skip_verify,
+            ca_pem,
+            identity_pem,
+            connect_timeout: Duration::from_secs(tls.connect_timeout_secs.max(1)),
+            timeout: Duration::from_secs(tls.timeout_secs.max(1)),
+            ..TransportConfig::default()
+        })
+        .map_err(|e| anyhow!("{e}"))
+    }
+
+    fn list_profiles(&self) {
+        let (mut profiles, errors) = self.profiles.list();
+        profiles.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        self.emit(Event::Profiles {
+            profiles,
+            errors: errors.iter().map(ToString::to_string).collect(),
+        });
+    }
+
+    async fn open_store(&self) {
+        let result = match &self.injected_store {
+            Some(store) => Ok(store.clone()),
+            None => match self.blocking(secrets::open_default_store).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        match result {
+            Ok(store) => {
+                let info = (store.describe(), store.is_persistent());
+                if let Ok(mut slot) = self.store.lock() {
+                    *slot = Some(store);
+                }
+                self.emit(Event::Store(Ok(info)));
+            }
+            Err(e) => self.emit(Event::Store(Err(e))),
+        }
+    }
+
+    fn use_session_store(&self) {
+        let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+        let info = (store.describe(), store.is_persistent());
+        if let Ok(mut slot) = self.store.lock() {
+            *slot = Some(store);
+        }
+        self.emit(Event::Store(Ok(info)));
+    }
+
+    async fn load_key(&self, profile: &Profile) -> Result<Option<PrivateKey>, String> {
+        let pem = self
+            .secret_get(profile.key_entry())
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        match pem {
+            None => Ok(None),
+            Some(pem) => PrivateKey::load(pem.expose())
+                .map(Some)
+                .map_err(|e| format!("the stored key does not load: {e}; import it again")),
+        }
+    }
+
+    async fn store_key(&self, profile: &Profile, key: &PrivateKey) -> anyhow::Result<()> {
+        self.secret_set(profile.key_entry(), key.to_pkcs8_pem().clone())
+            .await
+    }
+
+    async fn generate_key(&self, key_type: KeyType) -> anyhow::Result<PrivateKey> {
+        Ok(self
+            .blocking(move || PrivateKey::generate(key_type))
+            .await?
+            .map_err(|e| anyhow!("{e}"))?)
+    }
+
+    async fn run(self: Arc<Self>, command: Command) {
+        match command {
+            Command::OpenStore => self.open_store().await,
+            Command::UseSessionStore => self.use_session_store(),
+            Command::ListProfiles => self.list_profiles(),
+            Command::CreateLocalSandbox => {
+                let mut profile = Profile::new(LOCAL_SANDBOX, "http://127.0.0.1");
+                profile.local_sandbox = true;
+                profile.client_id = DEMO_CLIENT_ID.to_owned();
+                profile.scope = "accounts openid".to_owned();
+                match self.profiles.save(&profile) {
+                    Ok(_) => self.emit(Event::ProfileSaved {
+                        profile: profile.clone(),
+                        previous_name: None,
+                        select: true,
+                    }),
+                    Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
+                }
+                self.start_sandbox(profile).await;
+            }
+            Command::SaveProfile {
+                profile,
+                previous_name,
+            } => self.save_profile(profile, previous_name, false),
+            Command::DeleteProfile { profile } => {
+                match self.profiles.delete(&profile.name) {
+                    Ok(()) => {
+                        // The key goes with the profile; the keychain may be unavailable.
+                        if profile.auth.key.is_none()
+                            && let Ok(store) = self.store()
+                        {
+                            let entry = profile.key_entry();
+                            let _ = self.blocking(move || store.delete(&entry)).await;
+                        }
+                        self.emit(Event::ProfileDeleted { name: profile.name });
+                    }
+                    Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
+                }
+            }
+            Command::ImportProfile => match self.read_picked("Import a profile (TOML)").await {
+                Ok(None) => {}
+                Ok(Some((path, text))) => match Profile::from_toml(&text, &path) {
+                    Ok(profile) => self.save_profile(profile, None, true),
+                    Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
+                },
+                Err(e) => self.notice(Area::Sidebar, Notice::error(format!("{e:#}"))),
+            },
+            Command::ExportProfile { profile } => {
+                let name = format!("{}.toml", crate::profile::file_stem(&profile.name));
+                self.save_text("Export the profile", name, profile.to_toml(), Area::Sidebar)
+                    .await;
+            }
+            Command::LoadKey { profile } => {
+                let result = self.load_key(&profile).await;
+                self.emit(Event::Key {
+                    profile: profile.name,
+                    result,
+                });
+            }
+            Command::GenerateKey { profile, key_type } => {
+                let result = async {
+                    let key = self.generate_key(key_type).await?;
+                    self.store_key(&profile, &key).await?;
+                    anyhow::Ok(key)
+                }
+                .await;
+                self.key_result(&profile, result, "generated").await;
+            }
+            Command::ImportKey { profile } => {
+                let result = async {
+                    let Some((path, text)) = self.read_picked("Import a signing key").await?
+                    else {
+                        return Ok(None);
+                    };
+                    let key = PrivateKey::load(&text)
+                        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                    self.store_key(&profile, &key).await?;
+                    anyhow::Ok(Some(key))
+                }
+                .await;
+                match result {
+                    Ok(None) => {}
+                    Ok(Some(key)) => self.key_result(&profile, Ok(key), "imported").await,
+                    Err(e) => self.key_result(&profile, Err(e), "imported").await,
+                }
+            }
+            Command::SaveText {
+                title,
+                file_name,
+                text,
+            } => self.save_text(&title, file_name, text, Area::Client).await,
+            Command::PickMtlsCert => match self.pick_file("mTLS client certificate (PEM)").await {
+                Ok(Some(path)) => self.emit(Event::MtlsCert(path)),
+                Ok(None) => {}
+                Err(e) => self.notice(Area::Client, Notice::error(format!("{e:#}"))),
+            },
+            Command::ImportMtlsKey { profile } => {
+                let result = async {
+                    let Some((path, text)) =
+                        self.read_picked("mTLS client private key (PEM)").await?
+                    else {
+                        return Ok(None);
+                    };
+                    if !text.contains("PRIVATE KEY") {
+                        return Err(anyhow!(
+                            "{} holds no PEM private key (-----BEGIN … PRIVATE KEY-----)",
+                            path.display()
+                        ));
+                    }
+                    let entry = secrets::entry_name(&profile.name, "mtls-key");
+                    self.secret_set(entry.clone(), Secret::new(text)).await?;
+                    anyhow::Ok(Some(entry))
+                }
+                .await;
+                match result {
+                    Ok(Some(entry)) => self.emit(Event::MtlsKey {
+                        profile: profile.name,
+                        entry,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => self.notice(Area::Client, Notice::error(format!("{e:#}"))),
+                }
+            }
+            Command::Discover { profile } => {
+                let result = async {
+                    let transport = self.transport(&profile).await?;
+                    discovery::discover(&transport, &profile.issuer)
+                        .await
+                        .map_err(|e| anyhow!("{e}"))
+                }
+                .await;
+                self.emit(Event::Discovered {
+                    profile: profile.name,
+                    result: result
+                        .map(Box::new)
+                        .map_err(|e| format!("discovery failed: {e:#}")),
+                });
+            }
+            Command::StartSandbox { profile } => self.start_sandbox(profile).await,
+            Command::Send { .. } | Command::Cancel { .. } => {}
+            Command::Authorize {
+                id,
+                profile,
+                secrets,
+                in_app,
+            } => {
+                let result = async {
+                    let transport = self.transport(&profile).await?;
+                    let session = authorize::start(
+                        &transport,
+                        &profile,
+                        &secrets,
+                        Some(authorize::default_authorization_details()),
+                        &RequestOptions::default(),
+                    )
+                    .await?;
+                    let answer = if in_app {
+                        Some(authorize::auto_approve(&transport, &session).await?)
+                    } else {
+                        open::that_detached(&session.authorization_url).map_err(|e| {
+                            anyhow!(
+                                "cannot open the browser ({e}): copy the authorization URL from the Request panel"
+                            )
+                        })?;
+                        None
+                    };
+                    anyhow::Ok((Box::new(session), answer))
+                }
+                .await;
+                self.emit(Event::Authorized {
+                    id,
+                    result: result.map_err(|e| format!("{e:#}")),
+                });
+            }
+            Command::FetchJwks { profile } => {
+                let result = async {
+                    let url = profile
+                        .endpoints
+                        .jwks
+                        .clone()
+                        .filter(|u| !u.is_empty())
+                        .ok_or_else(|| {
+                            anyhow!("the profile has no JWKS URI: run \"Fetch discovery\" in the Client panel")
+                        })?;
+                    let transport = self.transport(&profile).await?;
+                    discovery::fetch_jwks(&transport, &url)
+                        .await
+                        .map_err(|e| anyhow!("{e}"))
+                }
+                .await;
+                self.emit(Event::Jwks(result.map_err(|e| format!("{e:#}"))));
+            }
+            Command::PickJwtKey => match self.read_picked("Verification key (PEM, JWK, JWKS)").await
+            {
+                Ok(Some((path, text))) => {
+                    self.emit(Event::JwtKeyFile(Ok((path.display().to_string(), text))))
+                }
+                Ok(None) => {}
+                Err(e) => self.emit(Event::JwtKeyFile(Err(format!("{e:#}")))),
+            },
+        }
+    }
+
+    fn save_profile(&self, profile: Profile, previous_name: Option<String>, select: bool) {
+        match self.profiles.save(&profile) {
+            Ok(_) => {
+                if let Some(old) = previous_name.as_deref().filter(|o| *o != profile.name) {
+                    let _ = self.profiles.delete(old);
+                }
+                self.emit(Event::ProfileSaved {
+                    profile,
+                    previous_name,
+                    select,
+                });
+            }
+            Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
+        }
+    }
+
+    async fn save_text(&self, title: &str, file_name: String, text: String, area: Area) {
+        let files = self.files.clone();
+        let title = title.to_owned();
+        let picked = self
+            .blocking(move || files.save_file(&title, &file_name))
+            .await;
+        match picked {
+            Ok(Some(path)) => match tokio::fs::write(&path, text).await {
+                Ok(()) => self.notice(area, Notice::info(format!("saved {}", path.display()))),
+                Err(e) => self.notice(
+                    area,
+                    Notice::error(format!("cannot write {}: {e}", path.display())),
+                ),
+            },
+            Ok(None) => {}
+            Err(e) => self.notice(area, Notice::error(format!("{e:#}"))),
+        }
+    }
+
+    async fn key_result(&self, profile: &Profile, result: anyhow::Result<PrivateKey>, how: &str) {
+        match result {
+            Ok(key) => {
+                let thumbprint = key.thumbprint();
+                self.emit(Event::Key {
+                    profile: profile.name.clone(),
+                    result: Ok(Some(key)),
+                });
+                self.notice(
+                    Area::Client,
+                    Notice::info(format!(
+                        "key {how} and kept in the secret store (thumbprint {thumbprint}); register its public JWKS with the server"
+                    )),
+                );
+                if profile.local_sandbox {
+                    // The sandbox must know the new public key.
+                    self.start_sandbox(profile.clone()).await;
+                }
+            }
+            Err(e) => self.notice(Area::Client, Notice::error(format!("{e:#}"))),
+        }
+    }
+
+    /// Starts the sandbox (or reuses the running one), makes sure the profile has a key,
+    /// registers its public JWKS, and points the profile at the sandbox (discovery).
+    async fn start_sandbox(&self, mut profile: Profile) {
+        self.emit(Event::SandboxStarting);
+        let result = async {
+            let key = match self.load_key(&profile).await.map_err(|e| anyhow!(e))? {
+                Some(key) => key,
+                None => {
+                    let key = self.generate_key(KeyType::Rsa { bits: 2048 }).await?;
+                    self.store_key(&profile, &key).await?;
+                    self.emit(Event::Key {
+                        profile: profile.name.clone(),
+                        result: Ok(Some(key.clone())),
+                    });
+                    key
+                }
+            };
+            let mut slot = self.sandbox.lock().await;
+            if slot.is_none() {
+                let port = url::Url::parse(&profile.issuer)
+                    .ok()
+                    .and_then(|u| u.port())
+                    .unwrap_or(0);
+                let started = match Sandbox::start(SandboxConfig {
+                    port,
+                    ..SandboxConfig::default()
+                })
+                .await
+                {
+                    Ok(h) => h,
+                    Err(_) if port != 0 => Sandbox::start(SandboxConfig::default())
+                        .await
+                        .map_err(|e| anyhow!("{e}"))?,
+                    Err(e) => return Err(anyhow!("{e}")),
+                };
+                *slot = Some(started);
+            }
+            let sandbox = slot
+                .as_ref()
+                .ok_or_else(|| anyhow!("the sandbox stopped while starting"))?;
+            let issuer = sandbox.issuer().to_owned();
+            if profile.client_id.trim().is_empty() {
+                profile.client_id = DEMO_CLIENT_ID.to_owned();
+            }
+            let kid = profile.auth.kid.clone().filter(|k| !k.is_empty());
+            sandbox.register_client(ClientRegistration {
+                client_id: profile.client_id.clone(),
+                jwks: key.public_jwks(kid.as_deref(), profile.auth.alg),
+                redirect_uris: Vec::new(),
+            });
+            drop(slot);
+            let old_issuer = std::mem::replace(&mut profile.issuer, issuer.clone());
+            if profile.redirect_uri.is_empty() || profile.redirect_uri.starts_with(&old_issuer) {
+                profile.redirect_uri = format!("{issuer}/callback");
+            }
+            let transport = Transport::new(TransportConfig::default()).map_err(|e| anyhow!("{e}"))?;
+            let found = discovery::discover(&transport, &issuer)
+                .await
+                .map_err(|e| anyhow!("discovery at the sandbox failed: {e}"))?;
+            discovery::apply_to_profile(&found, &mut profile);
+            self.profiles
+                .save(&profile)
+                .map_err(|e| anyhow!("{e}"))?;
+            anyhow::Ok(issuer)
+        }
+        .await;
+        match result {
+            Ok(issuer) => self.emit(Event::SandboxReady {
+                profile: Box::new(profile),
+                issuer,
+            }),
+            Err(e) => self.emit(Event::SandboxFailed(format!("{e:#}"))),
+        }
+    }
+}
+
+async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
+    let mut in_flight: HashMap<u64, AbortHandle> = HashMap::new();
+    while let Some(command) = rx.recv().await {
+        in_flight.retain(|_, h| !h.is_finished());
+        match command {
+            Command::Send {
+                id,
+                profile,
+                model,
+                context,
+            } => {
+                let inner2 = inner.clone();
+                let task = inner.handle.spawn(async move {
+                    match inner2.transport(&profile).await {
+                        Ok(transport) => {
+                            let exchange = exchange::run(&transport, *model, &context).await;
+                            inner2.emit(Event::Exchanged {
+                                id,
+                                exchange: Box::new(exchange),
+                            });
+                        }
+                        Err(e) => inner2.emit(Event::SendFailed {
+                            id,
+                            message: format!("{e:#}"),
+                        }),
+                    }
+                });
+                in_flight.insert(id, task.abort_handle());
+            }
+            Command::Cancel { id } => {
+                if let Some(h) = in_flight.remove(&id) {
+                    h.abort();
+                }
+            }
+            Command::Authorize {
+                id,
+                profile,
+                secrets,
+                in_app,
+            } => {
+                let task = inner.handle.spawn(inner.clone().run(Command::Authorize {
+                    id,
+                    profile,
+                    secrets,
+                    in_app,
+                }));
+                in_flight.insert(id, task.abort_handle());
+            }
+            other => {
+                inner.handle.spawn(inner.clone().run(other));
+            }
+        }
+    }
+}
