@@ -26,8 +26,16 @@ fn grant() -> Grant {
 fn bench(c: &mut Criterion) {
     let mut profile = Profile::ozone_malaysia_example();
     for (name, key_type, alg) in [
-        ("build_token_request_ps256", KeyType::Rsa { bits: 2048 }, SigningAlg::PS256),
-        ("build_token_request_es256", KeyType::EcP256, SigningAlg::ES256),
+        (
+            "build_token_request_ps256",
+            KeyType::Rsa { bits: 2048 },
+            SigningAlg::PS256,
+        ),
+        (
+            "build_token_request_es256",
+            KeyType::EcP256,
+            SigningAlg::ES256,
+        ),
     ] {
         let secrets = ClientSecrets {
             signing_key: Some(PrivateKey::generate(key_type).expect("key")),
@@ -51,8 +59,9 @@ fn bench(c: &mut Criterion) {
         signing_key: Some(PrivateKey::generate(KeyType::Rsa { bits: 2048 }).expect("key")),
         client_secret: None,
     };
-    let model = request::build_token_request(&profile, &secrets, &grant(), &RequestOptions::default())
-        .expect("model");
+    let model =
+        request::build_token_request(&profile, &secrets, &grant(), &RequestOptions::default())
+            .expect("model");
     c.bench_function("render_curl", |b| {
         b.iter(|| render::curl(black_box(&model), Redaction::None))
     });

@@ -187,8 +187,13 @@ mod tests {
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
         let (input, sig) = a.jwt.rsplit_once('.').unwrap();
         assert!(
-            jsonwebtoken::crypto::verify(sig, input.as_bytes(), &key, jsonwebtoken::Algorithm::PS256)
-                .unwrap()
+            jsonwebtoken::crypto::verify(
+                sig,
+                input.as_bytes(),
+                &key,
+                jsonwebtoken::Algorithm::PS256
+            )
+            .unwrap()
         );
     }
 

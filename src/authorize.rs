@@ -99,9 +99,7 @@ pub async fn start(
         .clone()
         .filter(|e| !e.is_empty())
         .ok_or_else(|| {
-            AuthorizeError::Missing(
-                "no authorization endpoint: run discovery or fill it in".into(),
-            )
+            AuthorizeError::Missing("no authorization endpoint: run discovery or fill it in".into())
         })?;
     let verifier = PkceVerifier::generate();
     let state = uuid::Uuid::new_v4().to_string();
@@ -117,7 +115,12 @@ pub async fn start(
             "the authorization endpoint {authorization_endpoint:?} is not a URL: {e}"
         ))
     })?;
-    if profile.endpoints.par.as_deref().is_some_and(|p| !p.is_empty()) {
+    if profile
+        .endpoints
+        .par
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
         let model = request::build_par_request(profile, secrets, &params, options)?;
         let ctx = ExchangeContext {
             issuer: Some(profile.issuer.clone()),
@@ -131,8 +134,12 @@ pub async fn start(
             Err(e) => return Err(AuthorizeError::Send(e.clone())),
         };
         let request_uri = match &response.body {
-            ResponseBody::Json(Value::Object(map)) if (200..300).contains(&response.http.status) => {
-                map.get("request_uri").and_then(Value::as_str).map(str::to_owned)
+            ResponseBody::Json(Value::Object(map))
+                if (200..300).contains(&response.http.status) =>
+            {
+                map.get("request_uri")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
             }
             _ => None,
         };

@@ -118,7 +118,10 @@ pub fn read_document(issuer: &str, url: &str, document: Map<String, Value>) -> D
         findings.push(Finding::new(
             Severity::Info,
             "discovery.no_private_key_jwt",
-            format!("token_endpoint_auth_methods_supported does not list private_key_jwt ({})", Value::Array(methods.clone())),
+            format!(
+                "token_endpoint_auth_methods_supported does not list private_key_jwt ({})",
+                Value::Array(methods.clone())
+            ),
             "OIDC Discovery 1.0 §3",
         ));
     }
@@ -237,7 +240,10 @@ mod tests {
             d.endpoints.token.as_deref(),
             Some("https://as1.sandbox.mya.ozoneapi.io/token")
         );
-        assert_eq!(d.mtls_endpoints.token.as_deref(), Some("https://mtls/token"));
+        assert_eq!(
+            d.mtls_endpoints.token.as_deref(),
+            Some("https://mtls/token")
+        );
         let codes: Vec<&str> = d.findings.iter().map(|f| f.code).collect();
         assert_eq!(codes, ["discovery.issuer_mismatch", "discovery.no_s256"]);
         let mut p = Profile::new("x", "https://auth1.sandbox.mya.ozoneapi.io");

@@ -409,4 +409,3 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
     }
     findings
 }
-

@@ -198,7 +198,12 @@ impl Transport {
         let headers = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let version = format!("{:?}", response.version());
         let mut body = Vec::new();
@@ -266,7 +271,8 @@ fn classify(
         }
         source = s.source();
     }
-    if io_kind == Some(std::io::ErrorKind::ConnectionRefused) || lower.contains("connection refused")
+    if io_kind == Some(std::io::ErrorKind::ConnectionRefused)
+        || lower.contains("connection refused")
     {
         return SendError::Refused(addr);
     }
@@ -298,8 +304,7 @@ fn classify(
             " (the certificate is for another host name)"
         } else if lower.contains("expired") {
             " (the certificate has expired)"
-        } else if lower.contains("certificaterequired") || lower.contains("certificate required")
-        {
+        } else if lower.contains("certificaterequired") || lower.contains("certificate required") {
             " (the server requires a client certificate: set the mTLS certificate and key)"
         } else {
             ""
@@ -323,7 +328,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        assert!(matches!(err, SendError::Invalid(ref m) if m.contains("mTLS")), "{err}");
+        assert!(
+            matches!(err, SendError::Invalid(ref m) if m.contains("mTLS")),
+            "{err}"
+        );
         let err = Transport::new(TransportConfig {
             ca_pem: Some("nothing".into()),
             ..Default::default()
@@ -339,6 +347,10 @@ mod tests {
                 .to_string()
                 .contains("nothing is listening")
         );
-        assert!(SendError::Dns("nohost.invalid".into()).to_string().contains("DNS"));
+        assert!(
+            SendError::Dns("nohost.invalid".into())
+                .to_string()
+                .contains("DNS")
+        );
     }
 }

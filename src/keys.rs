@@ -220,24 +220,21 @@ impl PrivateKey {
         for (label, der) in &blocks {
             match label.as_str() {
                 "RSA PRIVATE KEY" => {
-                    let key = rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| {
-                        KeyError::Invalid {
+                    let key =
+                        rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| KeyError::Invalid {
                             kind: "PKCS#1 RSA private key",
                             reason: e.to_string(),
-                        }
-                    })?;
+                        })?;
                     return Self::from_rsa(key);
                 }
                 "PRIVATE KEY" => return Self::from_pkcs8_der(der),
                 "EC PRIVATE KEY" => {
-                    let pair = EcdsaKeyPair::from_private_key_der(
-                        &ECDSA_P256_SHA256_FIXED_SIGNING,
-                        der,
-                    )
-                    .map_err(|e| KeyError::Invalid {
-                        kind: "SEC1 EC private key",
-                        reason: format!("{e} (only the P-256 curve is supported)"),
-                    })?;
+                    let pair =
+                        EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                            .map_err(|e| KeyError::Invalid {
+                            kind: "SEC1 EC private key",
+                            reason: format!("{e} (only the P-256 curve is supported)"),
+                        })?;
                     return Self::from_ec_pair(&pair);
                 }
                 "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),
@@ -345,12 +342,11 @@ impl PrivateKey {
                     return Err(KeyError::Unsupported(format!("OKP curve {crv}")));
                 }
                 let d = jwk_bytes(value, "d")?;
-                let pair = Ed25519KeyPair::from_seed_unchecked(&d).map_err(|e| {
-                    KeyError::Invalid {
+                let pair =
+                    Ed25519KeyPair::from_seed_unchecked(&d).map_err(|e| KeyError::Invalid {
                         kind: "Ed25519 JWK",
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 if let Ok(x) = jwk_bytes(value, "x")
                     && x != pair.public_key().as_ref()
                 {
@@ -390,9 +386,8 @@ impl PrivateKey {
                 Self::from_pkcs8_der(doc.as_ref())
             }
             KeyType::Ed25519 => {
-                let doc =
-                    Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
-                        .map_err(|e| KeyError::Generate(e.to_string()))?;
+                let doc = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
+                    .map_err(|e| KeyError::Generate(e.to_string()))?;
                 Self::from_pkcs8_der(doc.as_ref())
             }
         }
@@ -716,7 +711,8 @@ pub(crate) mod tests {
 
     #[test]
     fn clear_errors_for_wrong_material() {
-        let enc = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let enc =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
         assert!(matches!(PrivateKey::load(enc), Err(KeyError::Encrypted)));
         let public = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
         assert!(matches!(

@@ -5,26 +5,26 @@
 //! verification, findings, and the embedded sandbox authorization server. The desktop
 //! app (`gui`, behind the default `gui` feature) and the command line (`cli`) sit on it.
 
+pub mod assertion;
+pub mod authorize;
 pub mod checks;
 pub mod cli;
-#[cfg(feature = "gui")]
-pub mod gui;
-pub mod jwe;
-pub mod jwt;
-pub mod numeric_date;
-pub mod sandbox;
-pub mod secret;
-pub mod verify;
-pub mod keys;
-pub mod pkce;
-pub mod secrets;
-pub mod assertion;
-pub mod profile;
-pub mod render;
-pub mod request;
-pub mod http;
-pub mod response;
 pub mod discovery;
 pub mod exchange;
+#[cfg(feature = "gui")]
+pub mod gui;
+pub mod http;
+pub mod jwe;
+pub mod jwt;
+pub mod keys;
+pub mod numeric_date;
+pub mod pkce;
+pub mod profile;
 pub mod redirect;
-pub mod authorize;
+pub mod render;
+pub mod request;
+pub mod response;
+pub mod sandbox;
+pub mod secret;
+pub mod secrets;
+pub mod verify;

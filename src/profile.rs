@@ -621,7 +621,10 @@ mod tests {
     #[test]
     fn audience_choices() {
         let mut p = Profile::ozone_malaysia_example();
-        assert_eq!(p.assertion_audience(), "https://auth1.sandbox.mya.ozoneapi.io");
+        assert_eq!(
+            p.assertion_audience(),
+            "https://auth1.sandbox.mya.ozoneapi.io"
+        );
         p.auth.aud = AudienceChoice::TokenEndpoint;
         assert_eq!(
             p.assertion_audience(),
@@ -647,7 +650,10 @@ mod tests {
         assert!(bad[0].to_string().contains("broken.toml"));
         assert_eq!(store.load(&p.name).unwrap(), p);
         store.delete(&p.name).unwrap();
-        assert!(matches!(store.load(&p.name), Err(ProfileError::NotFound(_))));
+        assert!(matches!(
+            store.load(&p.name),
+            Err(ProfileError::NotFound(_))
+        ));
     }
 
     #[test]

@@ -43,9 +43,8 @@ pub fn parse_authorization_response(input: &str) -> Result<AuthorizationResponse
         return Err(RedirectError::Empty);
     }
     let (base, query) = if text.contains("://") {
-        let url = url::Url::parse(text).map_err(|e| {
-            RedirectError::Unreadable(format!("the pasted URL is not valid: {e}"))
-        })?;
+        let url = url::Url::parse(text)
+            .map_err(|e| RedirectError::Unreadable(format!("the pasted URL is not valid: {e}")))?;
         // Hybrid and implicit flows answer in the fragment; the code flow in the query.
         let query = match (url.query(), url.fragment()) {
             (Some(q), _) if !q.is_empty() => q.to_owned(),
@@ -184,9 +183,18 @@ mod tests {
     #[test]
     fn reads_a_whole_redirect_url() {
         let r = parse_authorization_response(URL).unwrap();
-        assert_eq!(r.code.as_deref(), Some("160ed384-bb0d-439e-85e8-68d2b681e45d"));
-        assert_eq!(r.state.as_deref(), Some("d0ba6086-ca86-43f9-9ec3-92326bceb490"));
-        assert_eq!(r.iss.as_deref(), Some("https://auth1.sandbox.mya.ozoneapi.io"));
+        assert_eq!(
+            r.code.as_deref(),
+            Some("160ed384-bb0d-439e-85e8-68d2b681e45d")
+        );
+        assert_eq!(
+            r.state.as_deref(),
+            Some("d0ba6086-ca86-43f9-9ec3-92326bceb490")
+        );
+        assert_eq!(
+            r.iss.as_deref(),
+            Some("https://auth1.sandbox.mya.ozoneapi.io")
+        );
         assert_eq!(
             r.redirect_base.as_deref(),
             Some("https://www.auth-app.ozoneapi.co.uk/redirect-url")

@@ -47,7 +47,12 @@ pub fn raw_http(model: &RequestModel, redaction: Redaction) -> String {
         Redaction::None => model.body(),
         Redaction::Redacted => redacted_body(model),
     };
-    let mut out = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", model.method, target, model.host());
+    let mut out = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\n",
+        model.method,
+        target,
+        model.host()
+    );
     for h in &model.headers {
         let value = if h.secret && redaction == Redaction::Redacted {
             format!("<{}>", placeholder(&h.name))
@@ -119,10 +124,16 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
         lines.push("--insecure".to_owned());
     }
     if let Some(ca) = &t.ca_file {
-        lines.push(format!("--cacert {}", shell_quote(&ca.display().to_string())));
+        lines.push(format!(
+            "--cacert {}",
+            shell_quote(&ca.display().to_string())
+        ));
     }
     if let Some(cert) = &t.client_cert {
-        lines.push(format!("--cert {}", shell_quote(&cert.display().to_string())));
+        lines.push(format!(
+            "--cert {}",
+            shell_quote(&cert.display().to_string())
+        ));
         match &t.client_key_file {
             Some(key) => lines.push(format!("--key {}", shell_quote(&key.display().to_string()))),
             None if t.mtls => lines.push("--key \"${MTLS_KEY_FILE}\"".to_owned()),
@@ -243,7 +254,10 @@ mod tests {
         let raw = raw_http(&model(), Redaction::None);
         assert!(raw.starts_with("POST /token HTTP/1.1\r\nHost: as1.sandbox.mya.ozoneapi.io\r\n"));
         let body = "grant_type=authorization_code&note=it%27s+a+b%26c&client_assertion=eyJ.x.y";
-        assert!(raw.ends_with(&format!("Content-Length: {}\r\n\r\n{body}", body.len())), "{raw}");
+        assert!(
+            raw.ends_with(&format!("Content-Length: {}\r\n\r\n{body}", body.len())),
+            "{raw}"
+        );
     }
 
     #[test]
@@ -252,7 +266,10 @@ mod tests {
         assert!(raw.contains("client_assertion=<CLIENT_ASSERTION>"));
         assert!(!raw.contains("eyJ.x.y"));
         let c = curl(&model(), Redaction::Redacted);
-        assert!(c.contains("--data-urlencode \"client_assertion=${CLIENT_ASSERTION}\""), "{c}");
+        assert!(
+            c.contains("--data-urlencode \"client_assertion=${CLIENT_ASSERTION}\""),
+            "{c}"
+        );
         assert!(!c.contains("eyJ.x.y"));
         assert!(c.contains("grant_type=authorization_code"));
         assert_eq!(redacted_variables(&model()), ["CLIENT_ASSERTION"]);
@@ -262,8 +279,12 @@ mod tests {
     fn curl_quotes_for_posix_shells() {
         let c = curl(&model(), Redaction::None);
         assert!(c.contains(r"--data-urlencode 'note=it'\''s a b&c'"), "{c}");
-        assert!(c.contains("--header 'x-fapi-interaction-id: 968bed68-6694-44a8-8daa-b955bb4d1283'"));
-        assert!(c.starts_with("curl --silent --show-error --request POST https://as1.sandbox.mya.ozoneapi.io/token"));
+        assert!(
+            c.contains("--header 'x-fapi-interaction-id: 968bed68-6694-44a8-8daa-b955bb4d1283'")
+        );
+        assert!(c.starts_with(
+            "curl --silent --show-error --request POST https://as1.sandbox.mya.ozoneapi.io/token"
+        ));
     }
 
     #[test]
@@ -278,6 +299,9 @@ mod tests {
     #[test]
     fn readable_form_splits_parameters() {
         let text = readable_http(&model(), Redaction::Redacted);
-        assert!(text.contains("grant_type=authorization_code&\nnote="), "{text}");
+        assert!(
+            text.contains("grant_type=authorization_code&\nnote="),
+            "{text}"
+        );
     }
 }

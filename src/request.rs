@@ -231,11 +231,14 @@ pub fn now_millis() -> i128 {
 }
 
 fn required_url(value: Option<&str>, what: &str) -> Result<String, BuildError> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
-        BuildError::Missing(format!(
-            "no {what} is set: fill it in, or run discovery from the issuer"
-        ))
-    })?;
+    let value = value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            BuildError::Missing(format!(
+                "no {what} is set: fill it in, or run discovery from the issuer"
+            ))
+        })?;
     let url = url::Url::parse(value)
         .map_err(|e| BuildError::Invalid(format!("the {what} {value:?} is not a URL: {e}")))?;
     if url.scheme() != "https" && url.scheme() != "http" {
@@ -386,7 +389,9 @@ fn add_client_auth(
                 .iter()
                 .position(|h| h.name == "Accept")
                 .unwrap_or(model.headers.len());
-            model.headers.insert(at, header("Authorization", value, true));
+            model
+                .headers
+                .insert(at, header("Authorization", value, true));
         }
         AuthMethod::ClientSecretPost => {
             let secret = secrets.client_secret.as_ref().ok_or_else(|| {
@@ -468,11 +473,9 @@ pub fn build_token_request(
             if refresh_token.expose().trim().is_empty() {
                 return Err(BuildError::Missing("no refresh token given".to_owned()));
             }
-            model.form.push(param(
-                "refresh_token",
-                refresh_token.expose().trim(),
-                true,
-            ));
+            model
+                .form
+                .push(param("refresh_token", refresh_token.expose().trim(), true));
             if !scope.is_empty() && options.scope.is_some() {
                 model.form.push(param("scope", scope, false));
             }
@@ -533,9 +536,8 @@ pub fn build_par_request(
         .form
         .push(param("code_challenge_method", "S256", false));
     if let Some(details) = params.authorization_details.as_deref() {
-        serde_json::from_str::<serde_json::Value>(details).map_err(|e| {
-            BuildError::Invalid(format!("authorization_details is not JSON: {e}"))
-        })?;
+        serde_json::from_str::<serde_json::Value>(details)
+            .map_err(|e| BuildError::Invalid(format!("authorization_details is not JSON: {e}")))?;
         model
             .form
             .push(param("authorization_details", details, false));
@@ -565,7 +567,10 @@ pub fn build_token_management_request(
     options: &RequestOptions,
 ) -> Result<RequestModel, BuildError> {
     let (endpoint, what) = match kind {
-        RequestKind::Revoke => (profile.endpoints.revocation.as_deref(), "revocation endpoint"),
+        RequestKind::Revoke => (
+            profile.endpoints.revocation.as_deref(),
+            "revocation endpoint",
+        ),
         RequestKind::Introspect => (
             profile.endpoints.introspection.as_deref(),
             "introspection endpoint",
@@ -652,7 +657,10 @@ mod tests {
         assert_eq!(m.param("client_assertion"), Some(a.jwt.as_str()));
         assert_eq!(a.claims["aud"], "https://auth1.sandbox.mya.ozoneapi.io");
         assert_eq!(a.claims["exp"].to_string(), "1769767012.739");
-        assert_eq!(a.header["kid"], "CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI");
+        assert_eq!(
+            a.header["kid"],
+            "CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI"
+        );
         let body = m.body();
         assert!(body.starts_with(
             "grant_type=authorization_code&scope=accounts&code=160ed384-bb0d-439e-85e8-68d2b681e45d&redirect_uri=https%3A%2F%2Fwww.auth-app.ozoneapi.co.uk%2Fredirect-url&code_verifier=7ff8feab-"
@@ -726,9 +734,13 @@ mod tests {
             signing_key: None,
             client_secret: Some(Secret::new("s e/cret")),
         };
-        let m = build_token_request(&p, &s, &Grant::ClientCredentials, &Default::default())
+        let m =
+            build_token_request(&p, &s, &Grant::ClientCredentials, &Default::default()).unwrap();
+        let auth = m
+            .headers
+            .iter()
+            .find(|h| h.name == "Authorization")
             .unwrap();
-        let auth = m.headers.iter().find(|h| h.name == "Authorization").unwrap();
         assert!(auth.secret);
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.value.trim_start_matches("Basic "))
@@ -738,21 +750,26 @@ mod tests {
             "55aa605c-89ef-4473-aa88-47709f0ff383:s+e%2Fcret"
         );
         p.auth.method = AuthMethod::ClientSecretPost;
-        let m = build_token_request(&p, &s, &Grant::ClientCredentials, &Default::default())
-            .unwrap();
+        let m =
+            build_token_request(&p, &s, &Grant::ClientCredentials, &Default::default()).unwrap();
         assert_eq!(m.param("client_secret"), Some("s e/cret"));
         p.auth.method = AuthMethod::None;
-        let m = build_token_request(&p, &s, &Grant::ClientCredentials, &Default::default())
-            .unwrap();
+        let m =
+            build_token_request(&p, &s, &Grant::ClientCredentials, &Default::default()).unwrap();
         assert_eq!(m.param("client_id"), Some(p.client_id.as_str()));
     }
 
     #[test]
     fn missing_values_are_named() {
         let mut p = seed_profile();
-        let err = build_token_request(&p, &ClientSecrets::default(), &seed_grant(), &Default::default())
-            .unwrap_err()
-            .to_string();
+        let err = build_token_request(
+            &p,
+            &ClientSecrets::default(),
+            &seed_grant(),
+            &Default::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("signing key"), "{err}");
         p.endpoints.token = None;
         let err = build_token_request(&p, &secrets(), &seed_grant(), &Default::default())

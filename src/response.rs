@@ -154,7 +154,12 @@ impl Consent {
             permissions: value
                 .get("permissions")
                 .and_then(Value::as_array)
-                .map(|p| p.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|p| {
+                    p.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
             expiration_datetime: s("expiration_datetime"),
             status: s("status"),
@@ -342,13 +347,19 @@ pub(crate) mod tests {
         let ResponseBody::Token(t) = ResponseBody::classify(200, SEED_BODY.as_bytes()) else {
             panic!("not a token response");
         };
-        assert_eq!(t.access_token(), Some("26e0bf38-9fab-48e5-8be6-4a906905f959"));
+        assert_eq!(
+            t.access_token(),
+            Some("26e0bf38-9fab-48e5-8be6-4a906905f959")
+        );
         assert_eq!(t.expires_in(), Some(600.0));
         assert_eq!(t.token_type(), Some("Bearer"));
         assert_eq!(t.scope(), Some("accounts profile"));
         assert_eq!(t.state(), Some("d0ba6086-ca86-43f9-9ec3-92326bceb490"));
         assert_eq!(t.grant_id(), Some("a7cb03ff-4c70-4eaa-87f4-f2a4c4c87b0d"));
-        assert_eq!(t.refresh_token(), Some("2885e6a3-1486-4aa5-839f-ff879ba8a79a"));
+        assert_eq!(
+            t.refresh_token(),
+            Some("2885e6a3-1486-4aa5-839f-ff879ba8a79a")
+        );
         assert!(t.unknown_fields().is_empty());
         let details = t.authorization_details();
         assert_eq!(details.len(), 1);
@@ -357,7 +368,10 @@ pub(crate) mod tests {
             Some("urn:openfinance-ml:account-access-consent:v1.2")
         );
         let c = details[0].consent.as_ref().unwrap();
-        assert_eq!(c.consent_id.as_deref(), Some("a7cb03ff-4c70-4eaa-87f4-f2a4c4c87b0d"));
+        assert_eq!(
+            c.consent_id.as_deref(),
+            Some("a7cb03ff-4c70-4eaa-87f4-f2a4c4c87b0d")
+        );
         assert_eq!(c.dc_id.as_deref(), Some("16f87e367071230059bff09a"));
         assert_eq!(c.dp_id.as_deref(), Some("DP9876543210"));
         assert_eq!(c.consent_purpose.as_deref(), Some("pfm"));
@@ -366,7 +380,10 @@ pub(crate) mod tests {
             ["read_accounts", "read_transactions", "read_balances"]
         );
         assert_eq!(c.status.as_deref(), Some("authorized"));
-        assert_eq!(c.expiration_datetime.as_deref(), Some("2026-11-30T23:59:59Z"));
+        assert_eq!(
+            c.expiration_datetime.as_deref(),
+            Some("2026-11-30T23:59:59Z")
+        );
         assert_eq!(c.updated_by.as_deref(), Some("data_provider_user"));
         assert_eq!(c.accounts.len(), 2);
         assert_eq!(
@@ -386,7 +403,10 @@ pub(crate) mod tests {
             panic!()
         };
         assert_eq!(t.unknown_fields(), ["x_custom"]);
-        assert_eq!(t.raw["x_custom"]["n"].to_string(), "12345678901234567890123");
+        assert_eq!(
+            t.raw["x_custom"]["n"].to_string(),
+            "12345678901234567890123"
+        );
         assert_eq!(t.expires_in(), Some(599.5));
     }
 
@@ -399,7 +419,10 @@ pub(crate) mod tests {
             panic!()
         };
         assert_eq!(e.error, "invalid_client");
-        assert_eq!(e.error_description.as_deref(), Some("aud must be the issuer"));
+        assert_eq!(
+            e.error_description.as_deref(),
+            Some("aud must be the issuer")
+        );
         assert!(e.explain().contains("aud"));
         assert_eq!(
             ResponseBody::classify(502, b"<html>Bad gateway</html>"),

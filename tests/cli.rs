@@ -82,8 +82,12 @@ fn seed_args<'a>(key: &'a Path, token_endpoint: &'a str) -> Vec<&'a str> {
 }
 
 fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 #[test]
@@ -143,7 +147,10 @@ fn human_dry_run_shows_the_raw_request_and_decoded_assertion() {
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("POST /token HTTP/1.1\nHost: as1.sandbox.mya.ozoneapi.io\n"), "{text}");
+    assert!(
+        text.starts_with("POST /token HTTP/1.1\nHost: as1.sandbox.mya.ozoneapi.io\n"),
+        "{text}"
+    );
     assert!(text.contains("grant_type=authorization_code&\nscope=accounts&\n"));
     assert!(text.contains("\"alg\": \"PS256\""));
     assert!(text.contains("Findings on the request"));
@@ -180,12 +187,22 @@ fn redirect_url_is_read_and_checked() {
     let pos = args.iter().position(|a| *a == "--code").unwrap();
     args.drain(pos..pos + 2);
     let url = "https://www.auth-app.ozoneapi.co.uk/redirect-url?code=abc&state=s1&iss=https%3A%2F%2Fevil.example";
-    args.extend(["--redirect-url", url, "--state", "s1", "--dry-run", "--json"]);
+    args.extend([
+        "--redirect-url",
+        url,
+        "--state",
+        "s1",
+        "--dry-run",
+        "--json",
+    ]);
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = stdout_json(&out);
     let form = v["request"]["form"].as_array().unwrap();
-    assert!(form.iter().any(|p| p["name"] == "code" && p["value"] == "abc"));
+    assert!(
+        form.iter()
+            .any(|p| p["name"] == "code" && p["value"] == "abc")
+    );
     let codes: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -198,7 +215,11 @@ fn redirect_url_is_read_and_checked() {
 #[test]
 fn input_errors_exit_2_with_a_clear_message() {
     let env = Env::new();
-    std::fs::write(env.path("bad.pem"), "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        env.path("bad.pem"),
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .unwrap();
     let bad = env.path("bad.pem");
     let args = seed_args(&bad, "https://as1.sandbox.mya.ozoneapi.io/token");
     let out = env.run(&args);
@@ -322,7 +343,10 @@ fn keygen_outputs_a_loadable_key_and_jwks() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.path("ec.pem")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(env.path("ec.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

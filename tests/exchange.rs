@@ -85,8 +85,7 @@ impl TokenServer {
         }
         get("code")?;
         get("redirect_uri")?;
-        if get("client_assertion_type")?
-            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        if get("client_assertion_type")? != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         {
             return Err("client_assertion_type".into());
         }
@@ -538,7 +537,8 @@ async fn curl_export_sends_the_same_request_as_the_direct_send() {
         .await
         .expect("bash runs");
     assert!(output.status.success(), "curl failed: {output:?}");
-    let printed: Value = serde_json::from_slice(&output.stdout).expect("curl printed the JSON body");
+    let printed: Value =
+        serde_json::from_slice(&output.stdout).expect("curl printed the JSON body");
     assert!(printed["access_token"].is_string());
 
     let seen = server.seen.lock().unwrap().clone();

@@ -49,7 +49,9 @@ async fn discovered_profile(handle: &SandboxHandle) -> Profile {
     p.client_id = CLIENT_ID.into();
     p.redirect_uri = format!("{}/callback", handle.issuer());
     p.scope = "accounts openid".into();
-    let found = discovery::discover(&transport(), handle.issuer()).await.unwrap();
+    let found = discovery::discover(&transport(), handle.issuer())
+        .await
+        .unwrap();
     assert!(found.findings.is_empty(), "{:?}", found.findings);
     discovery::apply_to_profile(&found, &mut p);
     p
@@ -77,7 +79,13 @@ async fn full_flow_against_the_sandbox() {
     )
     .await
     .unwrap();
-    assert!(session.request_uri.as_deref().unwrap().starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert!(
+        session
+            .request_uri
+            .as_deref()
+            .unwrap()
+            .starts_with("urn:ietf:params:oauth:request_uri:")
+    );
     let answer = authorize::auto_approve(&t, &session).await.unwrap();
     assert_eq!(answer.state.as_deref(), Some(session.state.as_str()));
     assert_eq!(answer.iss.as_deref(), Some(handle.issuer()));
@@ -112,7 +120,11 @@ async fn full_flow_against_the_sandbox() {
     assert!(!consent.accounts.is_empty());
     assert_eq!(tokens.grant_id(), consent.consent_id.as_deref());
     let id = r.tokens.iter().find(|t| t.path == "id_token").unwrap();
-    assert!(id.signature.as_ref().unwrap().is_valid(), "{:?}", id.signature);
+    assert!(
+        id.signature.as_ref().unwrap().is_valid(),
+        "{:?}",
+        id.signature
+    );
     // Nonce, at_hash and c_hash all match, so no id_token errors.
     let errors: Vec<_> = ex
         .findings
@@ -189,9 +201,8 @@ async fn reusing_the_code_is_refused() {
         code_verifier: Some(session.verifier.as_str().into()),
     };
     let send = || async {
-        let model =
-            request::build_token_request(&profile, &secrets(), &grant, &Default::default())
-                .unwrap();
+        let model = request::build_token_request(&profile, &secrets(), &grant, &Default::default())
+            .unwrap();
         exchange::run(&t, model, &ExchangeContext::default()).await
     };
     assert_eq!(send().await.response().unwrap().http.status, 200);
@@ -202,7 +213,12 @@ async fn reusing_the_code_is_refused() {
         panic!()
     };
     assert_eq!(e.error, "invalid_grant");
-    assert!(second.findings.iter().any(|f| f.code == "response.oauth_error"));
+    assert!(
+        second
+            .findings
+            .iter()
+            .any(|f| f.code == "response.oauth_error")
+    );
 }
 
 #[tokio::test]
@@ -329,6 +345,8 @@ async fn mtls_client_certificate_binds_the_token() {
 
     // Without trusting the local CA, the server certificate is refused.
     let untrusting = Transport::new(TransportConfig::default()).unwrap();
-    let err = discovery::discover(&untrusting, handle.issuer()).await.unwrap_err();
+    let err = discovery::discover(&untrusting, handle.issuer())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("TLS"), "{err}");
 }

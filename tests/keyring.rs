@@ -56,7 +56,9 @@ fn absent_keychain_is_reported() {
     // Point D-Bus at a socket that does not exist, in a child process so the variable
     // does not leak into other tests.
     if std::env::var_os("TI_CHILD_ABSENT_KEYCHAIN").is_some() {
-        let err = KeychainStore::open().err().expect("no keychain without a bus");
+        let err = KeychainStore::open()
+            .err()
+            .expect("no keychain without a bus");
         let text = err.to_string();
         assert!(text.contains("session only"), "{text}");
         return;

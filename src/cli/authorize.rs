@@ -47,7 +47,9 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         Some(path) => std::fs::read_to_string(path)?,
         None => crate::secrets::open_default_store()?
             .get(&profile.key_entry())?
-            .ok_or_else(|| anyhow::anyhow!("no signing key for {:?}: pass --key FILE", profile.name))?
+            .ok_or_else(|| {
+                anyhow::anyhow!("no signing key for {:?}: pass --key FILE", profile.name)
+            })?
             .expose()
             .to_owned(),
     };

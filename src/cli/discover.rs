@@ -99,7 +99,14 @@ pub async fn run(args: DiscoverArgs) -> Exit {
         println!("{}\n", found.url);
         let e = &found.endpoints;
         for (name, value) in [
-            ("issuer", found.document.get("issuer").and_then(|v| v.as_str()).map(str::to_owned)),
+            (
+                "issuer",
+                found
+                    .document
+                    .get("issuer")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+            ),
             ("token", e.token.clone()),
             ("par", e.par.clone()),
             ("authorization", e.authorization.clone()),

@@ -232,7 +232,10 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
             println!("{}", output::pretty(&out));
         } else {
             print_request(&model);
-            println!("\nFindings on the request:\n{}", output::findings(&request_findings));
+            println!(
+                "\nFindings on the request:\n{}",
+                output::findings(&request_findings)
+            );
         }
         return Ok(Exit::Ok);
     }
@@ -355,15 +358,23 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
                 let key = store
                     .get(entry)
                     .map_err(|e| input(e.to_string()))?
-                    .ok_or_else(|| input(format!("no keychain entry {entry:?} for the mTLS key")))?;
-                let cert = profile.tls.client_cert.as_ref().map(std::fs::read_to_string);
+                    .ok_or_else(|| {
+                        input(format!("no keychain entry {entry:?} for the mTLS key"))
+                    })?;
+                let cert = profile
+                    .tls
+                    .client_cert
+                    .as_ref()
+                    .map(std::fs::read_to_string);
                 let cert_text = cert
                     .transpose()
                     .map_err(|e| input(format!("mTLS certificate: {e}")))?
                     .unwrap_or_default();
                 Some(Secret::new(format!("{cert_text}\n{}", key.expose())))
             }
-            None => bail!(input("--cert needs --cert-key FILE (the certificate's private key)")),
+            None => bail!(input(
+                "--cert needs --cert-key FILE (the certificate's private key)"
+            )),
         },
         _ => None,
     };
@@ -395,8 +406,8 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     if let Some(path) = &args.key {
         let text = std::fs::read_to_string(path)
             .map_err(|e| input(format!("--key {}: {e}", path.display())))?;
-        let key = PrivateKey::load(&text)
-            .map_err(|e| input(format!("--key {}: {e}", path.display())))?;
+        let key =
+            PrivateKey::load(&text).map_err(|e| input(format!("--key {}: {e}", path.display())))?;
         if args.alg.is_none() && args.profile.is_none() {
             profile.auth.alg = SigningAlg::default_for(key.key_type());
         }
@@ -544,8 +555,8 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         if jwks.starts_with("http://") || jwks.starts_with("https://") {
             context.jwks_uri = Some(jwks.clone());
         } else {
-            let text = std::fs::read_to_string(jwks)
-                .map_err(|e| input(format!("--jwks {jwks}: {e}")))?;
+            let text =
+                std::fs::read_to_string(jwks).map_err(|e| input(format!("--jwks {jwks}: {e}")))?;
             context.jwks = Some(
                 serde_json::from_str(&text)
                     .map_err(|e| input(format!("--jwks {jwks}: not JSON: {e}")))?,

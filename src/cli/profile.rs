@@ -68,13 +68,21 @@ pub async fn run(args: ProfileArgs) -> Exit {
                     "{:<32} {:<44} {}",
                     p.name,
                     p.issuer,
-                    if p.client_id.is_empty() { "-" } else { &p.client_id }
+                    if p.client_id.is_empty() {
+                        "-"
+                    } else {
+                        &p.client_id
+                    }
                 );
             }
             for e in &bad {
                 eprintln!("error: {e}");
             }
-            if bad.is_empty() { Exit::Ok } else { Exit::Usage }
+            if bad.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::Usage
+            }
         }
         ProfileAction::Show { name } | ProfileAction::Export { name, out: None } => {
             match store.load(&name) {
