@@ -591,3 +591,70 @@ async fn refresh_token_grant_marks_the_token_secret() {
     assert!(!redacted.contains("2885e6a3"));
     assert!(redacted.contains("${REFRESH_TOKEN}"));
 }
+
+#[tokio::test]
+async fn unresolvable_host_is_a_dns_error() {
+    let mut p = profile("https://token-inspector-test.invalid");
+    p.auth.method = token_inspector::profile::AuthMethod::None;
+    let model = request::build_token_request(
+        &p,
+        &ClientSecrets::default(),
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    let ex = exchange::run(&transport(), model, &ExchangeContext::default()).await;
+    match &ex.outcome {
+        Err(e @ SendError::Dns(host)) => {
+            assert_eq!(host, "token-inspector-test.invalid");
+            assert!(e.to_string().contains("DNS"));
+        }
+        other => panic!("expected a DNS error, got {other:?}"),
+    }
+}
+
+/// A loopback listener that never accepts, with its backlog filled: the next connection
+/// attempt gets no SYN-ACK, so the connect timeout fires (no traffic leaves the machine).
+#[tokio::test]
+async fn unanswered_connect_is_a_connect_timeout() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let _listener = socket.listen(0).unwrap();
+    // Fill the accept queue (never accepted) so further SYNs are dropped.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => held.push(s),
+            _ => break,
+        }
+    }
+    let mut p = profile(&format!("http://{addr}"));
+    p.auth.method = token_inspector::profile::AuthMethod::None;
+    let model = request::build_token_request(
+        &p,
+        &ClientSecrets::default(),
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    let t = Transport::new(TransportConfig {
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_secs(5),
+        ..TransportConfig::default()
+    })
+    .unwrap();
+    let ex = exchange::run(&t, model, &ExchangeContext::default()).await;
+    match &ex.outcome {
+        Err(e @ SendError::ConnectTimeout(..)) => {
+            assert!(e.to_string().contains("could not connect"))
+        }
+        other => panic!("expected a connect timeout, got {other:?}"),
+    }
+    drop(held);
+}

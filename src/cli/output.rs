@@ -31,11 +31,12 @@ pub fn time_annotations(claims: &Value) -> Vec<String> {
         .filter_map(|name| {
             let value = map.get(*name)?;
             let view = describe_numeric_date(value, now)?;
-            Some(format!(
-                "{name:<9} {value:<16} {}  ({})",
-                view.utc,
+            let relative = if view.relative == "now" {
+                "now".to_owned()
+            } else {
                 view.for_claim(name, now)
-            ))
+            };
+            Some(format!("{name:<9} {value:<16} {}  ({relative})", view.utc))
         })
         .collect()
 }
