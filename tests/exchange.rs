@@ -264,6 +264,20 @@ fn profile(issuer: &str) -> Profile {
     p
 }
 
+/// A client_credentials request from a public client (no client authentication) to
+/// `{base}/token`: for the failure servers, which never look at the body.
+fn public_client_request(base: &str) -> token_inspector::request::RequestModel {
+    let mut p = profile(base);
+    p.auth.method = token_inspector::profile::AuthMethod::None;
+    request::build_token_request(
+        &p,
+        &ClientSecrets::default(),
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap()
+}
+
 fn secrets() -> ClientSecrets {
     ClientSecrets {
         signing_key: Some(client_key().clone()),
@@ -400,15 +414,7 @@ async fn refused_connection_has_its_own_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let mut p = profile(&format!("http://{addr}"));
-    p.auth.method = token_inspector::profile::AuthMethod::None;
-    let model = request::build_token_request(
-        &p,
-        &ClientSecrets::default(),
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = public_client_request(&format!("http://{addr}"));
     let ex = exchange::run(&transport(), model, &ExchangeContext::default()).await;
     match ex.outcome {
         Err(SendError::Refused(a)) => assert_eq!(a, addr.to_string()),
@@ -426,15 +432,7 @@ async fn slow_server_times_out_with_a_plain_message() {
         }),
     );
     let addr = start(router).await;
-    let mut p = profile(&format!("http://{addr}"));
-    p.auth.method = token_inspector::profile::AuthMethod::None;
-    let model = request::build_token_request(
-        &p,
-        &ClientSecrets::default(),
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = public_client_request(&format!("http://{addr}"));
     let t = Transport::new(TransportConfig {
         timeout: Duration::from_secs(1),
         connect_timeout: Duration::from_millis(500),
@@ -594,15 +592,7 @@ async fn refresh_token_grant_marks_the_token_secret() {
 
 #[tokio::test]
 async fn unresolvable_host_is_a_dns_error() {
-    let mut p = profile("https://token-inspector-test.invalid");
-    p.auth.method = token_inspector::profile::AuthMethod::None;
-    let model = request::build_token_request(
-        &p,
-        &ClientSecrets::default(),
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = public_client_request("https://token-inspector-test.invalid");
     let ex = exchange::run(&transport(), model, &ExchangeContext::default()).await;
     match &ex.outcome {
         Err(e @ SendError::Dns(host)) => {
@@ -634,15 +624,7 @@ async fn unanswered_connect_is_a_connect_timeout() {
             _ => break,
         }
     }
-    let mut p = profile(&format!("http://{addr}"));
-    p.auth.method = token_inspector::profile::AuthMethod::None;
-    let model = request::build_token_request(
-        &p,
-        &ClientSecrets::default(),
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = public_client_request(&format!("http://{addr}"));
     let t = Transport::new(TransportConfig {
         connect_timeout: Duration::from_millis(500),
         timeout: Duration::from_secs(5),

@@ -57,6 +57,16 @@ async fn discovered_profile(handle: &SandboxHandle) -> Profile {
     p
 }
 
+fn client_credentials(profile: &Profile) -> request::RequestModel {
+    request::build_token_request(
+        profile,
+        &secrets(),
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap()
+}
+
 fn secrets() -> ClientSecrets {
     ClientSecrets {
         signing_key: Some(client_key().clone()),
@@ -298,13 +308,7 @@ async fn mtls_client_certificate_binds_the_token() {
     p.scope = "accounts".into();
     let found = discovery::discover(&t, handle.issuer()).await.unwrap();
     discovery::apply_to_profile(&found, &mut p);
-    let model = request::build_token_request(
-        &p,
-        &secrets(),
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = client_credentials(&p);
     let ex = exchange::run(&t, model, &ExchangeContext::default()).await;
     let r = ex.response().unwrap();
     assert_eq!(r.http.status, 200, "{}", r.body_text);
@@ -329,13 +333,7 @@ async fn mtls_client_certificate_binds_the_token() {
         ..TransportConfig::default()
     })
     .unwrap();
-    let model = request::build_token_request(
-        &p,
-        &secrets(),
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = client_credentials(&p);
     let ex = exchange::run(&bare, model, &ExchangeContext::default()).await;
     assert!(
         matches!(ex.outcome, Err(token_inspector::http::SendError::Tls(_))),
