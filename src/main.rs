@@ -23,7 +23,9 @@ fn main() {
         Some(command) => runtime.block_on(cli::run(command)).code(),
         None => run_gui(runtime.handle().clone()),
     };
-    drop(runtime);
+    // A file dialog or keychain call still open when the window closes must not hold
+    // the process: give background work two seconds, then leave.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
 }
 

@@ -307,8 +307,8 @@ pub struct AppState {
     pub profiles_loaded: bool,
     /// The selected profile's index.
     pub selected: Option<usize>,
-    /// The profile as last saved (to show "unsaved changes").
-    pub saved: Option<Profile>,
+    /// The profiles as saved on disk (to show "unsaved changes" and to revert).
+    pub disk: Vec<Profile>,
     /// The sidebar's rename box (`Some` while renaming).
     pub rename: Option<String>,
     /// Messages per area.
@@ -345,6 +345,14 @@ pub struct AppState {
     pub status: String,
     /// Busy jobs other than send/authorize (discovery, key import), for the status bar.
     pub busy: Option<String>,
+    /// The selected profile's client secret, as loaded or stored (memory only).
+    pub client_secret: Option<(String, Secret)>,
+    /// The Client panel's client secret box (memory only).
+    pub client_secret_input: Secret,
+    /// The sidebar asks to confirm a delete.
+    pub confirm_delete: bool,
+    /// The key type "Generate key" makes (index into the panel's choices).
+    pub keygen_choice: usize,
 }
 
 impl AppState {
@@ -371,12 +379,26 @@ impl AppState {
         }
     }
 
+    /// The saved version of the selected profile.
+    pub fn saved(&self) -> Option<&Profile> {
+        let name = &self.profile()?.name;
+        self.disk.iter().find(|p| &p.name == name)
+    }
+
     /// True when the selected profile differs from its saved file.
     pub fn unsaved(&self) -> bool {
-        match (self.profile(), &self.saved) {
+        match (self.profile(), self.saved()) {
             (Some(p), Some(s)) => p != s,
             (Some(_), None) => true,
             _ => false,
         }
+    }
+
+    /// Records a profile as saved on disk (replacing `previous_name` after a rename).
+    pub fn record_saved(&mut self, profile: &Profile, previous_name: Option<&str>) {
+        let old = previous_name.unwrap_or(&profile.name);
+        self.disk
+            .retain(|p| p.name != old && p.name != profile.name);
+        self.disk.push(profile.clone());
     }
 }

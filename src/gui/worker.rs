@@ -57,6 +57,8 @@ pub enum Command {
         profile: Profile,
         /// Its name before a rename.
         previous_name: Option<String>,
+        /// Select it once saved.
+        select: bool,
     },
     /// Delete a profile file and its signing key entry.
     DeleteProfile {
@@ -74,6 +76,13 @@ pub enum Command {
     LoadKey {
         /// The profile.
         profile: Profile,
+    },
+    /// Keep the client secret in the secret store.
+    StoreClientSecret {
+        /// The profile.
+        profile: Profile,
+        /// The secret.
+        secret: Secret,
     },
     /// Generate a signing key into the secret store.
     GenerateKey {
@@ -163,7 +172,7 @@ pub enum Event {
     /// A profile was saved (or created, imported).
     ProfileSaved {
         /// The profile.
-        profile: Profile,
+        profile: Box<Profile>,
         /// Its name before a rename.
         previous_name: Option<String>,
         /// Select it.
@@ -221,6 +230,15 @@ pub enum Event {
         id: u64,
         /// The outcome.
         result: Result<(Box<AuthorizationSession>, Option<AuthorizationResponse>), String>,
+    },
+    /// The profile's client secret (loaded or stored) and its entry.
+    ClientSecret {
+        /// The profile name.
+        profile: String,
+        /// The entry name.
+        entry: String,
+        /// The secret, or why it could not be read.
+        result: Result<Option<Secret>, String>,
     },
     /// The mTLS certificate file picked.
     MtlsCert(PathBuf),
@@ -411,7 +429,7 @@ impl Inner {
 
     fn list_profiles(&self) {
         let (mut profiles, errors) = self.profiles.list();
-        profiles.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        profiles.sort_by_key(|p| p.name.to_lowercase());
         self.emit(Event::Profiles {
             profiles,
             errors: errors.iter().map(ToString::to_string).collect(),
@@ -420,7 +438,18 @@ impl Inner {
 
     async fn open_store(&self) {
         let result = match &self.injected_store {
-            Some(store) => Ok(store.clone()),
+            // Probe it as the keychain is probed: a locked store answers with an error.
+            Some(store) => {
+                let probe = store.clone();
+                match self
+                    .blocking(move || probe.get("probe-entry-that-does-not-exist"))
+                    .await
+                {
+                    Ok(Ok(_)) => Ok(store.clone()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
             None => match self.blocking(secrets::open_default_store).await {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -466,10 +495,9 @@ impl Inner {
     }
 
     async fn generate_key(&self, key_type: KeyType) -> anyhow::Result<PrivateKey> {
-        Ok(self
-            .blocking(move || PrivateKey::generate(key_type))
+        self.blocking(move || PrivateKey::generate(key_type))
             .await?
-            .map_err(|e| anyhow!("{e}"))?)
+            .map_err(|e| anyhow!("{e}"))
     }
 
     async fn run(self: Arc<Self>, command: Command) {
@@ -484,7 +512,7 @@ impl Inner {
                 profile.scope = "accounts openid".to_owned();
                 match self.profiles.save(&profile) {
                     Ok(_) => self.emit(Event::ProfileSaved {
-                        profile: profile.clone(),
+                        profile: Box::new(profile.clone()),
                         previous_name: None,
                         select: true,
                     }),
@@ -495,7 +523,8 @@ impl Inner {
             Command::SaveProfile {
                 profile,
                 previous_name,
-            } => self.save_profile(profile, previous_name, false),
+                select,
+            } => self.save_profile(profile, previous_name, select),
             Command::DeleteProfile { profile } => {
                 match self.profiles.delete(&profile.name) {
                     Ok(()) => {
@@ -527,7 +556,35 @@ impl Inner {
             Command::LoadKey { profile } => {
                 let result = self.load_key(&profile).await;
                 self.emit(Event::Key {
+                    profile: profile.name.clone(),
+                    result,
+                });
+                if let Some(entry) = profile.auth.client_secret.clone() {
+                    let result = self
+                        .secret_get(entry.clone())
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    self.emit(Event::ClientSecret {
+                        profile: profile.name,
+                        entry,
+                        result,
+                    });
+                }
+            }
+            Command::StoreClientSecret { profile, secret } => {
+                let entry = profile
+                    .auth
+                    .client_secret
+                    .clone()
+                    .unwrap_or_else(|| secrets::entry_name(&profile.name, "client-secret"));
+                let result = self
+                    .secret_set(entry.clone(), secret.clone())
+                    .await
+                    .map(|()| Some(secret))
+                    .map_err(|e| format!("{e:#}"));
+                self.emit(Event::ClientSecret {
                     profile: profile.name,
+                    entry,
                     result,
                 });
             }
@@ -542,12 +599,11 @@ impl Inner {
             }
             Command::ImportKey { profile } => {
                 let result = async {
-                    let Some((path, text)) = self.read_picked("Import a signing key").await?
-                    else {
+                    let Some((path, text)) = self.read_picked("Import a signing key").await? else {
                         return Ok(None);
                     };
-                    let key = PrivateKey::load(&text)
-                        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                    let key =
+                        PrivateKey::load(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
                     self.store_key(&profile, &key).await?;
                     anyhow::Ok(Some(key))
                 }
@@ -664,14 +720,15 @@ impl Inner {
                 .await;
                 self.emit(Event::Jwks(result.map_err(|e| format!("{e:#}"))));
             }
-            Command::PickJwtKey => match self.read_picked("Verification key (PEM, JWK, JWKS)").await
-            {
-                Ok(Some((path, text))) => {
-                    self.emit(Event::JwtKeyFile(Ok((path.display().to_string(), text))))
+            Command::PickJwtKey => {
+                match self.read_picked("Verification key (PEM, JWK, JWKS)").await {
+                    Ok(Some((path, text))) => {
+                        self.emit(Event::JwtKeyFile(Ok((path.display().to_string(), text))))
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.emit(Event::JwtKeyFile(Err(format!("{e:#}")))),
                 }
-                Ok(None) => {}
-                Err(e) => self.emit(Event::JwtKeyFile(Err(format!("{e:#}")))),
-            },
+            }
         }
     }
 
@@ -682,7 +739,7 @@ impl Inner {
                     let _ = self.profiles.delete(old);
                 }
                 self.emit(Event::ProfileSaved {
-                    profile,
+                    profile: Box::new(profile),
                     previous_name,
                     select,
                 });
@@ -714,6 +771,7 @@ impl Inner {
         match result {
             Ok(key) => {
                 let thumbprint = key.thumbprint();
+                let key_type = key.key_type();
                 self.emit(Event::Key {
                     profile: profile.name.clone(),
                     result: Ok(Some(key)),
@@ -725,8 +783,12 @@ impl Inner {
                     )),
                 );
                 if profile.local_sandbox {
-                    // The sandbox must know the new public key.
-                    self.start_sandbox(profile.clone()).await;
+                    // The sandbox must know the new public key (with an alg that fits it).
+                    let mut profile = profile.clone();
+                    if !profile.auth.alg.fits(key_type) {
+                        profile.auth.alg = crate::keys::SigningAlg::default_for(key_type);
+                    }
+                    self.start_sandbox(profile).await;
                 }
             }
             Err(e) => self.notice(Area::Client, Notice::error(format!("{e:#}"))),
@@ -788,14 +850,13 @@ impl Inner {
             if profile.redirect_uri.is_empty() || profile.redirect_uri.starts_with(&old_issuer) {
                 profile.redirect_uri = format!("{issuer}/callback");
             }
-            let transport = Transport::new(TransportConfig::default()).map_err(|e| anyhow!("{e}"))?;
+            let transport =
+                Transport::new(TransportConfig::default()).map_err(|e| anyhow!("{e}"))?;
             let found = discovery::discover(&transport, &issuer)
                 .await
                 .map_err(|e| anyhow!("discovery at the sandbox failed: {e}"))?;
             discovery::apply_to_profile(&found, &mut profile);
-            self.profiles
-                .save(&profile)
-                .map_err(|e| anyhow!("{e}"))?;
+            self.profiles.save(&profile).map_err(|e| anyhow!("{e}"))?;
             anyhow::Ok(issuer)
         }
         .await;

@@ -1,0 +1,159 @@
+//! The panels: one small function per panel that reads the state, edits plain fields,
+//! and pushes [`Action`]s; no I/O and no protocol rules here. Shared widgets (labelled
+//! fields, copy buttons, findings, JSON views) live in this module.
+
+pub mod client;
+pub mod jwt;
+pub mod request;
+pub mod response;
+pub mod sidebar;
+pub mod status_bar;
+
+use egui::{Color32, RichText};
+use serde_json::Value;
+
+use super::app::Action;
+use super::state::Notice;
+use crate::checks::{Finding, Severity};
+use crate::verify::SignatureStatus;
+
+/// Red for errors, in both themes.
+pub fn error_color(ui: &egui::Ui) -> Color32 {
+    ui.visuals().error_fg_color
+}
+
+/// Amber for warnings.
+pub fn warn_color(ui: &egui::Ui) -> Color32 {
+    ui.visuals().warn_fg_color
+}
+
+/// Green for good news.
+pub fn ok_color(ui: &egui::Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(90, 200, 120)
+    } else {
+        Color32::from_rgb(20, 130, 50)
+    }
+}
+
+/// A one-line text field with a visible label (also its accessibility label).
+pub fn field(ui: &mut egui::Ui, label: &str, value: &mut String) -> egui::Response {
+    let l = ui.label(label);
+    ui.add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY))
+        .labelled_by(l.id)
+}
+
+/// A one-line field for an optional value (empty means none).
+pub fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>) {
+    let mut text = value.clone().unwrap_or_default();
+    if field(ui, label, &mut text).changed() {
+        *value = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    }
+}
+
+/// A button that copies `text` (label "Copy …").
+pub fn copy_button(ui: &mut egui::Ui, actions: &mut Vec<Action>, label: &str, text: &str) {
+    if ui
+        .button(label)
+        .on_hover_text("Copy to the clipboard")
+        .clicked()
+    {
+        actions.push(Action::Copy {
+            what: label.trim_start_matches("Copy ").to_owned(),
+            text: text.to_owned(),
+        });
+    }
+}
+
+/// An in-place message: red for errors.
+pub fn notice(ui: &mut egui::Ui, notice: Option<&Notice>) {
+    if let Some(n) = notice {
+        let color = if n.error {
+            error_color(ui)
+        } else {
+            ui.visuals().text_color()
+        };
+        ui.label(RichText::new(&n.text).color(color));
+    }
+}
+
+/// The colour of a severity.
+pub fn severity_color(ui: &egui::Ui, severity: Severity) -> Color32 {
+    match severity {
+        Severity::Error => error_color(ui),
+        Severity::Warning => warn_color(ui),
+        Severity::Info => ui.visuals().weak_text_color(),
+    }
+}
+
+/// Findings, one per line, coloured by severity, with the rule cited.
+pub fn findings(ui: &mut egui::Ui, findings: &[Finding]) {
+    if findings.is_empty() {
+        ui.label(RichText::new("No findings.").color(ok_color(ui)));
+        return;
+    }
+    for f in findings {
+        let tag = match f.severity {
+            Severity::Error => "ERROR",
+            Severity::Warning => "WARNING",
+            Severity::Info => "info",
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(tag)
+                    .strong()
+                    .color(severity_color(ui, f.severity)),
+            );
+            ui.label(&f.message);
+            ui.label(RichText::new(format!("({}, {})", f.code, f.source)).weak());
+        });
+    }
+}
+
+/// A signature status, coloured.
+pub fn signature(ui: &mut egui::Ui, status: &SignatureStatus) {
+    let (text, color) = match status {
+        SignatureStatus::Valid { kid } => (
+            format!(
+                "Signature valid{}",
+                kid.as_deref()
+                    .map(|k| format!(" (key {k})"))
+                    .unwrap_or_default()
+            ),
+            ok_color(ui),
+        ),
+        SignatureStatus::Invalid { reason } => {
+            (format!("Signature INVALID: {reason}"), error_color(ui))
+        }
+        SignatureStatus::NotVerifiable { reason } => {
+            (format!("Signature not verified: {reason}"), warn_color(ui))
+        }
+    };
+    ui.label(RichText::new(text).strong().color(color));
+}
+
+/// Pretty JSON text.
+pub fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// Read-only, selectable, wrapping monospace text.
+pub fn code_block(ui: &mut egui::Ui, text: &str) {
+    let mut shown = text;
+    ui.add(
+        egui::TextEdit::multiline(&mut shown)
+            .font(egui::TextStyle::Monospace)
+            .desired_width(f32::INFINITY)
+            .desired_rows(1),
+    );
+}
+
+/// A JSON value as pretty text, with a collapsible tree below.
+pub fn json_view(ui: &mut egui::Ui, id: &str, value: &Value) {
+    code_block(ui, &pretty(value));
+    egui::CollapsingHeader::new("Tree")
+        .id_salt(format!("{id}-tree"))
+        .show(ui, |ui| {
+            egui_json_tree::JsonTree::new(format!("{id}-json"), value).show(ui);
+        });
+}

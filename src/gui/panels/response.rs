@@ -1,0 +1,296 @@
+//! The Response panel: status, elapsed time, the consent card, the access token
+//! countdown, every JWT decoded with its signature status, findings, headers, and the body
+//! as pretty JSON and as a tree.
+
+use std::time::{Duration, Instant};
+
+use egui::RichText;
+
+use super::{
+    code_block, copy_button, error_color, findings, json_view, ok_color, pretty, signature,
+    warn_color,
+};
+use crate::exchange::{FoundToken, InteractionEcho};
+use crate::gui::app::Action;
+use crate::gui::state::{AppState, HistoryEntry};
+use crate::render::{self, Redaction};
+use crate::response::{Consent, ResponseBody};
+
+/// When the access token of an entry expires (`expires_in` after the answer came).
+pub fn expires_at(entry: &HistoryEntry) -> Option<Instant> {
+    let r = entry.exchange.response()?;
+    let ResponseBody::Token(t) = &r.body else {
+        return None;
+    };
+    let secs = t.expires_in().filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(entry.received + Duration::from_secs_f64(secs.min(1e9)))
+}
+
+/// Paints the Response panel.
+pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
+    if state.send.is_running() {
+        ui.horizontal(|ui| {
+            ui.label("⏳");
+            ui.label("Sending… (the previous answer stays below)");
+        });
+    }
+    let Some(entry) = state.shown_entry() else {
+        ui.label("No exchange yet: build a request in the Request panel and press Send.");
+        return;
+    };
+    let ex = &entry.exchange;
+    egui::ScrollArea::vertical()
+        .id_salt("response")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                match &ex.outcome {
+                    Ok(r) => {
+                        let color = if (200..300).contains(&r.http.status) {
+                            ok_color(ui)
+                        } else {
+                            error_color(ui)
+                        };
+                        ui.heading(
+                            RichText::new(format!("HTTP {} {}", r.http.status, r.http.reason))
+                                .color(color),
+                        );
+                    }
+                    Err(_) => {
+                        ui.heading(RichText::new("No answer").color(error_color(ui)));
+                    }
+                }
+                ui.label(format!("{:.0} ms", ex.elapsed_ms));
+                let sent = ex
+                    .sent_at
+                    .get(..19)
+                    .unwrap_or(&ex.sent_at)
+                    .replace('T', " ");
+                ui.label(RichText::new(format!("sent {sent} UTC to {}", ex.request.url)).weak());
+            });
+            match &ex.outcome {
+                Err(e) => {
+                    ui.label(RichText::new(e.to_string()).color(error_color(ui)));
+                }
+                Ok(r) => {
+                    countdown(ui, entry);
+                    if let ResponseBody::Error(err) = &r.body {
+                        ui.label(
+                            RichText::new(format!(
+                                "{}{}",
+                                err.error,
+                                err.error_description
+                                    .as_deref()
+                                    .map(|d| format!(": {d}"))
+                                    .unwrap_or_default()
+                            ))
+                            .strong()
+                            .color(error_color(ui)),
+                        );
+                        ui.label(format!("What it means: {}", err.explain()));
+                    }
+                    if let ResponseBody::Token(t) = &r.body {
+                        for (i, detail) in t.authorization_details().iter().enumerate() {
+                            if let Some(consent) = &detail.consent {
+                                consent_card(ui, i, detail.detail_type.as_deref(), consent);
+                            }
+                        }
+                    }
+                    match &r.interaction_id {
+                        InteractionEcho::Echoed => {}
+                        InteractionEcho::Different(v) => {
+                            ui.label(
+                                RichText::new(format!(
+                                    "x-fapi-interaction-id came back different: {v}"
+                                ))
+                                .color(warn_color(ui)),
+                            );
+                        }
+                        InteractionEcho::Missing => {
+                            ui.label(
+                                RichText::new("x-fapi-interaction-id was not echoed")
+                                    .color(warn_color(ui)),
+                            );
+                        }
+                        InteractionEcho::NotSent(_) => {}
+                    }
+                }
+            }
+            ui.separator();
+            ui.label(RichText::new("Findings").strong());
+            findings(ui, &ex.findings);
+            if let Ok(r) = &ex.outcome {
+                for (i, token) in r.tokens.iter().enumerate() {
+                    token_view(ui, actions, i, token);
+                }
+                egui::CollapsingHeader::new(format!("Headers ({})", r.http.headers.len()))
+                    .id_salt("resp_headers")
+                    .show(ui, |ui| {
+                        egui::Grid::new("headers_grid")
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for (name, value) in &r.http.headers {
+                                    ui.monospace(name);
+                                    ui.add(
+                                        egui::Label::new(RichText::new(value).monospace()).wrap(),
+                                    );
+                                    ui.end_row();
+                                }
+                            });
+                    });
+                egui::CollapsingHeader::new("Body")
+                    .id_salt("resp_body")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        copy_button(ui, actions, "Copy response body", &r.body_text);
+                        if r.http.truncated {
+                            ui.label(
+                                RichText::new(format!(
+                                    "the body was cut at {} bytes",
+                                    r.http.max_body
+                                ))
+                                .color(warn_color(ui)),
+                            );
+                        }
+                        match r.body.json() {
+                            Some(v) => json_view(ui, "body", &v),
+                            None => code_block(ui, &r.body_text),
+                        }
+                    });
+            }
+            egui::CollapsingHeader::new("Request sent")
+                .id_salt("resp_request")
+                .show(ui, |ui| {
+                    let raw = render::readable_http(&ex.request, Redaction::Redacted);
+                    ui.horizontal(|ui| {
+                        copy_button(
+                            ui,
+                            actions,
+                            "Copy sent request",
+                            &render::raw_http(&ex.request, Redaction::None),
+                        );
+                        copy_button(
+                            ui,
+                            actions,
+                            "Copy sent curl",
+                            &render::curl(&ex.request, Redaction::None),
+                        );
+                    });
+                    code_block(ui, &raw);
+                });
+        });
+}
+
+fn countdown(ui: &mut egui::Ui, entry: &HistoryEntry) {
+    let Some(at) = expires_at(entry) else { return };
+    let now = Instant::now();
+    if at > now {
+        let left = at - now;
+        ui.label(
+            RichText::new(format!("Access token expires in {}", countdown_text(left))).strong(),
+        );
+        // One repaint per second while the countdown is on screen; none otherwise.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    } else {
+        ui.label(RichText::new("Access token expired").color(error_color(ui)));
+    }
+}
+
+/// `1 h 02 min`, `9 min 05 s`, `42 s`.
+fn countdown_text(left: Duration) -> String {
+    let s = left.as_secs();
+    match s {
+        3600.. => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        60.. => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{s} s"),
+    }
+}
+
+fn consent_card(ui: &mut egui::Ui, i: usize, detail_type: Option<&str>, consent: &Consent) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Consent").heading());
+        if let Some(t) = detail_type {
+            ui.label(RichText::new(t).weak().small());
+        }
+        egui::Grid::new(format!("consent_{i}"))
+            .num_columns(2)
+            .show(ui, |ui| {
+                let row = |ui: &mut egui::Ui, k: &str, v: Option<&str>| {
+                    ui.label(RichText::new(k).strong());
+                    ui.label(v.unwrap_or("—"));
+                    ui.end_row();
+                };
+                row(ui, "Purpose", consent.consent_purpose.as_deref());
+                ui.label(RichText::new("Status").strong());
+                let status = consent.status.as_deref().unwrap_or("—");
+                let color = if status.eq_ignore_ascii_case("authorized") {
+                    ok_color(ui)
+                } else {
+                    warn_color(ui)
+                };
+                ui.label(RichText::new(status).color(color));
+                ui.end_row();
+                row(ui, "Permissions", Some(&consent.permissions.join(", ")));
+                row(ui, "Expires", consent.expiration_datetime.as_deref());
+                row(ui, "Consent id", consent.consent_id.as_deref());
+            });
+        if !consent.accounts.is_empty() {
+            ui.label(RichText::new("Accounts").strong());
+            egui::Grid::new(format!("accounts_{i}"))
+                .striped(true)
+                .show(ui, |ui| {
+                    for a in &consent.accounts {
+                        ui.label(a.account_name.as_deref().unwrap_or("(no name)"));
+                        ui.monospace(a.account_number.as_deref().unwrap_or(""));
+                        ui.label(RichText::new(a.account_id.as_deref().unwrap_or("")).weak());
+                        ui.end_row();
+                    }
+                });
+        }
+    });
+}
+
+fn token_view(ui: &mut egui::Ui, actions: &mut Vec<Action>, i: usize, token: &FoundToken) {
+    egui::CollapsingHeader::new(format!("{} ({})", token.path, token.kind.as_str()))
+        .id_salt(format!("token_{i}"))
+        .default_open(true)
+        .show(ui, |ui| {
+            if let Some(e) = &token.error {
+                ui.label(RichText::new(e.to_string()).color(error_color(ui)));
+            }
+            if let Some(s) = &token.signature {
+                signature(ui, s);
+            }
+            ui.horizontal_wrapped(|ui| {
+                copy_button(ui, actions, &format!("Copy {}", token.path), &token.raw);
+                if let Some(h) = &token.header {
+                    copy_button(
+                        ui,
+                        actions,
+                        &format!("Copy {} header", token.path),
+                        &pretty(&serde_json::Value::Object(h.clone())),
+                    );
+                }
+                if let Some(c) = &token.claims {
+                    copy_button(
+                        ui,
+                        actions,
+                        &format!("Copy {} claims", token.path),
+                        &pretty(c),
+                    );
+                }
+            });
+            ui.columns(2, |cols| {
+                if let Some(h) = &token.header {
+                    cols[0].label(RichText::new("Header").strong());
+                    code_block(&mut cols[0], &pretty(&serde_json::Value::Object(h.clone())));
+                }
+                if let Some(c) = &token.claims {
+                    cols[1].label(RichText::new("Claims").strong());
+                    code_block(&mut cols[1], &pretty(c));
+                }
+            });
+            findings(ui, &token.findings);
+        });
+}

@@ -1,0 +1,146 @@
+//! The left side panel: the profiles (new, duplicate, rename, delete, import, export) and
+//! the request history.
+
+use egui::RichText;
+
+use super::{error_color, notice};
+use crate::gui::app::Action;
+use crate::gui::state::AppState;
+
+/// Paints the sidebar.
+pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
+    ui.heading("Profiles");
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("New profile").clicked() {
+            actions.push(Action::NewProfile);
+        }
+        let has = state.profile().is_some();
+        if ui
+            .add_enabled(has, egui::Button::new("Duplicate"))
+            .clicked()
+        {
+            actions.push(Action::DuplicateProfile);
+        }
+        if ui.add_enabled(has, egui::Button::new("Rename")).clicked() {
+            actions.push(Action::StartRename);
+        }
+        if ui.add_enabled(has, egui::Button::new("Delete")).clicked() {
+            state.confirm_delete = true;
+        }
+        if ui
+            .button("Import…")
+            .on_hover_text("Import a TOML profile")
+            .clicked()
+        {
+            actions.push(Action::ImportProfile);
+        }
+        if ui
+            .add_enabled(has, egui::Button::new("Export…"))
+            .on_hover_text("Export the profile as TOML (no secrets)")
+            .clicked()
+        {
+            actions.push(Action::ExportProfile);
+        }
+    });
+    if let Some(name) = state.rename.as_mut() {
+        ui.horizontal(|ui| {
+            let l = ui.label("New name");
+            let r = ui.text_edit_singleline(name).labelled_by(l.id);
+            if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                actions.push(Action::ConfirmRename);
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Apply rename").clicked() {
+                actions.push(Action::ConfirmRename);
+            }
+            if ui.button("Cancel rename").clicked() {
+                actions.push(Action::CancelRename);
+            }
+        });
+    }
+    if state.confirm_delete {
+        if let Some(name) = state.profile().map(|p| p.name.clone()) {
+            ui.label(
+                RichText::new(format!(
+                    "Delete \"{name}\" and its signing key from the secret store?"
+                ))
+                .color(error_color(ui)),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Confirm delete").clicked() {
+                    actions.push(Action::DeleteProfile);
+                    state.confirm_delete = false;
+                }
+                if ui.button("Keep it").clicked() {
+                    state.confirm_delete = false;
+                }
+            });
+        } else {
+            state.confirm_delete = false;
+        }
+    }
+    notice(ui, state.sidebar_notice.as_ref());
+    for e in &state.profile_errors {
+        ui.label(RichText::new(e).color(error_color(ui)).small());
+    }
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("profiles")
+        .max_height(ui.available_height() * 0.5)
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            if state.profiles.is_empty() {
+                ui.label(if state.profiles_loaded {
+                    "No profiles yet."
+                } else {
+                    "Loading profiles…"
+                });
+            }
+            for (i, p) in state.profiles.iter().enumerate() {
+                let text = if p.local_sandbox {
+                    RichText::new(&p.name).italics()
+                } else {
+                    RichText::new(&p.name)
+                };
+                ui.horizontal(|ui| {
+                    if ui
+                        .selectable_label(state.selected == Some(i), text)
+                        .on_hover_text(&p.issuer)
+                        .clicked()
+                    {
+                        actions.push(Action::SelectProfile(i));
+                    }
+                    if state.disk.iter().all(|d| d != p) {
+                        ui.label(RichText::new("unsaved").weak().small());
+                    }
+                });
+            }
+        });
+    ui.separator();
+    ui.heading("History");
+    egui::ScrollArea::vertical()
+        .id_salt("history")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            if state.history.is_empty() {
+                ui.label(RichText::new("Requests you send appear here.").weak());
+            }
+            for (i, entry) in state.history.iter().enumerate().rev() {
+                let ex = &entry.exchange;
+                let grant = match &ex.request.kind {
+                    crate::request::RequestKind::Token(g) => g.clone(),
+                    other => format!("{other:?}").to_lowercase(),
+                };
+                let outcome = match &ex.outcome {
+                    Ok(r) => r.http.status.to_string(),
+                    Err(_) => "failed".to_owned(),
+                };
+                let time = ex.sent_at.get(11..19).unwrap_or(&ex.sent_at);
+                let label = format!("{time} {outcome} {grant} · {}", entry.profile);
+                if ui.selectable_label(state.shown == Some(i), label).clicked() {
+                    actions.push(Action::ShowHistory(i));
+                }
+            }
+        });
+}

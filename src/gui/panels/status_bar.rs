@@ -1,0 +1,52 @@
+//! The status bar: active profile, sandbox state, where secrets live, the last result.
+
+use egui::RichText;
+
+use super::{error_color, ok_color};
+use crate::gui::state::{AppState, SandboxStatus, StoreStatus, Work};
+
+/// Paints the status bar.
+pub fn ui(ui: &mut egui::Ui, state: &AppState) {
+    ui.horizontal(|ui| {
+        let profile = state
+            .profile()
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "none".into());
+        ui.label(format!("Profile: {profile}"));
+        ui.separator();
+        match &state.sandbox {
+            SandboxStatus::Stopped => {
+                ui.label("Sandbox: stopped");
+            }
+            SandboxStatus::Starting => {
+                ui.label("Sandbox: starting…");
+            }
+            SandboxStatus::Running { issuer } => {
+                ui.label(RichText::new(format!("Sandbox: {issuer}")).color(ok_color(ui)));
+            }
+            SandboxStatus::Failed(_) => {
+                ui.label(RichText::new("Sandbox: failed").color(error_color(ui)));
+            }
+        }
+        ui.separator();
+        match &state.store {
+            StoreStatus::Opening => ui.label("Secrets: opening…"),
+            StoreStatus::Ready { describe, .. } => ui.label(format!("Secrets: {describe}")),
+            StoreStatus::Failed(_) => {
+                ui.label(RichText::new("Secrets: keychain unavailable").color(error_color(ui)))
+            }
+        };
+        ui.separator();
+        for work in [&state.send, &state.authorize] {
+            if let Work::Running { what, .. } = work {
+                ui.label("⏳");
+                ui.label(what);
+            }
+        }
+        if let Some(b) = &state.busy {
+            ui.label("⏳");
+            ui.label(b);
+        }
+        ui.label(&state.status);
+    });
+}

@@ -1,0 +1,639 @@
+//! UI tests of the desktop app, driven by label through egui_kittest (no display, no GPU):
+//! profiles, key import, pasting a redirect URL, the whole Authorize → Send flow against
+//! the embedded sandbox, copying curl, the JWT panel, the keychain fallback, and a slow
+//! server that must leave the UI responsive and cancellable.
+
+#![cfg(feature = "gui")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Key, Modifiers, Vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{By, Queryable};
+
+use token_inspector::gui::App;
+use token_inspector::gui::platform::{Clipboard, FakeClipboard, FakeFileDialog};
+use token_inspector::gui::state::{KeyState, SandboxStatus, StoreStatus};
+use token_inspector::keys::{KeyType, PrivateKey};
+use token_inspector::profile::{AuthMethod, Profile, ProfileStore};
+use token_inspector::secret::Secret;
+use token_inspector::secrets::{MemoryStore, SecretStore, SecretStoreError};
+
+/// How long to wait for the worker (the first launch generates an RSA key in a debug
+/// build).
+const WAIT: Duration = Duration::from_secs(90);
+
+struct Setup {
+    rt: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+    store: Arc<MemoryStore>,
+    clipboard: Arc<FakeClipboard>,
+    files: Arc<FakeFileDialog>,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Self {
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+            store: Arc::new(MemoryStore::new()),
+            clipboard: Arc::new(FakeClipboard::default()),
+            files: Arc::new(FakeFileDialog::default()),
+        }
+    }
+
+    fn profiles(&self) -> ProfileStore {
+        ProfileStore::at(self.dir.path())
+    }
+
+    fn with_profile(self, profile: &Profile) -> Self {
+        self.profiles().save(profile).unwrap();
+        self
+    }
+
+    fn harness_with_store(&self, store: Arc<dyn SecretStore>) -> Harness<'static, App> {
+        let app = App::new_for_test(
+            store,
+            self.clipboard.clone(),
+            self.files.clone(),
+            self.dir.path().to_owned(),
+            self.rt.handle().clone(),
+        );
+        Harness::builder()
+            .with_size(Vec2::new(1400.0, 1000.0))
+            .with_max_steps(50)
+            .build_ui_state(|ui, app: &mut App| app.frame(ui), app)
+    }
+
+    fn harness(&self) -> Harness<'static, App> {
+        self.harness_with_store(self.store.clone())
+    }
+}
+
+/// A profile at an authorization server that is never called.
+fn bank_profile(name: &str) -> Profile {
+    let mut p = Profile::new(name, "https://as.example");
+    p.client_id = "client-1".into();
+    p.redirect_uri = "https://client.example/cb".into();
+    p.scope = "accounts".into();
+    p.endpoints.token = Some("https://as.example/token".into());
+    p
+}
+
+/// Runs frames until `done` holds, sleeping a little between frames (bounded).
+fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if done(h.state()) {
+            h.run_ok();
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn click(h: &mut Harness<'_, App>, label: &str) {
+    h.get_by_label(label).click_accesskit();
+    h.run_ok();
+}
+
+fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_ok();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label(label).type_text(text);
+    h.run_ok();
+}
+
+/// True when a label or a (read-only) text field shows `needle`.
+fn shows_text(h: &Harness<'_, App>, needle: &str) -> bool {
+    h.query_all(By::new().predicate(move |n| {
+        n.value().is_some_and(|v| v.contains(needle))
+            || n.label().is_some_and(|l| l.contains(needle))
+    }))
+    .count()
+        > 0
+}
+
+fn ready(app: &App) -> bool {
+    app.state.profiles_loaded && !matches!(app.state.store, StoreStatus::Opening)
+}
+
+#[test]
+fn create_and_rename_a_profile() {
+    let s = Setup::new().with_profile(&bank_profile("Existing bank"));
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    assert_eq!(h.state().state.profiles.len(), 1);
+
+    click(&mut h, "New profile");
+    wait_for(&mut h, "the new profile", |a| {
+        a.state.profile().is_some_and(|p| p.name == "New profile")
+    });
+    assert!(s.profiles().load("New profile").is_ok());
+    // The button, the new list entry and the Client panel heading.
+    assert_eq!(h.query_all_by_label("New profile").count(), 3);
+
+    click(&mut h, "Rename");
+    type_into(&mut h, "New name", "My bank");
+    click(&mut h, "Apply rename");
+    wait_for(&mut h, "the rename", |a| {
+        a.state.profile().is_some_and(|p| p.name == "My bank")
+    });
+    assert!(s.profiles().load("My bank").is_ok());
+    assert!(
+        s.profiles().load("New profile").is_err(),
+        "the old file is gone"
+    );
+    assert_eq!(h.state().state.profiles.len(), 2);
+
+    // An edit in the Client panel is saved with "Save profile".
+    click(&mut h, "Client");
+    assert!(
+        h.query_all_by_label_contains("verification is OFF")
+            .next()
+            .is_none()
+    );
+    click(&mut h, "Verify TLS certificates");
+    h.get_by_label_contains("TLS certificate verification is OFF");
+    click(&mut h, "Verify TLS certificates");
+    type_into(&mut h, "Issuer", "https://bank.example");
+    click(&mut h, "Save profile");
+    wait_for(&mut h, "the save", |_| {
+        ProfileStore::at(s.dir.path())
+            .load("My bank")
+            .is_ok_and(|p| p.issuer == "https://bank.example")
+    });
+}
+
+#[test]
+fn export_delete_and_import_a_profile() {
+    let s = Setup::new().with_profile(&bank_profile("Bank A"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let exported = elsewhere.path().join("exported.toml");
+    s.files.push_save(&exported);
+    s.files.push_pick(&exported);
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+
+    click(&mut h, "Export…");
+    wait_for(&mut h, "the export", |_| exported.exists());
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(
+        text.contains("Bank A") && text.contains("https://as.example/token"),
+        "{text}"
+    );
+
+    click(&mut h, "Delete");
+    click(&mut h, "Confirm delete");
+    wait_for(&mut h, "the delete", |a| a.state.profiles.is_empty());
+    assert!(s.profiles().load("Bank A").is_err());
+
+    click(&mut h, "Import…");
+    wait_for(&mut h, "the import", |a| {
+        a.state.profile().is_some_and(|p| p.name == "Bank A")
+    });
+    assert_eq!(s.profiles().load("Bank A").unwrap(), bank_profile("Bank A"));
+}
+
+#[test]
+fn import_a_key_file_into_the_secret_store() {
+    let s = Setup::new().with_profile(&bank_profile("Bank"));
+    let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+    let pem_path = s.dir.path().join("client-key.pem");
+    std::fs::write(&pem_path, key.to_pkcs8_pem().expose()).unwrap();
+    s.files.push_pick(&pem_path);
+
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Client");
+    wait_for(&mut h, "the key lookup", |a| {
+        matches!(a.state.key, KeyState::Missing)
+    });
+    h.get_by_label("No signing key yet: import a PEM or JWK file, or generate one.");
+
+    click(&mut h, "Import key file…");
+    wait_for(&mut h, "the imported key", |a| {
+        a.state.loaded_key().is_some()
+    });
+    let thumbprint = key.thumbprint();
+    assert_eq!(h.state().state.loaded_key().unwrap().thumbprint, thumbprint);
+    // PS256 cannot sign with an EC key: the profile now says ES256 (not yet saved).
+    let profile = h.state().state.profile().unwrap().clone();
+    assert_eq!(profile.auth.alg, token_inspector::keys::SigningAlg::ES256);
+    h.get_by_label("unsaved changes");
+    // kid and thumbprint are both the thumbprint here (no kid set).
+    assert!(h.query_all_by_label(&thumbprint).count() >= 2);
+    let stored = s
+        .store
+        .get(&bank_profile("Bank").key_entry())
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.expose(), key.to_pkcs8_pem().expose());
+
+    // The public JWKS can be copied.
+    click(&mut h, "Copy public JWKS");
+    let jwks: serde_json::Value = serde_json::from_str(&s.clipboard.text()).unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], thumbprint.as_str());
+    assert!(jwks["keys"][0].get("d").is_none(), "no private member");
+}
+
+#[test]
+fn paste_a_redirect_url_fills_code_and_state() {
+    let s = Setup::new().with_profile(&bank_profile("Bank"));
+    s.clipboard
+        .set_text("https://client.example/cb?code=abc123&state=xyz789&iss=https%3A%2F%2Fas.example")
+        .unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Request");
+    click(&mut h, "Paste");
+    assert_eq!(h.state().state.request.code, "abc123");
+    assert_eq!(
+        h.state().state.request.received_state.as_deref(),
+        Some("xyz789")
+    );
+    assert_eq!(h.get_by_label("code").value().as_deref(), Some("abc123"));
+    h.get_by_label("xyz789");
+    assert!(h.state().state.request.redirect_findings.is_empty());
+
+    // Typed into the box, a redirect from another issuer is flagged (RFC 9207).
+    type_into(
+        &mut h,
+        "Code or redirect URL",
+        "https://client.example/cb?code=def456&state=s2&iss=https%3A%2F%2Fevil.example",
+    );
+    assert_eq!(h.state().state.request.code, "def456");
+    let codes: Vec<&str> = h
+        .state()
+        .state
+        .request
+        .redirect_findings
+        .iter()
+        .map(|f| f.code)
+        .collect();
+    assert!(codes.iter().any(|c| c.contains("iss")), "{codes:?}");
+}
+
+#[test]
+fn authorize_and_send_against_the_embedded_sandbox() {
+    // An empty profile folder: the first launch creates the Local sandbox profile.
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    let profile = h.state().state.profile().unwrap().clone();
+    assert!(profile.local_sandbox);
+    assert!(
+        profile.endpoints.par.is_some(),
+        "discovery filled the endpoints"
+    );
+    assert!(profile.redirect_uri.ends_with("/callback"));
+
+    click(&mut h, "Request");
+    click(&mut h, "Authorize");
+    wait_for(&mut h, "the code", |a| !a.state.request.code.is_empty());
+    assert!(h.state().state.request.redirect_findings.is_empty());
+    h.get_by_label_contains("matches the state sent");
+
+    click(&mut h, "Send");
+    wait_for(&mut h, "the answer", |a| !a.state.history.is_empty());
+    let entry = h.state().state.history.last().unwrap();
+    let response = entry.exchange.response().expect("an HTTP answer");
+    assert_eq!(response.http.status, 200, "{}", response.body_text);
+    h.get_by_label("HTTP 200 OK");
+    h.get_by_label("Consent");
+    assert!(h.query_all_by_label("Greenbank Current Account").count() >= 1);
+    assert!(h.query_all_by_label("Greenbank Savings Account").count() >= 1);
+    h.get_by_label_contains("Access token expires in");
+    h.get_by_label_contains("id_token (id_token)");
+
+    // The id_token, copied and verified in the JWT panel against the sandbox's JWKS.
+    click(&mut h, "Copy id_token");
+    let id_token = s.clipboard.text();
+    assert_eq!(id_token.matches('.').count(), 2, "{id_token}");
+    click(&mut h, "JWT");
+    click(&mut h, "Paste token");
+    assert_eq!(h.state().state.jwt.input, id_token);
+    click(&mut h, "profile JWKS");
+    click(&mut h, "Fetch profile JWKS");
+    wait_for(&mut h, "the JWKS", |a| a.state.jwt.jwks.is_some());
+    h.get_by_label_contains("Signature valid");
+
+    // The refresh token came back; the refresh_token grant uses it at once.
+    click(&mut h, "Request");
+    click(&mut h, "Grant type");
+    click(&mut h, "refresh_token");
+    assert_eq!(
+        h.state().state.request.grant,
+        token_inspector::gui::state::GrantKind::RefreshToken
+    );
+    click(&mut h, "Send");
+    wait_for(&mut h, "the refresh answer", |a| a.state.history.len() == 2);
+    let refreshed = h.state().state.history.last().unwrap();
+    let r = refreshed.exchange.response().expect("an HTTP answer");
+    assert_eq!(r.http.status, 200, "{}", r.body_text);
+    assert_eq!(
+        h.query_all_by_label_contains("200 refresh_token").count(),
+        1
+    );
+
+    // The curl of the request just sent.
+    click(&mut h, "Request");
+    click(&mut h, "Copy curl");
+    let curl = s.clipboard.text();
+    assert!(curl.starts_with("curl"), "{curl}");
+    assert!(curl.contains("--data-urlencode"), "{curl}");
+    assert!(curl.contains("client_assertion="), "{curl}");
+}
+
+#[test]
+fn copy_curl_with_button_and_shortcut() {
+    let mut p = bank_profile("Public client");
+    p.auth.method = AuthMethod::None;
+    let s = Setup::new().with_profile(&p);
+    s.clipboard.set_text("the-code").unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Request");
+    click(&mut h, "Paste");
+    click(&mut h, "Copy curl");
+    let curl = s.clipboard.text();
+    assert!(curl.starts_with("curl"), "{curl}");
+    assert!(curl.contains("--data-urlencode"), "{curl}");
+    assert!(curl.contains("code=the-code"), "{curl}");
+
+    s.clipboard.set_text("").unwrap();
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::C);
+    h.run_ok();
+    assert!(
+        s.clipboard.text().starts_with("curl"),
+        "Ctrl+Shift+C copies curl"
+    );
+
+    click(&mut h, "Copy redacted curl");
+    assert!(s.clipboard.text().contains("https://as.example/token"));
+}
+
+#[test]
+fn client_secret_is_kept_in_the_store_and_used() {
+    let mut p = bank_profile("Basic client");
+    p.auth.method = AuthMethod::ClientSecretBasic;
+    let s = Setup::new().with_profile(&p);
+    s.clipboard.set_text("code-9").unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Client");
+    h.get_by_label("not set");
+    type_into(&mut h, "Client secret", "hunter2-secret");
+    click(&mut h, "Keep client secret");
+    wait_for(&mut h, "the stored secret", |a| {
+        a.state.client_secret.is_some()
+    });
+    h.get_by_label("stored");
+    let entry = h
+        .state()
+        .state
+        .profile()
+        .unwrap()
+        .auth
+        .client_secret
+        .clone();
+    let entry = entry.expect("the profile names the entry");
+    assert_eq!(
+        s.store.get(&entry).unwrap().unwrap().expose(),
+        "hunter2-secret"
+    );
+
+    click(&mut h, "Request");
+    click(&mut h, "Paste");
+    click(&mut h, "Copy curl");
+    let curl = s.clipboard.text();
+    assert!(curl.contains("Authorization: Basic"), "{curl}");
+    click(&mut h, "Copy redacted curl");
+    let redacted = s.clipboard.text();
+    assert!(
+        !redacted.contains("Authorization: Basic Y2xp"),
+        "{redacted}"
+    );
+}
+
+#[test]
+fn decode_a_pasted_token_and_verify_it() {
+    let s = Setup::new().with_profile(&bank_profile("Bank"));
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({"sub": "alice", "iss": "https://as.example", "exp": 4102444800u64}),
+        &jsonwebtoken::EncodingKey::from_secret(b"s3cret-s3cret-s3cret-s3cret-s3cret"),
+    )
+    .unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "JWT");
+    type_into(&mut h, "Token", &token);
+    click(&mut h, "Decode");
+    assert!(matches!(h.state().state.jwt.report, Some(Ok(_))));
+    assert!(shows_text(&h, "\"alice\""), "the claims are shown");
+    h.get_by_label_contains("Signature not verified");
+
+    click(&mut h, "HMAC secret");
+    type_into(
+        &mut h,
+        "Shared secret (HS256/384/512)",
+        "s3cret-s3cret-s3cret-s3cret-s3cret",
+    );
+    h.get_by_label_contains("Signature valid");
+
+    // An ES256 token, verified with a JWKS file picked in the file dialog.
+    let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+    let jwks_path = s.dir.path().join("jwks.json");
+    let jwks = key.public_jwks(Some("ec-1"), token_inspector::keys::SigningAlg::ES256);
+    std::fs::write(&jwks_path, jwks.to_string()).unwrap();
+    s.files.push_pick(&jwks_path);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("ec-1".into());
+    let es_token = jsonwebtoken::encode(
+        &header,
+        &serde_json::json!({"sub": "bob", "exp": 4102444800u64}),
+        &jsonwebtoken::EncodingKey::from_ec_pem(key.to_pkcs8_pem().expose().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    type_into(&mut h, "Token", &es_token);
+    click(&mut h, "key file");
+    click(&mut h, "Pick key file…");
+    wait_for(&mut h, "the key file", |a| a.state.jwt.key_file.is_some());
+    h.get_by_label_contains("Signature valid (key ec-1)");
+    assert!(shows_text(&h, "\"bob\""));
+
+    type_into(&mut h, "Token", "not-a-token");
+    assert!(matches!(h.state().state.jwt.report, Some(Err(_))));
+}
+
+/// A keychain that is locked.
+struct LockedStore;
+
+impl SecretStore for LockedStore {
+    fn get(&self, _: &str) -> Result<Option<Secret>, SecretStoreError> {
+        Err(SecretStoreError::Locked("collection is locked".into()))
+    }
+    fn set(&self, _: &str, _: &Secret) -> Result<(), SecretStoreError> {
+        Err(SecretStoreError::Locked("collection is locked".into()))
+    }
+    fn delete(&self, _: &str) -> Result<(), SecretStoreError> {
+        Err(SecretStoreError::Locked("collection is locked".into()))
+    }
+    fn describe(&self) -> String {
+        "locked test keychain".into()
+    }
+    fn is_persistent(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn locked_keychain_offers_the_session_store() {
+    let s = Setup::new().with_profile(&bank_profile("Bank"));
+    let mut h = s.harness_with_store(Arc::new(LockedStore));
+    wait_for(&mut h, "the store", |a| {
+        matches!(a.state.store, StoreStatus::Failed(_))
+    });
+    click(&mut h, "Client");
+    h.get_by_label_contains("Keychain unavailable");
+    click(&mut h, "Keep secrets for this session only");
+    wait_for(&mut h, "the session store", |a| {
+        matches!(
+            &a.state.store,
+            StoreStatus::Ready {
+                persistent: false,
+                ..
+            }
+        )
+    });
+    h.get_by_label_contains("forgotten when the app closes");
+    // With a store, the key can now be generated.
+    click(&mut h, "Generate key");
+    wait_for(&mut h, "the generated key", |a| {
+        a.state.loaded_key().is_some()
+    });
+}
+
+#[test]
+fn slow_server_keeps_the_ui_responsive_and_cancel_works() {
+    let s = Setup::new();
+    // A server that accepts, reads, and answers only after 30 s.
+    let listener =
+        s.rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    s.rt.spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                    .await;
+            });
+        }
+    });
+    let mut p = bank_profile("Slow bank");
+    p.auth.method = AuthMethod::None;
+    p.endpoints.token = Some(format!("http://127.0.0.1:{port}/token"));
+    p.tls.timeout_secs = 120;
+    let s = s.with_profile(&p);
+    s.clipboard.set_text("slow-code").unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Request");
+    click(&mut h, "Paste");
+    // Ctrl+Enter sends.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    h.step();
+    assert!(h.state().state.send.is_running());
+
+    // Frames keep coming while the server sits on the request.
+    let ctx = h.ctx.clone();
+    let before = ctx.cumulative_pass_nr();
+    for _ in 0..30 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(ctx.cumulative_pass_nr() >= before + 30);
+    assert!(
+        h.state().state.send.is_running(),
+        "still waiting for the server"
+    );
+    assert!(h.query_all_by_label("Sending…").count() >= 1);
+    // The rest of the UI still works: switch tabs and back.
+    click(&mut h, "JWT");
+    click(&mut h, "Request");
+
+    click(&mut h, "Cancel");
+    assert!(!h.state().state.send.is_running());
+    h.get_by_label_contains("Request cancelled");
+    h.get_by_label_contains("Send cancelled");
+    assert!(h.state().state.history.is_empty(), "no answer recorded");
+}
+
+#[test]
+fn remembered_state_has_defaults_and_no_secrets() {
+    use token_inspector::gui::state::{Persisted, Tab};
+    let old: Persisted = serde_json::from_str(r#"{"tab": "Jwt", "unknown_future_field": 1}"#)
+        .expect("unknown and missing fields are tolerated");
+    assert_eq!(old.tab, Tab::Jwt);
+    assert_eq!(old.selected_profile, None);
+    let text = serde_json::to_string(&Persisted::default()).unwrap();
+    for word in ["secret", "token\"", "key", "verifier"] {
+        assert!(!text.contains(word), "{text}");
+    }
+}
+
+#[test]
+fn a_refused_connection_is_explained_in_the_response_panel() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut p = bank_profile("Down bank");
+    p.auth.method = AuthMethod::None;
+    p.endpoints.token = Some(format!("http://127.0.0.1:{port}/token"));
+    let s = Setup::new().with_profile(&p);
+    s.clipboard.set_text("code-1").unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Request");
+    click(&mut h, "Paste");
+    click(&mut h, "Send");
+    wait_for(&mut h, "the failure", |a| !a.state.history.is_empty());
+    h.get_by_label("No answer");
+    // In place in the Response panel, and in the status bar.
+    let explained = "connection refused: nothing is listening";
+    assert_eq!(h.query_all_by_label_contains(explained).count(), 2);
+    assert!(
+        h.query_all_by_label_contains("check the host and port")
+            .count()
+            >= 1
+    );
+}
+
+#[test]
+fn app_icon_is_a_256_png() {
+    assert_eq!(&token_inspector::gui::ICON_PNG[1..4], b"PNG");
+    let icon = eframe::icon_data::from_png_bytes(token_inspector::gui::ICON_PNG).unwrap();
+    assert_eq!((icon.width, icon.height), (256, 256));
+}
