@@ -62,6 +62,16 @@ fn bench(c: &mut Criterion) {
     let model =
         request::build_token_request(&profile, &secrets, &grant(), &RequestOptions::default())
             .expect("model");
+    let pem = secrets
+        .signing_key
+        .as_ref()
+        .expect("key")
+        .to_pkcs8_pem()
+        .expose()
+        .to_owned();
+    c.bench_function("load_rsa_2048_pkcs8_pem", |b| {
+        b.iter(|| PrivateKey::load(black_box(&pem)).expect("loads"))
+    });
     c.bench_function("render_curl", |b| {
         b.iter(|| render::curl(black_box(&model), Redaction::None))
     });
