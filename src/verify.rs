@@ -1293,12 +1293,16 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            for body in [r#"{"keys":[{"kty":"oct","k":"AA"}]}"#, r#"{"nope":1}"#] {
+            for (status, body) in [
+                ("200 OK", r#"{"keys":[{"kty":"oct","k":"AA"}]}"#),
+                ("200 OK", r#"{"nope":1}"#),
+                ("404 Not Found", "{}"),
+            ] {
                 let (mut sock, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 2048];
                 let _ = sock.read(&mut buf).await.unwrap();
                 let resp = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 sock.write_all(resp.as_bytes()).await.unwrap();
@@ -1310,6 +1314,10 @@ mod tests {
         assert!(matches!(
             fetch_jwks(&url).await,
             Err(JwksFetchError::NotAJwks(_))
+        ));
+        assert!(matches!(
+            fetch_jwks(&url).await,
+            Err(JwksFetchError::Status(404))
         ));
         server.await.unwrap();
     }

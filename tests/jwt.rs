@@ -453,3 +453,30 @@ fn unsecured_and_unknown_alg_decode() {
     assert_eq!(v["payload_text"], "plain text");
     assert_eq!(v["header"]["alg"], "ES256K");
 }
+
+#[test]
+fn unreachable_jwks_url_exits_3_and_bad_key_file_exits_2() {
+    let Value::Object(header) = json!({"alg": "HS256"}) else {
+        unreachable!()
+    };
+    let token = hs256(&header, &json!({"sub": "x"}));
+    // Port 1 on loopback: connection refused at once.
+    let r = run(
+        &["--json", "--jwks", "http://127.0.0.1:1/jwks", &token],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert_eq!(json_out(&r)["error"]["kind"], "network");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.txt");
+    std::fs::write(&path, "not a key").unwrap();
+    let r = run(
+        &["--json", "--key", path.to_str().unwrap(), &token],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(json_out(&r)["error"]["kind"], "input");
+}

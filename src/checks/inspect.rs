@@ -225,6 +225,8 @@ mod tests {
         let nested = r.nested.as_ref().unwrap();
         assert!(nested.signature.is_valid());
         assert_eq!(nested.token_kind, TokenKind::IdToken);
+        assert!(!r.findings.iter().any(|f| f.code == "jwe.decryption_failed"));
+        assert!(!r.failed());
         // A wrong key: decryption error, report failed.
         let how = Inspection {
             jwe_key: Some(JweKey::Direct(vec![6u8; 32])),

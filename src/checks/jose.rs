@@ -72,7 +72,7 @@ fn header_checks(
             "RFC 8725 §3.1; RFC 7519 §6",
         ));
     } else if is_jws && alg.starts_with("HS") {
-        let (severity, why) = if fapi_kind || kind == TokenKind::AccessToken {
+        let (severity, why) = if fapi_kind {
             (
                 Severity::Error,
                 "FAPI 2.0 requires asymmetric signatures (PS256, ES256 or EdDSA)",
@@ -99,7 +99,9 @@ fn header_checks(
             "RFC 7518 §3.1; RFC 8725 §3.2",
         ));
     } else if is_jws && !FAPI_ALGS.contains(&alg) {
-        let severity = if kind == TokenKind::Unknown {
+        // FAPI's alg rules cover what the client and the AS sign for each other; an access
+        // token's format is the AS's own business (RFC 9068 leaves the alg open).
+        let severity = if matches!(kind, TokenKind::Unknown | TokenKind::AccessToken) {
             Severity::Info
         } else {
             Severity::Warning
@@ -245,12 +247,17 @@ fn time_checks(decoded: &DecodedJose, kind: TokenKind, ctx: &CheckContext, out: 
         if let Some(v) = decoded.unverified_claim(name)
             && seconds_claim(decoded, name).is_none()
         {
+            let what = if v.is_number() {
+                format!("{name} is {v}, a number too large to be a date")
+            } else {
+                format!(
+                    "{name} is {v}, not a NumericDate (a JSON number of seconds since 1970; fractions are allowed)"
+                )
+            };
             out.push(Finding::new(
                 Severity::Error,
                 "jose.numeric_date_invalid",
-                format!(
-                    "{name} is {v}, not a NumericDate (a JSON number of seconds since 1970; fractions are allowed)."
-                ),
+                format!("{what}."),
                 "RFC 7519 §2, §4.1.4",
             ));
         }

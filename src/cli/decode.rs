@@ -186,6 +186,10 @@ fn read_token(arg: Option<&str>) -> anyhow::Result<String> {
     match arg {
         Some(t) if t != "-" => Ok(t.to_owned()),
         _ => {
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() {
+                eprintln!("Paste the token, then press Ctrl-D:");
+            }
             let mut text = String::new();
             std::io::stdin()
                 .take(INPUT_LIMIT)
