@@ -293,6 +293,17 @@ fn code_grant(verifier: &PkceVerifier) -> Grant {
     }
 }
 
+/// The seed's authorization_code request to the test server.
+fn code_request(issuer: &str, verifier: &PkceVerifier) -> token_inspector::request::RequestModel {
+    request::build_token_request(
+        &profile(issuer),
+        &secrets(),
+        &code_grant(verifier),
+        &RequestOptions::default(),
+    )
+    .unwrap()
+}
+
 fn transport() -> Transport {
     Transport::new(TransportConfig {
         timeout: Duration::from_secs(5),
@@ -307,13 +318,7 @@ async fn seed_shaped_exchange_is_accepted_and_explained() {
     let (server, issuer) = start_token_server().await;
     let verifier = PkceVerifier::generate();
     *server.expected_challenge.lock().unwrap() = Some(verifier.challenge_s256());
-    let model = request::build_token_request(
-        &profile(&issuer),
-        &secrets(),
-        &code_grant(&verifier),
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = code_request(&issuer, &verifier);
     let sent_interaction = model.interaction_id.clone().unwrap();
     let ctx = ExchangeContext {
         issuer: Some(issuer.clone()),
@@ -371,13 +376,7 @@ async fn server_refusal_is_an_oauth_error() {
     let (server, issuer) = start_token_server().await;
     let verifier = PkceVerifier::generate();
     *server.expected_challenge.lock().unwrap() = Some("not-the-challenge".into());
-    let model = request::build_token_request(
-        &profile(&issuer),
-        &secrets(),
-        &code_grant(&verifier),
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = code_request(&issuer, &verifier);
     let ex = exchange::run(&transport(), model, &ExchangeContext::default()).await;
     let r = ex.response().unwrap();
     assert_eq!(r.http.status, 400);
@@ -550,13 +549,7 @@ async fn curl_export_sends_the_same_request_as_the_direct_send() {
 async fn redacted_curl_runs_once_the_variables_are_set() {
     let (server, issuer) = start_token_server().await;
     let verifier = PkceVerifier::generate();
-    let model = request::build_token_request(
-        &profile(&issuer),
-        &secrets(),
-        &code_grant(&verifier),
-        &RequestOptions::default(),
-    )
-    .unwrap();
+    let model = code_request(&issuer, &verifier);
     let command = render::curl(&model, Redaction::Redacted);
     assert!(!command.contains(model.param("client_assertion").unwrap()));
     assert!(!command.contains(verifier.as_str()));
