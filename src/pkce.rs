@@ -45,20 +45,11 @@ impl PkceVerifier {
         Self(b64url(bytes))
     }
 
-    /// Checks a verifier given by the user (for example the seed's 73-character one).
+    /// Checks a verifier given by the user (for example the seed's 72-character one),
+    /// ignoring whitespace around it.
     pub fn parse(text: &str) -> Result<Self, PkceError> {
         let text = text.trim();
-        let len = text.chars().count();
-        if !(43..=128).contains(&len) {
-            return Err(PkceError::Length(len));
-        }
-        if let Some((pos, c)) = text
-            .chars()
-            .enumerate()
-            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
-        {
-            return Err(PkceError::Character(c, pos + 1));
-        }
+        check_verifier(text)?;
         Ok(Self(text.to_owned()))
     }
 
@@ -70,6 +61,23 @@ impl PkceVerifier {
     /// The S256 challenge: BASE64URL(SHA-256(ASCII(verifier))) (RFC 7636 §4.2).
     pub fn challenge_s256(&self) -> String {
         s256_challenge(&self.0)
+    }
+}
+
+/// Checks a `code_verifier` exactly as given: 43 to 128 characters from
+/// `A-Z a-z 0-9 - . _ ~` (RFC 7636 §4.1). Servers use it as is; clients trim first.
+pub fn check_verifier(text: &str) -> Result<(), PkceError> {
+    let len = text.chars().count();
+    if !(43..=128).contains(&len) {
+        return Err(PkceError::Length(len));
+    }
+    match text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
+    {
+        Some((pos, c)) => Err(PkceError::Character(c, pos + 1)),
+        None => Ok(()),
     }
 }
 

@@ -1,13 +1,12 @@
 //! The sandbox's own id_token signing key: an RSA key used with PS256, published at
-//! `/jwks` with its RFC 7638 thumbprint as `kid`.
+//! `/jwks` with its RFC 7638 thumbprint as `kid`. The key handling itself is
+//! [`crate::keys::PrivateKey`]'s.
 
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey};
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use serde_json::{Value, json};
+use jsonwebtoken::EncodingKey;
+use serde_json::Value;
 
 use super::SandboxError;
+use crate::keys::{KeyType, PrivateKey, SigningAlg};
 use crate::secret::Secret;
 
 /// The signing key with its public JWK.
@@ -25,49 +24,35 @@ pub(crate) struct SigningKey {
 impl SigningKey {
     /// Generates a fresh 2048-bit RSA key (slow in debug builds: call off the runtime).
     pub fn generate() -> Result<Self, SandboxError> {
-        let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
-            .map_err(|e| SandboxError::Key(format!("RSA key generation failed: {e}")))?;
-        Self::from_rsa(&key)
+        PrivateKey::generate(KeyType::Rsa { bits: 2048 })
+            .map_err(|e| SandboxError::Key(format!("RSA key generation failed: {e}")))
+            .and_then(Self::from_key)
     }
 
     /// Loads a PKCS#8 (or PKCS#1) RSA private key PEM.
     pub fn from_pem(pem: &str) -> Result<Self, SandboxError> {
-        let key = rsa::PrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
+        PrivateKey::from_pem(pem)
             .map_err(|e| {
                 SandboxError::Key(format!(
                     "not an unencrypted RSA private key PEM (PKCS#8 or PKCS#1): {e}"
                 ))
-            })?;
-        Self::from_rsa(&key)
+            })
+            .and_then(Self::from_key)
     }
 
-    fn from_rsa(key: &rsa::PrivateKey) -> Result<Self, SandboxError> {
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| SandboxError::Key(e.to_string()))?;
-        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes())
-            .map_err(|e| SandboxError::Key(e.to_string()))?;
-        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::PS256)
-            .map_err(|e| SandboxError::Key(e.to_string()))?;
-        let kid = jwk
-            .thumbprint(ThumbprintHash::SHA256)
-            .map_err(|e| SandboxError::Key(e.to_string()))?;
-        let full = serde_json::to_value(&jwk).map_err(|e| SandboxError::Key(e.to_string()))?;
-        let member = |name: &str| full.get(name).cloned().unwrap_or(Value::Null);
-        let public_jwk = json!({
-            "kty": "RSA",
-            "kid": kid,
-            "use": "sig",
-            "alg": "PS256",
-            "n": member("n"),
-            "e": member("e"),
-        });
+    fn from_key(key: PrivateKey) -> Result<Self, SandboxError> {
+        if !matches!(key.key_type(), KeyType::Rsa { .. }) {
+            return Err(SandboxError::Key(format!(
+                "the id_token key must be RSA (PS256), not {}",
+                key.key_type()
+            )));
+        }
+        let kid = key.thumbprint();
         Ok(Self {
-            pem: Secret::new(pem.as_str()),
-            encoding,
+            pem: key.to_pkcs8_pem().clone(),
+            encoding: key.encoding_key().clone(),
+            public_jwk: key.public_jwk(Some(&kid), SigningAlg::PS256),
             kid,
-            public_jwk,
         })
     }
 }

@@ -799,10 +799,10 @@ fn token_inner(
     result.map_err(|e| e.for_client(client_id))
 }
 
-/// BASE64URL of the left half of SHA-256 (OIDC Core §3.1.3.6 `at_hash`, §3.3.2.11 `c_hash`).
+/// BASE64URL of the left half of SHA-256 (OIDC Core §3.1.3.6 `at_hash`, §3.3.2.11
+/// `c_hash`) for the sandbox's PS256 id_tokens.
 fn half_hash(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    b64url(&digest[..16])
+    crate::checks::id_token::half_hash("PS256", value).unwrap_or_default()
 }
 
 fn granted_scope(requested: &str) -> String {
@@ -815,10 +815,7 @@ fn granted_scope(requested: &str) -> String {
 }
 
 fn valid_verifier(verifier: &str) -> bool {
-    (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    crate::pkce::check_verifier(verifier).is_ok()
 }
 
 fn authorization_code_grant(
@@ -878,7 +875,7 @@ fn authorization_code_grant(
                 record.par.redirect_uri
             )));
         }
-        let challenge = b64url(Sha256::digest(verifier.as_bytes()));
+        let challenge = crate::pkce::s256_challenge(verifier);
         if challenge != record.par.code_challenge {
             return Err(OAuthError::invalid_grant(
                 "code_verifier does not match the code_challenge (S256, RFC 7636 §4.6)",
