@@ -537,42 +537,40 @@ pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }
 
-/// Parses every PEM block in the text into (label, DER).
+/// Parses every PEM block in the text into (label, DER) (RFC 7468). The armour is found
+/// by its markers, so a PEM pasted onto one line (line breaks turned into spaces) reads
+/// too; RFC 1421 header lines are skipped, and an encrypted key is named as such.
 pub fn parse_pem(text: &str) -> Result<Vec<(String, Vec<u8>)>, KeyError> {
     let mut blocks = Vec::new();
-    let mut lines = text.lines().map(str::trim);
-    while let Some(line) = lines.next() {
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
-            continue;
-        };
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let label_end = after
+            .find("-----")
+            .ok_or_else(|| KeyError::BadPem("a BEGIN line is not closed by -----".into()))?;
+        let label = &after[..label_end];
+        let body_and_more = &after[label_end + "-----".len()..];
         let end = format!("-----END {label}-----");
+        let body_end = body_and_more.find(&end).ok_or_else(|| {
+            KeyError::BadPem(format!(
+                "the block {label:?} has no matching END line (was the file cut?)"
+            ))
+        })?;
         let mut body = String::new();
-        let mut closed = false;
-        for inner in lines.by_ref() {
-            if inner == end {
-                closed = true;
-                break;
-            }
-            if inner.contains(':') {
-                if inner.starts_with("Proc-Type") && inner.contains("ENCRYPTED") {
+        for line in body_and_more[..body_end].lines().map(str::trim) {
+            if line.contains(':') {
+                if line.starts_with("Proc-Type") && line.contains("ENCRYPTED") {
                     return Err(KeyError::Encrypted);
                 }
                 continue; // RFC 1421 headers
             }
-            body.push_str(inner);
-        }
-        if !closed {
-            return Err(KeyError::BadPem(format!(
-                "the block {label:?} has no matching END line (was the file cut?)"
-            )));
+            body.extend(line.chars().filter(|c| !c.is_whitespace()));
         }
         let der = STANDARD
             .decode(body.as_bytes())
             .map_err(|e| KeyError::BadPem(format!("the block {label:?} is not base64: {e}")))?;
         blocks.push((label.to_owned(), der));
+        rest = &body_and_more[body_end + end.len()..];
     }
     if blocks.is_empty() {
         return Err(KeyError::BadPem("no BEGIN/END block found".into()));
@@ -733,6 +731,15 @@ pub(crate) mod tests {
         ));
         let garbage = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert!(PrivateKey::load(garbage).is_err());
+    }
+
+    #[test]
+    fn pem_pasted_on_one_line_reads() {
+        let pem = rsa_key().to_pkcs8_pem().expose().replace('\n', " ");
+        assert_eq!(
+            PrivateKey::load(&pem).unwrap().thumbprint(),
+            rsa_key().thumbprint()
+        );
     }
 
     #[test]

@@ -636,35 +636,14 @@ fn jwk_candidate(jwk: &Value) -> Result<Candidate, KeyError> {
     })
 }
 
-/// Decodes the first PEM block (RFC 7468): its label and DER bytes.
+/// Decodes the first PEM block (RFC 7468): its label and DER bytes
+/// ([`crate::keys::parse_pem`] reads the armour).
 pub fn pem_block(text: &str) -> Result<(String, Vec<u8>), KeyError> {
-    use base64::Engine as _;
-    let start = text
-        .find("-----BEGIN ")
-        .ok_or_else(|| KeyError::Pem("no -----BEGIN line".into()))?;
-    let rest = &text[start + "-----BEGIN ".len()..];
-    let label_end = rest
-        .find("-----")
-        .ok_or_else(|| KeyError::Pem("unterminated BEGIN line".into()))?;
-    let label = rest[..label_end].to_owned();
-    let body_start = &rest[label_end + 5..];
-    let end_marker = format!("-----END {label}-----");
-    let body_end = body_start
-        .find(&end_marker)
-        .ok_or_else(|| KeyError::Pem(format!("no matching {end_marker} line")))?;
-    let body: String = body_start[..body_end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    if body.contains(':') {
-        return Err(KeyError::Pem(
-            "the PEM has headers (an encrypted key?); give an unencrypted public key".into(),
-        ));
-    }
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| KeyError::Pem(format!("the base64 body is invalid: {e}")))?;
-    Ok((label, der))
+    crate::keys::parse_pem(text)
+        .map_err(|e| KeyError::Pem(e.to_string()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| KeyError::Pem("no -----BEGIN line".into()))
 }
 
 fn pem_candidate(text: &str) -> Result<Candidate, KeyError> {
