@@ -28,6 +28,14 @@ pub enum DiscoveryError {
         /// The start of the body.
         snippet: String,
     },
+    /// The answer is larger than the transport's body cap.
+    #[error("{url} answered more than {limit} bytes; refusing to read more")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
     /// Not a JSON object.
     #[error("{url} did not answer a JSON object: {reason}")]
     NotJson {
@@ -173,6 +181,12 @@ pub async fn fetch_object(
             url: url.to_owned(),
             status: response.status,
             snippet,
+        });
+    }
+    if response.truncated {
+        return Err(DiscoveryError::TooLarge {
+            url: url.to_owned(),
+            limit: response.max_body,
         });
     }
     match serde_json::from_slice::<Value>(&response.body) {

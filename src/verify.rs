@@ -294,39 +294,25 @@ pub enum JwksFetchError {
 pub const JWKS_SIZE_LIMIT: usize = 1024 * 1024;
 
 /// Fetches a JWK Set (RFC 7517 §5) from a URL such as a discovery document's `jwks_uri`,
-/// with a 10 s timeout and a 1 MiB size cap.
+/// with a 10 s timeout and a 1 MiB size cap, through the same transport (and the same
+/// plain-language network errors) as every other request.
 pub async fn fetch_jwks(url: &str) -> Result<Value, JwksFetchError> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
-    let mut response = client
-        .get(url)
-        .header("accept", "application/json, application/jwk-set+json")
-        .send()
+    use crate::discovery::{self, DiscoveryError};
+    let transport = crate::http::Transport::new(crate::http::TransportConfig {
+        connect_timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(10),
+        max_body: JWKS_SIZE_LIMIT,
+        ..crate::http::TransportConfig::default()
+    })
+    .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
+    discovery::fetch_jwks(&transport, url)
         .await
-        .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(JwksFetchError::Status(response.status().as_u16()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| JwksFetchError::Transport(e.to_string()))?
-    {
-        if body.len() + chunk.len() > JWKS_SIZE_LIMIT {
-            return Err(JwksFetchError::TooLarge(JWKS_SIZE_LIMIT));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let value: Value =
-        serde_json::from_slice(&body).map_err(|e| JwksFetchError::NotAJwks(e.to_string()))?;
-    if !value.get("keys").is_some_and(Value::is_array) {
-        return Err(JwksFetchError::NotAJwks("no \"keys\" array".into()));
-    }
-    Ok(value)
+        .map_err(|e| match e {
+            DiscoveryError::Status { status, .. } => JwksFetchError::Status(status),
+            DiscoveryError::TooLarge { limit, .. } => JwksFetchError::TooLarge(limit),
+            DiscoveryError::NotJson { reason, .. } => JwksFetchError::NotAJwks(reason),
+            other => JwksFetchError::Transport(other.to_string()),
+        })
 }
 
 /// Reads key text as a file would hold it: a JWKS, a JWK or a PEM public key/certificate.
@@ -1272,10 +1258,15 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
+            let big = format!(
+                r#"{{"keys":[],"pad":"{}"}}"#,
+                "a".repeat(2 * JWKS_SIZE_LIMIT)
+            );
             for (status, body) in [
                 ("200 OK", r#"{"keys":[{"kty":"oct","k":"AA"}]}"#),
                 ("200 OK", r#"{"nope":1}"#),
                 ("404 Not Found", "{}"),
+                ("200 OK", big.as_str()),
             ] {
                 let (mut sock, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 2048];
@@ -1284,7 +1275,8 @@ mod tests {
                     "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
-                sock.write_all(resp.as_bytes()).await.unwrap();
+                // The client stops reading at the size cap; a broken pipe is expected then.
+                let _ = sock.write_all(resp.as_bytes()).await;
             }
         });
         let url = format!("http://{addr}/jwks");
@@ -1297,6 +1289,10 @@ mod tests {
         assert!(matches!(
             fetch_jwks(&url).await,
             Err(JwksFetchError::Status(404))
+        ));
+        assert!(matches!(
+            fetch_jwks(&url).await,
+            Err(JwksFetchError::TooLarge(JWKS_SIZE_LIMIT))
         ));
         server.await.unwrap();
     }
