@@ -32,10 +32,19 @@ impl NumericDateView {
     /// The relative time phrased for a claim: `exp` gives "expires in 9 min" / "expired
     /// 3 h ago", `nbf` "valid from …", `iat` "issued …"; other claims the plain phrase.
     pub fn for_claim(&self, claim: &str, now_unix: f64) -> String {
-        let future = self.seconds > now_unix;
         let rel = &self.relative;
+        if rel == "now" {
+            let phrase = match claim {
+                "exp" => "expires now",
+                "nbf" => "valid from now",
+                "iat" => "issued now",
+                "auth_time" => "authenticated now",
+                _ => "now",
+            };
+            return phrase.to_owned();
+        }
+        let future = self.seconds > now_unix;
         match (claim, future) {
-            (_, _) if rel == "now" => format!("{claim}: now"),
             ("exp", true) => format!("expires {rel}"),
             ("exp", false) => format!("expired {rel}"),
             ("nbf", true) => format!("not valid until {rel}"),
@@ -194,6 +203,10 @@ mod tests {
         let later = 1_769_767_012.739 + 3.0 * 3600.0 + 20.0;
         let v = describe_numeric_date(&num("1769767012.739"), later).unwrap();
         assert_eq!(v.for_claim("exp", later), "expired 3 h ago");
+        let at_now = describe_numeric_date(&serde_json::json!(1000), 1000.0).unwrap();
+        assert_eq!(at_now.for_claim("iat", 1000.0), "issued now");
+        assert_eq!(at_now.for_claim("exp", 1000.0), "expires now");
+        assert_eq!(at_now.for_claim("jti_time", 1000.0), "now");
     }
 
     #[test]

@@ -11,11 +11,11 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use super::Exit;
+use super::output::{annotate_claims, pretty, render_findings};
 use crate::checks::inspect::{Inspection, Report, inspect};
-use crate::checks::{CheckContext, Finding, Severity, TokenKind};
+use crate::checks::{CheckContext, TokenKind};
 use crate::jwe::JweKey;
-use crate::jwt::{DecodedJose, JoseKind};
-use crate::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date};
+use crate::jwt::JoseKind;
 use crate::secret::Secret;
 use crate::verify::{SignatureStatus, VerificationKey, fetch_jwks, parse_key_text};
 
@@ -346,96 +346,9 @@ pub fn render_report(report: &Report, now: f64) -> String {
     out
 }
 
-/// Findings grouped by severity, one per line with code and source.
-pub fn render_findings(findings: &[Finding]) -> String {
-    if findings.is_empty() {
-        return "Findings: none\n".to_owned();
-    }
-    let mut out = String::new();
-    for (severity, title) in [
-        (Severity::Error, "Errors"),
-        (Severity::Warning, "Warnings"),
-        (Severity::Info, "Info"),
-    ] {
-        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
-        if group.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("{title} ({})\n", group.len()));
-        for f in group {
-            out.push_str(&format!("  [{}] {} ({})\n", f.code, f.message, f.source));
-        }
-    }
-    out
-}
-
-/// Pretty JSON of the claims with each top-level NumericDate annotated, e.g.
-/// `"exp": 1769767012.739,  // 2026-01-30T09:56:52.739Z, expired 3 h ago`.
-pub fn annotate_claims(claims: &Value, now: f64) -> String {
-    let text = pretty(claims);
-    let Some(map) = claims.as_object() else {
-        return text;
-    };
-    text.lines()
-        .map(|line| {
-            let note = NUMERIC_DATE_CLAIMS.iter().find_map(|name| {
-                let prefix = format!("  \"{name}\": ");
-                if !line.starts_with(&prefix) {
-                    return None;
-                }
-                let view = describe_numeric_date(map.get(*name)?, now)?;
-                Some(format!("  // {}, {}", view.utc, view.for_claim(name, now)))
-            });
-            match note {
-                Some(n) => format!("{line}{n}"),
-                None => line.to_owned(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-}
-
-/// Re-exported so callers holding a [`DecodedJose`] can render its claims the same way.
-pub fn annotate_decoded(decoded: &DecodedJose, now: f64) -> Option<String> {
-    decoded.payload_json().map(|v| annotate_claims(v, now))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn claims_are_annotated_without_changing_digits() {
-        let claims: Value =
-            serde_json::from_str(r#"{"aud":"x","exp":1769767012.739,"iat":1769766702.739}"#)
-                .unwrap();
-        let text = annotate_claims(&claims, 1_769_766_702.739);
-        assert!(
-            text.contains(
-                r#""exp": 1769767012.739,  // 2026-01-30T09:56:52.739Z, expires in 5 min"#
-            ),
-            "{text}"
-        );
-        assert!(text.contains(r#""aud": "x","#));
-    }
-
-    #[test]
-    fn findings_are_grouped_by_severity() {
-        let f = vec![
-            Finding::new(Severity::Error, "a.b", "bad", "RFC 1"),
-            Finding::new(Severity::Info, "c.d", "fyi", "RFC 2"),
-        ];
-        let text = render_findings(&f);
-        assert!(
-            text.starts_with("Errors (1)\n  [a.b] bad (RFC 1)\nInfo (1)\n"),
-            "{text}"
-        );
-        assert_eq!(render_findings(&[]), "Findings: none\n");
-    }
 
     #[test]
     fn kinds_parse() {

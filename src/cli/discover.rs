@@ -124,7 +124,7 @@ pub async fn run(args: DiscoverArgs) -> Exit {
                 found.mtls_endpoints.token.as_deref().unwrap_or("-")
             );
         }
-        println!("\nFindings\n{}", output::findings(&found.findings));
+        println!("\n{}", output::render_findings(&found.findings));
     }
     Exit::Ok
 }

@@ -234,7 +234,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
             print_request(&model);
             println!(
                 "\nFindings on the request:\n{}",
-                output::findings(&request_findings)
+                output::render_findings(&request_findings)
             );
         }
         return Ok(Exit::Ok);
@@ -655,10 +655,10 @@ fn print_request(model: &RequestModel) {
     if let Some(a) = &model.client_assertion {
         println!("\nClient assertion (decoded)\n");
         println!("{}", output::pretty(&Value::Object(a.header.clone())));
-        println!("{}", output::pretty(&a.claims));
-        for line in output::time_annotations(&a.claims) {
-            println!("  {line}");
-        }
+        println!(
+            "{}",
+            output::annotate_claims(&a.claims, crate::numeric_date::now_unix())
+        );
     }
 }
 
@@ -736,10 +736,10 @@ fn print_exchange(exchange: &Exchange) {
                     println!("{}", output::pretty(&Value::Object(h.clone())));
                 }
                 if let Some(c) = &t.claims {
-                    println!("{}", output::pretty(c));
-                    for line in output::time_annotations(c) {
-                        println!("  {line}");
-                    }
+                    println!(
+                        "{}",
+                        output::annotate_claims(c, crate::numeric_date::now_unix())
+                    );
                 }
                 if let Some(e) = &t.error {
                     println!("  does not decode: {e}");
@@ -754,5 +754,5 @@ fn print_exchange(exchange: &Exchange) {
             }
         }
     }
-    println!("\nFindings\n{}", output::findings(&exchange.findings));
+    println!("\n{}", output::render_findings(&exchange.findings));
 }

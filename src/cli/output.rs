@@ -1,62 +1,61 @@
-//! Human-readable output shared by the subcommands: findings, claims with their
-//! NumericDates annotated (UTC and relative), pretty JSON.
+//! Human-readable output shared by the subcommands (`decode`, `exchange`): findings
+//! grouped by severity, claims with their NumericDates annotated (UTC and relative),
+//! pretty JSON.
 
 use serde_json::Value;
 
 use crate::checks::{Finding, Severity};
-use crate::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date, now_unix};
+use crate::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date};
 
 /// Pretty JSON (numbers exactly as received).
 pub fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
-/// Indents every line of a block.
-pub fn indent(text: &str, by: &str) -> String {
-    text.lines()
-        .map(|l| format!("{by}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Lines such as `exp  1769767012.739  2026-01-30T09:56:52.739Z  expired 3 h ago` for
-/// each NumericDate claim present.
-pub fn time_annotations(claims: &Value) -> Vec<String> {
-    let now = now_unix();
-    let Some(map) = claims.as_object() else {
-        return Vec::new();
-    };
-    NUMERIC_DATE_CLAIMS
-        .iter()
-        .filter_map(|name| {
-            let value = map.get(*name)?;
-            let view = describe_numeric_date(value, now)?;
-            let relative = if view.relative == "now" {
-                "now".to_owned()
-            } else {
-                view.for_claim(name, now)
-            };
-            Some(format!("{name:<9} {value:<16} {}  ({relative})", view.utc))
-        })
-        .collect()
-}
-
-/// One line per finding, errors first.
-pub fn findings(list: &[Finding]) -> String {
-    if list.is_empty() {
-        return "  (none)".to_owned();
+/// Findings grouped by severity, one per line with code and source.
+pub fn render_findings(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "Findings: none\n".to_owned();
     }
-    let mut sorted: Vec<&Finding> = list.iter().collect();
-    sorted.sort_by_key(|f| f.severity);
-    sorted
-        .iter()
-        .map(|f| {
-            let label = match f.severity {
-                Severity::Error => "ERROR  ",
-                Severity::Warning => "WARNING",
-                Severity::Info => "INFO   ",
-            };
-            format!("  {label} {}: {} [{}]", f.code, f.message, f.source)
+    let mut out = String::new();
+    for (severity, title) in [
+        (Severity::Error, "Errors"),
+        (Severity::Warning, "Warnings"),
+        (Severity::Info, "Info"),
+    ] {
+        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
+        if group.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title} ({})\n", group.len()));
+        for f in group {
+            out.push_str(&format!("  [{}] {} ({})\n", f.code, f.message, f.source));
+        }
+    }
+    out
+}
+
+/// Pretty JSON of the claims with each top-level NumericDate annotated, e.g.
+/// `"exp": 1769767012.739,  // 2026-01-30T09:56:52.739Z, expired 3 h ago`.
+pub fn annotate_claims(claims: &Value, now: f64) -> String {
+    let text = pretty(claims);
+    let Some(map) = claims.as_object() else {
+        return text;
+    };
+    text.lines()
+        .map(|line| {
+            let note = NUMERIC_DATE_CLAIMS.iter().find_map(|name| {
+                let prefix = format!("  \"{name}\": ");
+                if !line.starts_with(&prefix) {
+                    return None;
+                }
+                let view = describe_numeric_date(map.get(*name)?, now)?;
+                Some(format!("  // {}, {}", view.utc, view.for_claim(name, now)))
+            });
+            match note {
+                Some(n) => format!("{line}{n}"),
+                None => line.to_owned(),
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -65,21 +64,33 @@ pub fn findings(list: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn annotates_fractional_dates() {
-        let lines = time_annotations(&json!({"exp": 1769767012.739_f64, "sub": "x"}));
-        assert_eq!(lines.len(), 1);
-        assert!(lines[0].contains("2026-01-30T09:56:52.739Z"), "{lines:?}");
+    fn claims_are_annotated_without_changing_digits() {
+        let claims: Value =
+            serde_json::from_str(r#"{"aud":"x","exp":1769767012.739,"iat":1769766702.739}"#)
+                .unwrap();
+        let text = annotate_claims(&claims, 1_769_766_702.739);
+        assert!(
+            text.contains(
+                r#""exp": 1769767012.739,  // 2026-01-30T09:56:52.739Z, expires in 5 min"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#""aud": "x","#));
     }
 
     #[test]
-    fn findings_are_sorted_with_labels() {
-        let text = findings(&[
-            Finding::new(Severity::Info, "a.info", "i", "X"),
-            Finding::new(Severity::Error, "a.err", "e", "Y"),
-        ]);
-        assert!(text.find("ERROR").unwrap() < text.find("INFO").unwrap());
+    fn findings_are_grouped_by_severity() {
+        let f = vec![
+            Finding::new(Severity::Error, "a.b", "bad", "RFC 1"),
+            Finding::new(Severity::Info, "c.d", "fyi", "RFC 2"),
+        ];
+        let text = render_findings(&f);
+        assert!(
+            text.starts_with("Errors (1)\n  [a.b] bad (RFC 1)\nInfo (1)\n"),
+            "{text}"
+        );
+        assert_eq!(render_findings(&[]), "Findings: none\n");
     }
 }
