@@ -362,76 +362,59 @@ pub(crate) mod tests {
         assert!(matches!(err, JweError::WrongKeyKind(_)));
     }
 
-    #[test]
-    fn a256cbc_hs512_round_trip() {
+    /// A `dir` JWE with AES-CBC + HMAC (RFC 7518 §5.2): the CEK's first half is the MAC
+    /// key, the second half the AES key; the tag is the first half of the HMAC.
+    fn cbc_hs_token(enc: &str, cek: &[u8], iv: [u8; 16], plaintext: &[u8], tamper: bool) -> String {
         use aws_lc_rs::cipher::{
-            AES_256, EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey,
+            AES_128, AES_256, EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey,
         };
         use aws_lc_rs::hmac;
-        let cek: Vec<u8> = (0u8..64).collect();
-        let header_b64 = b64url(r#"{"alg":"dir","enc":"A256CBC-HS512"}"#);
-        let iv = [4u8; 16];
-        let key = PaddedBlockEncryptingKey::cbc_pkcs7(
-            UnboundCipherKey::new(&AES_256, &cek[32..]).unwrap(),
-        )
-        .unwrap();
-        let mut ct = b"text payload".to_vec();
+        let (aes, mac_alg) = match enc {
+            "A128CBC-HS256" => (&AES_128, hmac::HMAC_SHA256),
+            "A256CBC-HS512" => (&AES_256, hmac::HMAC_SHA512),
+            other => panic!("test helper does not know {other}"),
+        };
+        let half = cek.len() / 2;
+        let header_b64 = b64url(format!(r#"{{"alg":"dir","enc":"{enc}"}}"#));
+        let key =
+            PaddedBlockEncryptingKey::cbc_pkcs7(UnboundCipherKey::new(aes, &cek[half..]).unwrap())
+                .unwrap();
+        let mut ct = plaintext.to_vec();
         key.less_safe_encrypt(&mut ct, EncryptionContext::Iv128(iv.into()))
             .unwrap();
         let mut mac_in = header_b64.as_bytes().to_vec();
         mac_in.extend_from_slice(&iv);
         mac_in.extend_from_slice(&ct);
         mac_in.extend_from_slice(&((header_b64.len() as u64) * 8).to_be_bytes());
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA512, &cek[..32]), &mac_in);
-        let t = format!(
+        let tag = hmac::sign(&hmac::Key::new(mac_alg, &cek[..half]), &mac_in);
+        if tamper {
+            ct[0] ^= 1;
+        }
+        format!(
             "{header_b64}..{}.{}.{}",
             b64url(iv),
             b64url(&ct),
-            b64url(&tag.as_ref()[..32])
-        );
+            b64url(&tag.as_ref()[..half])
+        )
+    }
+
+    #[test]
+    fn a256cbc_hs512_round_trip() {
+        let cek: Vec<u8> = (0u8..64).collect();
+        let t = cbc_hs_token("A256CBC-HS512", &cek, [4u8; 16], b"text payload", false);
         let d = decode(&t).unwrap();
         assert_eq!(
             decrypt(&d, &JweKey::Direct(cek.clone())).unwrap(),
             Payload::Text("text payload".into())
         );
-        let mut altered = ct.clone();
-        altered[0] ^= 1;
-        let t = format!(
-            "{header_b64}..{}.{}.{}",
-            b64url(iv),
-            b64url(&altered),
-            b64url(&tag.as_ref()[..32])
-        );
+        let t = cbc_hs_token("A256CBC-HS512", &cek, [4u8; 16], b"text payload", true);
         assert!(decrypt(&decode(&t).unwrap(), &JweKey::Direct(cek)).is_err());
     }
 
     #[test]
     fn a128cbc_hs256_round_trip() {
-        use aws_lc_rs::cipher::{
-            AES_128, EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey,
-        };
-        use aws_lc_rs::hmac;
         let cek: Vec<u8> = (0u8..32).collect();
-        let header_b64 = b64url(r#"{"alg":"dir","enc":"A128CBC-HS256"}"#);
-        let iv = [3u8; 16];
-        let key = PaddedBlockEncryptingKey::cbc_pkcs7(
-            UnboundCipherKey::new(&AES_128, &cek[16..]).unwrap(),
-        )
-        .unwrap();
-        let mut ct = b"{\"a\":1}".to_vec();
-        key.less_safe_encrypt(&mut ct, EncryptionContext::Iv128(iv.into()))
-            .unwrap();
-        let mut mac_in = header_b64.as_bytes().to_vec();
-        mac_in.extend_from_slice(&iv);
-        mac_in.extend_from_slice(&ct);
-        mac_in.extend_from_slice(&((header_b64.len() as u64) * 8).to_be_bytes());
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &cek[..16]), &mac_in);
-        let t = format!(
-            "{header_b64}..{}.{}.{}",
-            b64url(iv),
-            b64url(&ct),
-            b64url(&tag.as_ref()[..16])
-        );
+        let t = cbc_hs_token("A128CBC-HS256", &cek, [3u8; 16], b"{\"a\":1}", false);
         let d = decode(&t).unwrap();
         assert_eq!(
             decrypt(&d, &JweKey::Direct(cek.clone())).unwrap(),
