@@ -189,6 +189,8 @@ struct Prepared {
     grant: Grant,
     options: RequestOptions,
     transport: TransportConfig,
+    /// The client, once one was needed (discovery, auto-approve); reused to send.
+    client: Option<Transport>,
     context: ExchangeContext,
     redirect_findings: Vec<crate::checks::Finding>,
     key_file: Option<PathBuf>,
@@ -243,7 +245,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     if prepared.transport.insecure_skip_verify {
         eprintln!("WARNING: TLS certificate verification is OFF (--insecure)");
     }
-    let transport = Transport::new(prepared.transport.clone())?;
+    let transport = client(&mut prepared.client, &prepared.transport)?;
     let mut exchange = exchange::run(&transport, model, &prepared.context).await;
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
@@ -258,6 +260,16 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
         print_exchange(&exchange);
     }
     Ok(exit)
+}
+
+/// The HTTP client, built once per run (it is a cheap handle to clone afterwards).
+fn client(slot: &mut Option<Transport>, config: &TransportConfig) -> anyhow::Result<Transport> {
+    if let Some(transport) = slot {
+        return Ok(transport.clone());
+    }
+    let transport = Transport::new(config.clone())?;
+    *slot = Some(transport.clone());
+    Ok(transport)
 }
 
 async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
@@ -388,8 +400,9 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     };
 
     let only_show = args.curl || args.curl_redacted;
+    let mut cached_client = None;
     if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
-        let transport = Transport::new(transport_config.clone())?;
+        let transport = client(&mut cached_client, &transport_config)?;
         let found = discovery::discover(&transport, &profile.issuer)
             .await
             .context("discovery failed (give --token-endpoint to skip it)")?;
@@ -450,7 +463,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     let mut code_verifier = args.code_verifier.clone();
     let mut auto_code = None;
     if args.auto_approve {
-        let transport = Transport::new(transport_config.clone())?;
+        let transport = client(&mut cached_client, &transport_config)?;
         let session = crate::authorize::start(
             &transport,
             &profile,
@@ -569,6 +582,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         grant,
         options,
         transport: transport_config,
+        client: cached_client,
         context,
         redirect_findings,
         key_file: args.cert_key.clone(),
