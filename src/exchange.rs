@@ -391,21 +391,12 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
         _ => {}
     }
     if !matches!(response.body, ResponseBody::Token(_)) {
-        match &response.interaction_id {
-            InteractionEcho::Missing => findings.push(Finding::new(
-                Severity::Warning,
-                "response.interaction_id_missing",
-                "the response did not echo x-fapi-interaction-id",
-                "FAPI 1 Baseline §6.2.1.11",
-            )),
-            InteractionEcho::Different(v) => findings.push(Finding::new(
-                Severity::Warning,
-                "response.interaction_id_different",
-                format!("the response's x-fapi-interaction-id {v:?} is not the one sent"),
-                "FAPI 1 Baseline §6.2.1.11",
-            )),
-            _ => {}
-        }
+        // Token responses get this inside check_token_response.
+        checks::token_response::interaction_id(
+            request.interaction_id.as_deref(),
+            response.http.header("x-fapi-interaction-id"),
+            &mut findings,
+        );
     }
     findings
 }

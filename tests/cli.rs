@@ -308,6 +308,17 @@ fn server_error_exits_1_and_success_exits_0() {
     assert_eq!(v["response"]["status"], 400);
     assert_eq!(v["response"]["body_kind"], "oauth_error");
     assert_eq!(v["response"]["body"]["error"], "invalid_grant");
+    // This server does not echo x-fapi-interaction-id, on an error answer too.
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"token_response.interaction_id_missing"),
+        "{codes:?}"
+    );
 
     let url = fixed_server(
         "200 OK",

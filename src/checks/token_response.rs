@@ -112,7 +112,9 @@ pub fn check_token_response(
     out
 }
 
-fn interaction_id(sent: Option<&str>, echoed: Option<&str>, out: &mut Vec<Finding>) {
+/// The `x-fapi-interaction-id` echo (FAPI 1 Baseline §6.2.1 item 11), for any answer of
+/// the token endpoint: a token response, an OAuth error, or anything else.
+pub fn interaction_id(sent: Option<&str>, echoed: Option<&str>, out: &mut Vec<Finding>) {
     const SOURCE: &str = "FAPI 1 Baseline §6.2.1 item 11";
     match (sent, echoed) {
         (Some(sent), None) => out.push(Finding::new(
