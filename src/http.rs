@@ -43,6 +43,25 @@ impl Default for TransportConfig {
     }
 }
 
+impl TransportConfig {
+    /// The configuration a profile's TLS settings describe, with the CA file and the mTLS
+    /// identity already read by the caller (from files or the keychain).
+    pub fn for_profile(
+        tls: &crate::profile::TlsSettings,
+        ca_pem: Option<String>,
+        identity_pem: Option<Secret>,
+    ) -> Self {
+        Self {
+            insecure_skip_verify: tls.insecure_skip_verify,
+            ca_pem,
+            identity_pem,
+            connect_timeout: Duration::from_secs(tls.connect_timeout_secs.max(1)),
+            timeout: Duration::from_secs(tls.timeout_secs.max(1)),
+            ..Self::default()
+        }
+    }
+}
+
 /// A transport failure, each kind with its own message and advice.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", content = "message", rename_all = "snake_case")]

@@ -2,7 +2,6 @@
 //! it (`--dry-run`, `--curl`, `--curl-redacted`) or send it, and explain the answer.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, ValueEnum};
@@ -390,14 +389,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         },
         _ => None,
     };
-    let transport_config = TransportConfig {
-        insecure_skip_verify: profile.tls.insecure_skip_verify,
-        ca_pem,
-        identity_pem,
-        connect_timeout: Duration::from_secs(profile.tls.connect_timeout_secs.max(1)),
-        timeout: Duration::from_secs(profile.tls.timeout_secs.max(1)),
-        ..TransportConfig::default()
-    };
+    let transport_config = TransportConfig::for_profile(&profile.tls, ca_pem, identity_pem);
 
     let only_show = args.curl || args.curl_redacted;
     let mut cached_client = None;

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use serde_json::Value;
@@ -416,15 +415,8 @@ impl Inner {
             }
             _ => None,
         };
-        Transport::new(TransportConfig {
-            insecure_skip_verify: tls.insecure_skip_verify,
-            ca_pem,
-            identity_pem,
-            connect_timeout: Duration::from_secs(tls.connect_timeout_secs.max(1)),
-            timeout: Duration::from_secs(tls.timeout_secs.max(1)),
-            ..TransportConfig::default()
-        })
-        .map_err(|e| anyhow!("{e}"))
+        Transport::new(TransportConfig::for_profile(tls, ca_pem, identity_pem))
+            .map_err(|e| anyhow!("{e}"))
     }
 
     fn list_profiles(&self) {
