@@ -10,8 +10,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 use token_inspector::checks::{CheckContext, TokenKind, check_jwt};
-use token_inspector::jwt::{b64url, decode, sign_compact};
-use token_inspector::verify::{VerificationKey, verify};
+use token_inspector::jose::jwt::{b64url, decode, sign_compact};
+use token_inspector::jose::verify::{VerificationKey, verify};
 
 const SEED_CLAIMS: &str = r#"{"aud":"https://auth1.sandbox.mya.ozoneapi.io","exp":1769767012.739,"iss":"55aa605c-89ef-4473-aa88-47709f0ff383","sub":"55aa605c-89ef-4473-aa88-47709f0ff383","jti":"633bfebd-b960-4330-80c7-0f163a52c4e3","iat":1769766702.739}"#;
 

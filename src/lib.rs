@@ -1,30 +1,23 @@
 //! Token Inspector: build, send and explain FAPI token exchanges.
 //!
-//! The core is plain Rust with no GUI: profiles, keys, client assertions, the request
-//! model and its renderings (raw HTTP, curl), the HTTP exchange, JOSE decoding and
-//! verification, findings, and the embedded sandbox authorization server. The desktop
-//! app (`gui`, behind the default `gui` feature) and the command line (`cli`) sit on it.
+//! The core is plain Rust with no GUI. Its folders follow the architecture:
+//! - [`oauth`]: the pipeline from a profile to an exchange (settings, authorization,
+//!   request model, client assertion, rendering, transport, response);
+//! - [`jose`]: decoding, keys, verification and decryption of JOSE objects;
+//! - [`storage`]: profiles, ecosystem presets and the secret store;
+//! - [`checks`]: findings, pure functions from what was sent and received;
+//! - [`inspector`]: the JWT inspector pipeline for one pasted token;
+//! - [`sandbox`]: the embedded authorization server;
+//! - [`gui`] (feature `gui`): the desktop app.
+//!
+//! The command line lives in the binary (`src/cli`), on top of this library.
 
-pub mod assertion;
-pub mod authorize;
 pub mod checks;
-pub mod cli;
-pub mod discovery;
-pub mod exchange;
 #[cfg(feature = "gui")]
 pub mod gui;
-pub mod http;
-pub mod jwe;
-pub mod jwt;
-pub mod keys;
-pub mod numeric_date;
-pub mod pkce;
-pub mod profile;
-pub mod redirect;
-pub mod render;
-pub mod request;
-pub mod response;
+pub mod inspector;
+pub mod jose;
+pub mod oauth;
 pub mod sandbox;
 pub mod secret;
-pub mod secrets;
-pub mod verify;
+pub mod storage;

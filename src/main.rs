@@ -1,7 +1,9 @@
 //! `token-inspector`: no subcommand opens the desktop app; subcommands run headless.
 
+mod cli;
+
 use clap::Parser;
-use token_inspector::cli::{self, Cli, Exit};
+use cli::{Cli, Exit};
 
 fn main() {
     let cli = Cli::parse();

@@ -345,7 +345,7 @@ fn keygen_outputs_a_loadable_key_and_jwks() {
     ]);
     assert!(out.status.success());
     let pem = std::fs::read_to_string(env.path("ec.pem")).unwrap();
-    let key = token_inspector::keys::PrivateKey::load(&pem).unwrap();
+    let key = token_inspector::jose::keys::PrivateKey::load(&pem).unwrap();
     let jwks: Value =
         serde_json::from_str(&std::fs::read_to_string(env.path("ec.jwks")).unwrap()).unwrap();
     assert_eq!(jwks["keys"][0]["kid"], key.thumbprint());

@@ -16,16 +16,16 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use token_inspector::exchange::{self, ExchangeContext, InteractionEcho};
-use token_inspector::http::{SendError, Transport, TransportConfig};
-use token_inspector::jwt;
-use token_inspector::keys::{KeyType, PrivateKey, SigningAlg};
-use token_inspector::pkce::PkceVerifier;
-use token_inspector::profile::Profile;
-use token_inspector::render::{self, Redaction};
-use token_inspector::request::{self, ClientSecrets, Grant, RequestOptions};
-use token_inspector::response::ResponseBody;
+use token_inspector::jose::jwt;
+use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+use token_inspector::oauth::exchange::{self, ExchangeContext, InteractionEcho};
+use token_inspector::oauth::pkce::PkceVerifier;
+use token_inspector::oauth::render::{self, Redaction};
+use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
+use token_inspector::oauth::response::ResponseBody;
+use token_inspector::oauth::transport::{SendError, Transport, TransportConfig};
 use token_inspector::secret::Secret;
+use token_inspector::storage::profile::Profile;
 
 const CLIENT_ID: &str = "55aa605c-89ef-4473-aa88-47709f0ff383";
 
@@ -91,7 +91,7 @@ impl TokenServer {
         }
         let verifier = get("code_verifier")?;
         if let Some(challenge) = self.expected_challenge.lock().unwrap().clone()
-            && token_inspector::pkce::s256_challenge(&verifier) != challenge
+            && token_inspector::oauth::pkce::s256_challenge(&verifier) != challenge
         {
             return Err("PKCE verifier does not match the challenge".into());
         }
@@ -266,9 +266,9 @@ fn profile(issuer: &str) -> Profile {
 
 /// A client_credentials request from a public client (no client authentication) to
 /// `{base}/token`: for the failure servers, which never look at the body.
-fn public_client_request(base: &str) -> token_inspector::request::RequestModel {
+fn public_client_request(base: &str) -> token_inspector::oauth::request::RequestModel {
     let mut p = profile(base);
-    p.auth.method = token_inspector::profile::AuthMethod::None;
+    p.auth.method = token_inspector::storage::profile::AuthMethod::None;
     request::build_token_request(
         &p,
         &ClientSecrets::default(),
@@ -294,7 +294,10 @@ fn code_grant(verifier: &PkceVerifier) -> Grant {
 }
 
 /// The seed's authorization_code request to the test server.
-fn code_request(issuer: &str, verifier: &PkceVerifier) -> token_inspector::request::RequestModel {
+fn code_request(
+    issuer: &str,
+    verifier: &PkceVerifier,
+) -> token_inspector::oauth::request::RequestModel {
     request::build_token_request(
         &profile(issuer),
         &secrets(),
@@ -393,7 +396,7 @@ async fn server_refusal_is_an_oauth_error() {
 async fn wrong_audience_is_refused_by_the_server() {
     let (server, issuer) = start_token_server().await;
     let mut p = profile(&issuer);
-    p.auth.aud = token_inspector::profile::AudienceChoice::TokenEndpoint;
+    p.auth.aud = token_inspector::storage::profile::AudienceChoice::TokenEndpoint;
     let verifier = PkceVerifier::generate();
     let model = request::build_token_request(
         &p,
@@ -461,7 +464,7 @@ async fn non_json_and_oversized_bodies_are_kept_and_cut() {
         );
     let addr = start(router).await;
     let mut p = profile(&format!("http://{addr}"));
-    p.auth.method = token_inspector::profile::AuthMethod::None;
+    p.auth.method = token_inspector::storage::profile::AuthMethod::None;
     p.endpoints.token = Some(format!("http://{addr}/html"));
     let build = |p: &Profile| {
         request::build_token_request(
@@ -509,10 +512,11 @@ async fn curl_export_sends_the_same_request_as_the_direct_send() {
     *server.expected_challenge.lock().unwrap() = Some(verifier.challenge_s256());
     let mut p = profile(&issuer);
     // A value that needs shell quoting and percent-encoding.
-    p.headers.push(token_inspector::profile::ExtraHeader {
-        name: "x-note".into(),
-        value: "it's $HOME & \"quoted\"".into(),
-    });
+    p.headers
+        .push(token_inspector::storage::profile::ExtraHeader {
+            name: "x-note".into(),
+            value: "it's $HOME & \"quoted\"".into(),
+        });
     let model = request::build_token_request(
         &p,
         &secrets(),

@@ -5,16 +5,16 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use token_inspector::authorize;
-use token_inspector::discovery;
-use token_inspector::exchange::{self, ExchangeContext, InteractionEcho};
-use token_inspector::http::{Transport, TransportConfig};
-use token_inspector::keys::{KeyType, PrivateKey, SigningAlg};
-use token_inspector::profile::Profile;
-use token_inspector::request::{self, ClientSecrets, Grant, RequestKind, RequestOptions};
-use token_inspector::response::ResponseBody;
+use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+use token_inspector::oauth::authorize;
+use token_inspector::oauth::discovery;
+use token_inspector::oauth::exchange::{self, ExchangeContext, InteractionEcho};
+use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestKind, RequestOptions};
+use token_inspector::oauth::response::ResponseBody;
+use token_inspector::oauth::transport::{Transport, TransportConfig};
 use token_inspector::sandbox::{ClientRegistration, Sandbox, SandboxConfig, SandboxHandle};
 use token_inspector::secret::Secret;
+use token_inspector::storage::profile::Profile;
 
 const CLIENT_ID: &str = "flow-test-client";
 
@@ -336,7 +336,10 @@ async fn mtls_client_certificate_binds_the_token() {
     let model = client_credentials(&p);
     let ex = exchange::run(&bare, model, &ExchangeContext::default()).await;
     assert!(
-        matches!(ex.outcome, Err(token_inspector::http::SendError::Tls(_))),
+        matches!(
+            ex.outcome,
+            Err(token_inspector::oauth::transport::SendError::Tls(_))
+        ),
         "{:?}",
         ex.outcome
     );

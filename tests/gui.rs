@@ -15,10 +15,10 @@ use egui_kittest::kittest::{By, Queryable};
 use token_inspector::gui::App;
 use token_inspector::gui::platform::{Clipboard, FakeClipboard, FakeFileDialog};
 use token_inspector::gui::state::{KeyState, SandboxStatus, StoreStatus};
-use token_inspector::keys::{KeyType, PrivateKey};
-use token_inspector::profile::{AuthMethod, Profile, ProfileStore};
+use token_inspector::jose::keys::{KeyType, PrivateKey};
 use token_inspector::secret::Secret;
-use token_inspector::secrets::{MemoryStore, SecretStore, SecretStoreError};
+use token_inspector::storage::profile::{AuthMethod, Profile, ProfileStore};
+use token_inspector::storage::secret_store::{MemoryStore, SecretStore, SecretStoreError};
 
 /// How long to wait for the worker (the first launch generates an RSA key in a debug
 /// build).
@@ -227,7 +227,10 @@ fn import_a_key_file_into_the_secret_store() {
     assert_eq!(h.state().state.loaded_key().unwrap().thumbprint, thumbprint);
     // PS256 cannot sign with an EC key: the profile now says ES256 (not yet saved).
     let profile = h.state().state.profile().unwrap().clone();
-    assert_eq!(profile.auth.alg, token_inspector::keys::SigningAlg::ES256);
+    assert_eq!(
+        profile.auth.alg,
+        token_inspector::jose::keys::SigningAlg::ES256
+    );
     h.get_by_label("unsaved changes");
     // kid and thumbprint are both the thumbprint here (no kid set).
     assert!(h.query_all_by_label(&thumbprint).count() >= 2);
@@ -455,7 +458,7 @@ fn decode_a_pasted_token_and_verify_it() {
     // An ES256 token, verified with a JWKS file picked in the file dialog.
     let key = PrivateKey::generate(KeyType::EcP256).unwrap();
     let jwks_path = s.dir.path().join("jwks.json");
-    let jwks = key.public_jwks(Some("ec-1"), token_inspector::keys::SigningAlg::ES256);
+    let jwks = key.public_jwks(Some("ec-1"), token_inspector::jose::keys::SigningAlg::ES256);
     std::fs::write(&jwks_path, jwks.to_string()).unwrap();
     s.files.push_pick(&jwks_path);
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);

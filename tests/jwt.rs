@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use token_inspector::checks::{CheckContext, TokenKind, check_jwt, guess_kind};
-use token_inspector::jwt::{JoseKind, Payload, b64url, decode, sign_compact};
+use token_inspector::jose::jwt::{JoseKind, Payload, b64url, decode, sign_compact};
 
 const SECRET: &[u8] = b"integration-test-shared-secret-0123456789";
 

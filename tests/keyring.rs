@@ -4,7 +4,7 @@
 //! keyring.
 
 use token_inspector::secret::Secret;
-use token_inspector::secrets::{KeychainStore, MemoryStore, SecretStore};
+use token_inspector::storage::secret_store::{KeychainStore, MemoryStore, SecretStore};
 
 fn round_trip(store: &dyn SecretStore) {
     let entry = format!("test/{}/signing-key", uuid::Uuid::new_v4());

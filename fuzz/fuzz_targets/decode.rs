@@ -4,9 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use token_inspector::checks::{CheckContext, TokenKind, check_jwt, guess_kind};
-use token_inspector::jwt::decode;
-use token_inspector::numeric_date::describe_numeric_date;
-use token_inspector::verify::{VerificationKey, verify};
+use token_inspector::jose::jwt::decode;
+use token_inspector::jose::numeric_date::describe_numeric_date;
+use token_inspector::jose::verify::{VerificationKey, verify};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -2,7 +2,7 @@
 //! RFC 8705 mTLS or RFC 9449 DPoP `cnf`).
 
 use super::{CheckContext, Finding, Severity, str_claim};
-use crate::jwt::DecodedJose;
+use crate::jose::jwt::DecodedJose;
 
 /// The claims RFC 9068 §2.2 requires.
 pub const REQUIRED_CLAIMS: &[&str] = &["iss", "exp", "aud", "sub", "client_id", "iat", "jti"];
@@ -83,7 +83,7 @@ mod tests {
     use super::super::test_util::{assert_has, assert_lacks, token, with};
     use super::super::{CheckContext, TokenKind, check_jwt, guess_kind};
     use super::*;
-    use crate::verify::SignatureStatus;
+    use crate::jose::verify::SignatureStatus;
     use serde_json::{Value, json};
 
     const NOW: f64 = 1_769_768_100.0;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{CheckContext, Finding, Severity, audiences, seconds_claim, str_claim};
-use crate::jwt::DecodedJose;
+use crate::jose::jwt::DecodedJose;
 
 /// Source for the audience rules.
 const AUD_SOURCE: &str = "FAPI 2.0 SP §5.3.2.1; RFC 7523 §3 (audience-injection update, 2025)";
@@ -89,7 +89,7 @@ pub fn check(decoded: &DecodedJose, ctx: &CheckContext) -> Vec<Finding> {
                 format!(
                     "The assertion lives {} (exp − iat = {lifetime:.0} s), over the {} s limit: servers commonly refuse assertions \
                      that live longer than 5–10 minutes. Use a short exp (the seed uses 310 s).",
-                    crate::numeric_date::format_duration(lifetime),
+                    crate::jose::numeric_date::format_duration(lifetime),
                     ctx.max_assertion_lifetime
                 ),
                 "RFC 7523 §3 item 4; FAPI 2.0 SP §5.3.2.1",
@@ -168,7 +168,7 @@ mod tests {
     use super::super::test_util::{assert_has, assert_lacks, token, with};
     use super::super::{CheckContext, TokenKind, check_jwt};
     use super::*;
-    use crate::verify::SignatureStatus;
+    use crate::jose::verify::SignatureStatus;
     use serde_json::json;
 
     const ISSUER: &str = "https://auth1.sandbox.mya.ozoneapi.io";

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{CheckContext, Finding, Severity, audiences, seconds_claim, str_claim, when};
-use crate::jwt::DecodedJose;
+use crate::jose::jwt::DecodedJose;
 
 /// How long ago `iat` may be before it is flagged as old (beyond the clock skew).
 pub const IAT_MAX_AGE: f64 = 600.0;
@@ -146,7 +146,7 @@ fn claim_checks(decoded: &DecodedJose, ctx: &CheckContext, out: &mut Vec<Finding
                 None => Some(format!("auth_time is {v}, not a NumericDate")),
                 Some(t) if iat.is_some_and(|iat| t > iat + ctx.clock_skew) => Some(format!(
                     "auth_time ({}) is after iat: the user cannot have logged in after the token was issued",
-                    crate::numeric_date::format_utc(t)
+                    crate::jose::numeric_date::format_utc(t)
                 )),
                 Some(t) if t > ctx.now + ctx.clock_skew => Some(format!(
                     "auth_time is in the future: {}",
@@ -179,7 +179,7 @@ pub fn half_hash(alg: &str, value: &str) -> Option<String> {
     } else {
         return None;
     };
-    Some(crate::jwt::b64url(&digest[..digest.len() / 2]))
+    Some(crate::jose::jwt::b64url(&digest[..digest.len() / 2]))
 }
 
 fn hash_checks(decoded: &DecodedJose, ctx: &CheckContext, out: &mut Vec<Finding>) {
@@ -287,7 +287,7 @@ mod tests {
     use super::super::test_util::{assert_has, assert_lacks, token, with};
     use super::super::{CheckContext, TokenKind, check_jwt, guess_kind};
     use super::*;
-    use crate::verify::SignatureStatus;
+    use crate::jose::verify::SignatureStatus;
     use serde_json::json;
 
     const ISSUER: &str = "https://auth1.sandbox.mya.ozoneapi.io";

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{CheckContext, Finding, Severity, TokenKind, seconds_claim, when};
-use crate::jwt::{DecodedJose, JoseKind};
-use crate::verify::SignatureStatus;
+use crate::jose::jwt::{DecodedJose, JoseKind};
+use crate::jose::verify::SignatureStatus;
 
 /// The JWS algorithms FAPI 2.0 allows (FAPI 2.0 SP §5.4.1; `Ed25519` is the fully specified
 /// name of EdDSA with Ed25519, RFC 9864).
@@ -26,7 +26,7 @@ pub fn check(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     header_checks(decoded, kind, ctx, &mut out);
-    if decoded.payload == crate::jwt::Payload::Encrypted {
+    if decoded.payload == crate::jose::jwt::Payload::Encrypted {
         out.push(Finding::new(
             Severity::Info,
             "jose.encrypted",
@@ -313,8 +313,8 @@ fn time_checks(decoded: &DecodedJose, kind: TokenKind, ctx: &CheckContext, out: 
                 "jose.exp_before_iat",
                 format!(
                     "exp ({}) is not after iat/nbf ({}): the token was never valid.",
-                    crate::numeric_date::format_utc(exp),
-                    crate::numeric_date::format_utc(start)
+                    crate::jose::numeric_date::format_utc(exp),
+                    crate::jose::numeric_date::format_utc(start)
                 ),
                 "RFC 7519 §4.1.4",
             ));
@@ -326,7 +326,7 @@ fn time_checks(decoded: &DecodedJose, kind: TokenKind, ctx: &CheckContext, out: 
                 "jose.long_lifetime",
                 format!(
                     "The token lives {} (exp − iat): a leaked token stays usable that long. Short lifetimes are the norm.",
-                    crate::numeric_date::format_duration(exp - start)
+                    crate::jose::numeric_date::format_duration(exp - start)
                 ),
                 "RFC 8725 §3.10; FAPI 2.0 SP §5.3.2.1",
             ));
@@ -486,10 +486,10 @@ mod tests {
 
     #[test]
     fn alg_none_is_loud() {
-        let d = crate::jwt::decode(&format!(
+        let d = crate::jose::jwt::decode(&format!(
             "{}.{}.",
-            crate::jwt::b64url(r#"{"alg":"none"}"#),
-            crate::jwt::b64url(claims().to_string())
+            crate::jose::jwt::b64url(r#"{"alg":"none"}"#),
+            crate::jose::jwt::b64url(claims().to_string())
         ))
         .unwrap();
         let f = check_jwt(&d, TokenKind::Unknown, &ctx(), None);
@@ -556,10 +556,10 @@ mod tests {
 
     #[test]
     fn payload_not_claims_and_jwe() {
-        let d = crate::jwt::decode(&format!(
+        let d = crate::jose::jwt::decode(&format!(
             "{}.{}.c2ln",
-            crate::jwt::b64url(r#"{"alg":"PS256"}"#),
-            crate::jwt::b64url("hello")
+            crate::jose::jwt::b64url(r#"{"alg":"PS256"}"#),
+            crate::jose::jwt::b64url("hello")
         ))
         .unwrap();
         assert_has(
@@ -570,9 +570,9 @@ mod tests {
             &run(header(), claims(), TokenKind::Unknown),
             "jose.payload_not_claims",
         );
-        let jwe = crate::jwt::decode(&format!(
+        let jwe = crate::jose::jwt::decode(&format!(
             "{}.AA.AA.AA.AA",
-            crate::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
+            crate::jose::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
         ))
         .unwrap();
         let f = check_jwt(&jwe, TokenKind::Unknown, &ctx(), None);

@@ -48,18 +48,16 @@ impl Finding {
 pub mod access_token;
 pub mod assertion;
 pub mod id_token;
-pub mod inspect;
 pub mod jose;
 pub mod request_object;
 pub mod token_response;
 
-pub use inspect::{Inspection, Report, inspect};
 pub use token_response::check_token_response;
 
 use serde_json::Value;
 
-use crate::jwt::DecodedJose;
-use crate::verify::SignatureStatus;
+use crate::jose::jwt::DecodedJose;
+use crate::jose::verify::SignatureStatus;
 
 /// What a JWT is for; decides which rules apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -188,7 +186,7 @@ impl Default for CheckContext {
             code: None,
             state: None,
             expected_alg: None,
-            now: crate::numeric_date::now_unix(),
+            now: crate::jose::numeric_date::now_unix(),
             clock_skew: 60.0,
             max_assertion_lifetime: 600.0,
         }
@@ -226,7 +224,7 @@ pub(crate) fn str_claim<'a>(decoded: &'a DecodedJose, name: &str) -> Option<&'a 
 pub(crate) fn seconds_claim(decoded: &DecodedJose, name: &str) -> Option<f64> {
     decoded
         .unverified_claim(name)
-        .and_then(crate::numeric_date::numeric_date_seconds)
+        .and_then(crate::jose::numeric_date::numeric_date_seconds)
         .filter(|s| s.is_finite())
 }
 
@@ -243,8 +241,8 @@ pub(crate) fn audiences(value: &Value) -> Vec<&str> {
 pub(crate) fn when(seconds: f64, now: f64) -> String {
     format!(
         "{} ({})",
-        crate::numeric_date::format_utc(seconds),
-        crate::numeric_date::format_relative(seconds - now)
+        crate::jose::numeric_date::format_utc(seconds),
+        crate::jose::numeric_date::format_relative(seconds - now)
     )
 }
 
@@ -252,7 +250,7 @@ pub(crate) fn when(seconds: f64, now: f64) -> String {
 #[cfg(test)]
 pub(crate) mod test_util {
     use super::*;
-    use crate::jwt::{b64url, decode};
+    use crate::jose::jwt::{b64url, decode};
 
     /// A token with the given header and claims and a dummy signature (checks do not
     /// verify).

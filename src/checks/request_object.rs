@@ -2,7 +2,7 @@
 //! §5.2.2: `exp` and `nbf` present, lifetime at most 60 minutes, `aud` the issuer).
 
 use super::{CheckContext, Finding, Severity, audiences, seconds_claim, str_claim};
-use crate::jwt::DecodedJose;
+use crate::jose::jwt::DecodedJose;
 
 /// The longest lifetime (`exp` − `nbf`) FAPI allows for a request object, seconds.
 pub const MAX_REQUEST_OBJECT_LIFETIME: f64 = 3600.0;
@@ -87,7 +87,7 @@ pub fn check(decoded: &DecodedJose, ctx: &CheckContext) -> Vec<Finding> {
             "request_object.lifetime_too_long",
             format!(
                 "exp − nbf is {}: FAPI allows at most 60 minutes.",
-                crate::numeric_date::format_duration(exp - nbf)
+                crate::jose::numeric_date::format_duration(exp - nbf)
             ),
             "FAPI 1 Advanced §5.2.2 item 17",
         ));
@@ -100,7 +100,7 @@ mod tests {
     use super::super::test_util::{assert_has, assert_lacks, token, with};
     use super::super::{CheckContext, TokenKind, check_jwt, guess_kind};
     use super::*;
-    use crate::verify::SignatureStatus;
+    use crate::jose::verify::SignatureStatus;
     use serde_json::{Value, json};
 
     const NOW: f64 = 1_769_768_100.0;

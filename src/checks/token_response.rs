@@ -92,7 +92,7 @@ pub fn check_token_response(
                         "token_response.expires_in_long",
                         format!(
                             "expires_in is {v} s ({}): a long-lived access token.",
-                            crate::numeric_date::format_duration(secs)
+                            crate::jose::numeric_date::format_duration(secs)
                         ),
                         "RFC 6749 §5.1; RFC 6819 §5.1.5.3",
                     ));
@@ -237,8 +237,8 @@ fn authorization_details(details: Option<&Value>, now: f64, out: &mut Vec<Findin
                         "token_response.consent_expired",
                         format!(
                             "{id} expired {} ({}).",
-                            crate::numeric_date::format_relative(secs - now),
-                            crate::numeric_date::format_utc(secs)
+                            crate::jose::numeric_date::format_relative(secs - now),
+                            crate::jose::numeric_date::format_utc(secs)
                         ),
                         "RFC 9396 §7; Open Finance consent lifecycle",
                     ));
@@ -248,8 +248,8 @@ fn authorization_details(details: Option<&Value>, now: f64, out: &mut Vec<Findin
                         "token_response.consent_expires_soon",
                         format!(
                             "{id} expires {} ({}).",
-                            crate::numeric_date::format_relative(secs - now),
-                            crate::numeric_date::format_utc(secs)
+                            crate::jose::numeric_date::format_relative(secs - now),
+                            crate::jose::numeric_date::format_utc(secs)
                         ),
                         "RFC 9396 §7; Open Finance consent lifecycle",
                     ));

@@ -5,10 +5,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Exit, output};
-use crate::http::{Transport, TransportConfig};
-use crate::keys::PrivateKey;
-use crate::profile::ProfileStore;
-use crate::request::{ClientSecrets, RequestOptions};
+use token_inspector::jose::keys::PrivateKey;
+use token_inspector::oauth::request::{ClientSecrets, RequestOptions};
+use token_inspector::oauth::transport::{Transport, TransportConfig};
+use token_inspector::storage::profile::ProfileStore;
 
 /// Arguments of `authorize`.
 #[derive(Debug, Args)]
@@ -45,7 +45,7 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     let profile = ProfileStore::default_location()?.load(&args.profile)?;
     let key_text = match &args.key {
         Some(path) => std::fs::read_to_string(path)?,
-        None => crate::secrets::open_default_store()?
+        None => token_inspector::storage::secret_store::open_default_store()?
             .get(&profile.key_entry())?
             .ok_or_else(|| {
                 anyhow::anyhow!("no signing key for {:?}: pass --key FILE", profile.name)
@@ -61,8 +61,8 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     let details = args
         .authorization_details
         .clone()
-        .unwrap_or_else(crate::authorize::default_authorization_details);
-    let session = crate::authorize::start(
+        .unwrap_or_else(token_inspector::oauth::authorize::default_authorization_details);
+    let session = token_inspector::oauth::authorize::start(
         &transport,
         &profile,
         &secrets,
@@ -87,7 +87,7 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         println!("Then exchange the code:\n");
         println!(
             "  token-inspector exchange --profile {} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
-            crate::render::shell_quote(&profile.name),
+            token_inspector::oauth::render::shell_quote(&profile.name),
             session.state,
             session.nonce,
             session.verifier.as_str()

@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::Exit;
 use super::output::{annotate_claims, pretty, render_findings};
-use crate::checks::inspect::{Inspection, Report, inspect};
-use crate::checks::{CheckContext, TokenKind};
-use crate::jwe::JweKey;
-use crate::jwt::JoseKind;
-use crate::secret::Secret;
-use crate::verify::{SignatureStatus, VerificationKey, fetch_jwks, parse_key_text};
+use token_inspector::checks::{CheckContext, TokenKind};
+use token_inspector::inspector::{Inspection, Report, inspect};
+use token_inspector::jose::jwe::JweKey;
+use token_inspector::jose::jwt::JoseKind;
+use token_inspector::jose::verify::{SignatureStatus, VerificationKey, fetch_jwks, parse_key_text};
+use token_inspector::secret::Secret;
 
 /// The environment variable that can hold the `--secret` (keeps it out of `ps`).
 pub const SECRET_ENV: &str = "TOKEN_INSPECTOR_SECRET";
@@ -143,7 +143,9 @@ async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
         code: args.code.as_ref().map(|s| s.expose().to_owned()),
         state: args.state.clone(),
         expected_alg: args.expected_alg.clone(),
-        now: args.now.unwrap_or_else(crate::numeric_date::now_unix),
+        now: args
+            .now
+            .unwrap_or_else(token_inspector::jose::numeric_date::now_unix),
         clock_skew: args.clock_skew,
         max_assertion_lifetime: args.max_assertion_lifetime,
     };
@@ -274,12 +276,17 @@ fn load_jwe_key(path: &PathBuf) -> anyhow::Result<JweKey> {
     if let Ok(jwk) = serde_json::from_str::<Value>(trimmed)
         && let Some(k) = jwk.get("k").and_then(Value::as_str)
     {
-        let key = crate::jwt::decode_segment(crate::jwt::Segment::Whole, k)
-            .map_err(|e| anyhow::anyhow!("{}: the JWK's \"k\" {}", path.display(), e.problem))?;
+        let key = token_inspector::jose::jwt::decode_segment(
+            token_inspector::jose::jwt::Segment::Whole,
+            k,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: the JWK's \"k\" {}", path.display(), e.problem))?;
         return Ok(JweKey::Direct(key));
     }
-    if let Ok(key) = crate::jwt::decode_segment(crate::jwt::Segment::Whole, trimmed)
-        && matches!(key.len(), 16 | 24 | 32 | 48 | 64)
+    if let Ok(key) = token_inspector::jose::jwt::decode_segment(
+        token_inspector::jose::jwt::Segment::Whole,
+        trimmed,
+    ) && matches!(key.len(), 16 | 24 | 32 | 48 | 64)
     {
         return Ok(JweKey::Direct(key));
     }
@@ -358,5 +365,31 @@ mod tests {
         );
         assert_eq!(TokenKind::parse("auto"), Ok(None));
         assert!(TokenKind::parse("refresh_token").is_err());
+    }
+
+    #[test]
+    fn report_names_a_valid_signature() {
+        let key = b"a shared secret of at least thirty-two bytes!";
+        let token = token_inspector::jose::jwt::sign_compact(
+            serde_json::json!({"alg": "HS256", "typ": "JWT"})
+                .as_object()
+                .unwrap(),
+            &serde_json::json!({"sub": "alice", "exp": 2000000000.0}),
+            &jsonwebtoken::EncodingKey::from_secret(key),
+            jsonwebtoken::Algorithm::HS256,
+        )
+        .unwrap();
+        let how = Inspection {
+            key: Some(VerificationKey::Secret(key.to_vec())),
+            ..Inspection::default()
+        };
+        let ctx = CheckContext {
+            now: 1.9e9,
+            ..CheckContext::default()
+        };
+        let report = inspect(&token, &how, &ctx).unwrap();
+        let text = render_report(&report, 1.9e9);
+        assert!(text.contains("Signature: valid"), "{text}");
+        assert!(text.contains("alice"), "{text}");
     }
 }

@@ -7,9 +7,9 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Exit, output};
-use crate::discovery;
-use crate::http::{Transport, TransportConfig};
-use crate::profile::{Profile, ProfileStore};
+use token_inspector::oauth::discovery;
+use token_inspector::oauth::transport::{Transport, TransportConfig};
+use token_inspector::storage::profile::{Profile, ProfileStore};
 
 /// Arguments of `discover`.
 #[derive(Debug, Args)]

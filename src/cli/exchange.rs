@@ -9,17 +9,19 @@ use serde_json::{Value, json};
 
 use super::Exit;
 use super::output;
-use crate::checks::Severity;
-use crate::discovery;
-use crate::exchange::{self, Exchange, ExchangeContext, InteractionEcho};
-use crate::http::{Transport, TransportConfig};
-use crate::keys::{PrivateKey, SigningAlg};
-use crate::profile::{AudienceChoice, AuthMethod, ExtraHeader, Profile, ProfileStore};
-use crate::redirect;
-use crate::render::{self, Redaction};
-use crate::request::{self, ClientSecrets, Grant, RequestModel, RequestOptions};
-use crate::response::ResponseBody;
-use crate::secret::Secret;
+use token_inspector::checks::Severity;
+use token_inspector::jose::keys::{PrivateKey, SigningAlg};
+use token_inspector::oauth::discovery;
+use token_inspector::oauth::exchange::{self, Exchange, ExchangeContext, InteractionEcho};
+use token_inspector::oauth::redirect;
+use token_inspector::oauth::render::{self, Redaction};
+use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestModel, RequestOptions};
+use token_inspector::oauth::response::ResponseBody;
+use token_inspector::oauth::transport::{Transport, TransportConfig};
+use token_inspector::secret::Secret;
+use token_inspector::storage::profile::{
+    AudienceChoice, AuthMethod, ExtraHeader, Profile, ProfileStore,
+};
 
 /// The grant types `exchange` can send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -191,7 +193,7 @@ struct Prepared {
     /// The client, once one was needed (discovery, auto-approve); reused to send.
     client: Option<Transport>,
     context: ExchangeContext,
-    redirect_findings: Vec<crate::checks::Finding>,
+    redirect_findings: Vec<token_inspector::checks::Finding>,
     key_file: Option<PathBuf>,
 }
 
@@ -306,8 +308,10 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     }
     if let Some(v) = args.numeric_date {
         profile.auth.numeric_date = match v {
-            NumericDateArg::Seconds => crate::assertion::NumericDateStyle::Seconds,
-            NumericDateArg::Milliseconds => crate::assertion::NumericDateStyle::Milliseconds,
+            NumericDateArg::Seconds => token_inspector::oauth::assertion::NumericDateStyle::Seconds,
+            NumericDateArg::Milliseconds => {
+                token_inspector::oauth::assertion::NumericDateStyle::Milliseconds
+            }
         };
     }
     if let Some(v) = &args.redirect_uri {
@@ -364,7 +368,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         }
         (Some(_), None) => match &profile.tls.client_key {
             Some(entry) => {
-                let store = crate::secrets::open_default_store()
+                let store = token_inspector::storage::secret_store::open_default_store()
                     .map_err(|e| input(format!("the mTLS key is in the keychain, but {e}")))?;
                 let key = store
                     .get(entry)
@@ -419,7 +423,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         secrets.signing_key = Some(key);
     } else if profile.auth.method == AuthMethod::PrivateKeyJwt && args.profile.is_some() {
         let entry = profile.key_entry();
-        let store = crate::secrets::open_default_store().map_err(|e| {
+        let store = token_inspector::storage::secret_store::open_default_store().map_err(|e| {
             input(format!(
                 "the profile's key is in the keychain, but {e}; or pass --key FILE"
             ))
@@ -444,7 +448,8 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
         )
     {
-        let store = crate::secrets::open_default_store().map_err(|e| input(e.to_string()))?;
+        let store = token_inspector::storage::secret_store::open_default_store()
+            .map_err(|e| input(e.to_string()))?;
         secrets.client_secret = store.get(entry).map_err(|e| input(e.to_string()))?;
     }
 
@@ -456,15 +461,15 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     let mut auto_code = None;
     if args.auto_approve {
         let transport = client(&mut cached_client, &transport_config)?;
-        let session = crate::authorize::start(
+        let session = token_inspector::oauth::authorize::start(
             &transport,
             &profile,
             &secrets,
-            Some(crate::authorize::default_authorization_details()),
+            Some(token_inspector::oauth::authorize::default_authorization_details()),
             &RequestOptions::default(),
         )
         .await?;
-        let answer = crate::authorize::auto_approve(&transport, &session).await?;
+        let answer = token_inspector::oauth::authorize::auto_approve(&transport, &session).await?;
         redirect_findings = redirect::check_authorization_response(
             &answer,
             Some(&session.state),
@@ -663,7 +668,7 @@ fn print_request(model: &RequestModel) {
         println!("{}", output::pretty(&Value::Object(a.header.clone())));
         println!(
             "{}",
-            output::annotate_claims(&a.claims, crate::numeric_date::now_unix())
+            output::annotate_claims(&a.claims, token_inspector::jose::numeric_date::now_unix())
         );
     }
 }
@@ -710,8 +715,10 @@ fn print_exchange(exchange: &Exchange) {
                 if let Some(secs) = t.expires_in() {
                     println!(
                         "\naccess token expires in {} (at {})",
-                        crate::numeric_date::format_duration(secs),
-                        crate::numeric_date::format_utc(crate::numeric_date::now_unix() + secs)
+                        token_inspector::jose::numeric_date::format_duration(secs),
+                        token_inspector::jose::numeric_date::format_utc(
+                            token_inspector::jose::numeric_date::now_unix() + secs
+                        )
                     );
                 }
                 for d in t.authorization_details() {
@@ -744,7 +751,7 @@ fn print_exchange(exchange: &Exchange) {
                 if let Some(c) = &t.claims {
                     println!(
                         "{}",
-                        output::annotate_claims(c, crate::numeric_date::now_unix())
+                        output::annotate_claims(c, token_inspector::jose::numeric_date::now_unix())
                     );
                 }
                 if let Some(e) = &t.error {

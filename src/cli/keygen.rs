@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{Exit, output};
-use crate::keys::{KeyType, PrivateKey, SigningAlg};
-use crate::profile::ProfileStore;
+use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+use token_inspector::storage::profile::ProfileStore;
 
 /// Key types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -72,9 +72,9 @@ pub async fn run(args: KeygenArgs) -> Exit {
             let store = ProfileStore::default_location()?;
             let mut profile = store
                 .load(name)
-                .unwrap_or_else(|_| crate::profile::Profile::new(name, ""));
+                .unwrap_or_else(|_| token_inspector::storage::profile::Profile::new(name, ""));
             let entry = profile.key_entry();
-            let secrets = crate::secrets::open_default_store()?;
+            let secrets = token_inspector::storage::secret_store::open_default_store()?;
             secrets.set(&entry, key.to_pkcs8_pem())?;
             profile.auth.key = Some(entry);
             profile.auth.kid = Some(kid.clone());

@@ -1,5 +1,5 @@
 //! `token-inspector mock-server`: runs the embedded Open Finance sandbox authorization
-//! server ([`crate::sandbox`]) until Ctrl-C, printing its issuer first and then one line
+//! server ([`token_inspector::sandbox`]) until Ctrl-C, printing its issuer first and then one line
 //! per request (method, path, status, and the reason of every refusal).
 
 use std::io::Write as _;
@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::Exit;
-use crate::sandbox::{ClientRegistration, DEMO_USERS, Sandbox, SandboxConfig, TlsOptions};
-use crate::secret::Secret;
+use token_inspector::sandbox::{
+    ClientRegistration, DEMO_USERS, Sandbox, SandboxConfig, TlsOptions,
+};
+use token_inspector::secret::Secret;
 
 /// Arguments of `mock-server`.
 #[derive(Debug, clap::Args)]

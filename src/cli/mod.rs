@@ -59,9 +59,9 @@ pub async fn run(command: Command) -> Exit {
 /// everything else (bad input, bad files, bad flags) is 2.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
-        if let Some(e) = cause.downcast_ref::<crate::http::SendError>() {
+        if let Some(e) = cause.downcast_ref::<token_inspector::oauth::transport::SendError>() {
             return match e {
-                crate::http::SendError::Invalid(_) => Exit::Usage,
+                token_inspector::oauth::transport::SendError::Invalid(_) => Exit::Usage,
                 _ => Exit::Network,
             };
         }

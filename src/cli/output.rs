@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::checks::{Finding, Severity};
-use crate::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date};
+use token_inspector::checks::{Finding, Severity};
+use token_inspector::jose::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date};
 
 /// Pretty JSON (numbers exactly as received).
 pub fn pretty(value: &Value) -> String {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::Exit;
-use crate::keys::PrivateKey;
-use crate::profile::{Profile, ProfileStore};
+use token_inspector::jose::keys::PrivateKey;
+use token_inspector::storage::profile::{Profile, ProfileStore};
 
 /// Arguments of `profile`.
 #[derive(Debug, Args)]
@@ -151,7 +151,8 @@ pub async fn run(args: ProfileArgs) -> Exit {
                 let text = std::fs::read_to_string(&file)?;
                 let key = PrivateKey::load(&text)?;
                 let entry = profile.key_entry();
-                crate::secrets::open_default_store()?.set(&entry, key.to_pkcs8_pem())?;
+                token_inspector::storage::secret_store::open_default_store()?
+                    .set(&entry, key.to_pkcs8_pem())?;
                 profile.auth.key = Some(entry.clone());
                 store.save(&profile)?;
                 Ok(format!(

@@ -16,17 +16,18 @@ use super::state::{
     SandboxStatus, StoreStatus, Tab, Work,
 };
 use super::worker::{Area, Command, Event, Worker};
-use crate::checks::{CheckContext, Inspection};
-use crate::exchange::{self, ExchangeContext};
-use crate::keys::KeyType;
-use crate::pkce::PkceVerifier;
-use crate::profile::{Profile, ProfileStore};
-use crate::redirect::{self, AuthorizationResponse};
-use crate::render::{self, Redaction};
-use crate::request::{self, ClientSecrets, Grant, RequestOptions};
-use crate::response::ResponseBody;
-use crate::secrets::SecretStore;
-use crate::verify::{self, VerificationKey};
+use crate::checks::CheckContext;
+use crate::inspector::Inspection;
+use crate::jose::keys::KeyType;
+use crate::jose::verify::{self, VerificationKey};
+use crate::oauth::exchange::{self, ExchangeContext};
+use crate::oauth::pkce::PkceVerifier;
+use crate::oauth::redirect::{self, AuthorizationResponse};
+use crate::oauth::render::{self, Redaction};
+use crate::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
+use crate::oauth::response::ResponseBody;
+use crate::storage::profile::{Profile, ProfileStore};
+use crate::storage::secret_store::SecretStore;
 
 /// How old a built request may get before Send builds a fresh one (the client
 /// assertion's `iat`/`exp` and `jti` are made when the model is built).
@@ -418,7 +419,7 @@ impl App {
                     && let Some(p) = st.profile_mut().filter(|p| p.name == profile)
                     && !p.auth.alg.fits(key.key_type())
                 {
-                    let alg = crate::keys::SigningAlg::default_for(key.key_type());
+                    let alg = crate::jose::keys::SigningAlg::default_for(key.key_type());
                     p.auth.alg = alg;
                     st.client_notice = Some(Notice::info(format!(
                         "the signing alg is now {alg} to match the {} key; press Save profile to keep it",
@@ -443,7 +444,7 @@ impl App {
                 match result {
                     Ok(found) => {
                         if let Some(p) = st.profile_mut().filter(|p| p.name == profile) {
-                            crate::discovery::apply_to_profile(&found, p);
+                            crate::oauth::discovery::apply_to_profile(&found, p);
                         }
                         st.client_notice = Some(Notice::info(format!(
                             "discovery read {}: endpoints filled in; press Save to keep them",
@@ -786,7 +787,7 @@ impl App {
                 if let Some(pm) = self.state.profile_mut() {
                     // The algorithm follows the key type (PS256 cannot sign with EC).
                     if !pm.auth.alg.fits(key_type) {
-                        pm.auth.alg = crate::keys::SigningAlg::default_for(key_type);
+                        pm.auth.alg = crate::jose::keys::SigningAlg::default_for(key_type);
                     }
                     let profile = pm.clone();
                     self.state.key = KeyState::Loading;
@@ -987,7 +988,7 @@ impl App {
             interaction_id: Some(r.interaction_id.trim().to_owned()).filter(|s| !s.is_empty()),
             ..RequestOptions::default()
         };
-        let needs_key = profile.auth.method == crate::profile::AuthMethod::PrivateKeyJwt;
+        let needs_key = profile.auth.method == crate::storage::profile::AuthMethod::PrivateKeyJwt;
         let model = if needs_key && st.loaded_key().is_none() {
             Err(match &st.key {
                 KeyState::Loading | KeyState::Unknown => {
@@ -1075,7 +1076,7 @@ impl App {
         let Some(profile) = self.state.profile().cloned() else {
             return;
         };
-        if profile.auth.method == crate::profile::AuthMethod::PrivateKeyJwt
+        if profile.auth.method == crate::storage::profile::AuthMethod::PrivateKeyJwt
             && self.state.loaded_key().is_none()
         {
             self.state.request_notice = Some(Notice::error(
@@ -1143,7 +1144,7 @@ impl App {
             ..Inspection::default()
         };
         self.state.jwt.report =
-            Some(crate::checks::inspect(&token, &how, &ctx).map_err(|e| {
+            Some(crate::inspector::inspect(&token, &how, &ctx).map_err(|e| {
                 format!("{e}: paste a whole token (three or five dot-separated parts)")
             }));
     }

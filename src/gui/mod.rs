@@ -33,7 +33,7 @@ pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
 /// Opens the window and runs until it closes.
 pub fn run(handle: tokio::runtime::Handle) -> anyhow::Result<()> {
     let started = Instant::now();
-    let profiles = crate::profile::ProfileStore::default_location()
+    let profiles = crate::storage::profile::ProfileStore::default_location()
         .map_err(|e| anyhow!("cannot find the profile folder: {e}"))?;
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(TITLE)

@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::authorize::AuthorizationSession;
-use crate::checks::{Finding, Report};
-use crate::discovery::Discovery;
-use crate::exchange::Exchange;
-use crate::keys::{KeyType, PrivateKey};
-use crate::profile::Profile;
-use crate::request::RequestModel;
+use crate::checks::Finding;
+use crate::inspector::Report;
+use crate::jose::keys::{KeyType, PrivateKey};
+use crate::oauth::authorize::AuthorizationSession;
+use crate::oauth::discovery::Discovery;
+use crate::oauth::exchange::Exchange;
+use crate::oauth::request::RequestModel;
 use crate::secret::Secret;
+use crate::storage::profile::Profile;
 
 /// The central panels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,17 +15,17 @@ use tokio::task::AbortHandle;
 
 use super::platform::FileDialog;
 use super::state::Notice;
-use crate::authorize::{self, AuthorizationSession};
-use crate::discovery::{self, Discovery};
-use crate::exchange::{self, Exchange, ExchangeContext};
-use crate::http::{Transport, TransportConfig};
-use crate::keys::{KeyType, PrivateKey};
-use crate::profile::{LOCAL_SANDBOX, Profile, ProfileStore};
-use crate::redirect::AuthorizationResponse;
-use crate::request::{ClientSecrets, RequestModel, RequestOptions};
+use crate::jose::keys::{KeyType, PrivateKey};
+use crate::oauth::authorize::{self, AuthorizationSession};
+use crate::oauth::discovery::{self, Discovery};
+use crate::oauth::exchange::{self, Exchange, ExchangeContext};
+use crate::oauth::redirect::AuthorizationResponse;
+use crate::oauth::request::{ClientSecrets, RequestModel, RequestOptions};
+use crate::oauth::transport::{Transport, TransportConfig};
 use crate::sandbox::{ClientRegistration, DEMO_CLIENT_ID, Sandbox, SandboxConfig, SandboxHandle};
 use crate::secret::Secret;
-use crate::secrets::{self, MemoryStore, SecretStore};
+use crate::storage::profile::{LOCAL_SANDBOX, Profile, ProfileStore};
+use crate::storage::secret_store::{self, MemoryStore, SecretStore};
 
 /// Which panel an in-place message belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -442,7 +442,7 @@ impl Inner {
                     Err(e) => Err(e.to_string()),
                 }
             }
-            None => match self.blocking(secrets::open_default_store).await {
+            None => match self.blocking(secret_store::open_default_store).await {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             },
@@ -541,7 +541,7 @@ impl Inner {
                 Err(e) => self.notice(Area::Sidebar, Notice::error(format!("{e:#}"))),
             },
             Command::ExportProfile { profile } => {
-                let name = format!("{}.toml", crate::profile::file_stem(&profile.name));
+                let name = format!("{}.toml", crate::storage::profile::file_stem(&profile.name));
                 self.save_text("Export the profile", name, profile.to_toml(), Area::Sidebar)
                     .await;
             }
@@ -564,11 +564,10 @@ impl Inner {
                 }
             }
             Command::StoreClientSecret { profile, secret } => {
-                let entry = profile
-                    .auth
-                    .client_secret
-                    .clone()
-                    .unwrap_or_else(|| secrets::entry_name(&profile.name, "client-secret"));
+                let entry =
+                    profile.auth.client_secret.clone().unwrap_or_else(|| {
+                        secret_store::entry_name(&profile.name, "client-secret")
+                    });
                 let result = self
                     .secret_set(entry.clone(), secret.clone())
                     .await
@@ -629,7 +628,7 @@ impl Inner {
                             path.display()
                         ));
                     }
-                    let entry = secrets::entry_name(&profile.name, "mtls-key");
+                    let entry = secret_store::entry_name(&profile.name, "mtls-key");
                     self.secret_set(entry.clone(), Secret::new(text)).await?;
                     anyhow::Ok(Some(entry))
                 }
@@ -778,7 +777,7 @@ impl Inner {
                     // The sandbox must know the new public key (with an alg that fits it).
                     let mut profile = profile.clone();
                     if !profile.auth.alg.fits(key_type) {
-                        profile.auth.alg = crate::keys::SigningAlg::default_for(key_type);
+                        profile.auth.alg = crate::jose::keys::SigningAlg::default_for(key_type);
                     }
                     self.start_sandbox(profile).await;
                 }

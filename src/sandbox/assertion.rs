@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::state::{OAuthError, Params, Shared, now};
 use super::{CLOCK_SKEW_SECS, JWT_BEARER_ASSERTION_TYPE, MAX_ASSERTION_LIFETIME_SECS};
-use crate::jwt::{JoseKind, decode};
+use crate::jose::jwt::{JoseKind, decode};
 
 /// A client that proved who it is.
 #[derive(Clone, Debug)]

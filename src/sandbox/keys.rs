@@ -1,12 +1,12 @@
 //! The sandbox's own id_token signing key: an RSA key used with PS256, published at
 //! `/jwks` with its RFC 7638 thumbprint as `kid`. The key handling itself is
-//! [`crate::keys::PrivateKey`]'s.
+//! [`crate::jose::keys::PrivateKey`]'s.
 
 use jsonwebtoken::EncodingKey;
 use serde_json::Value;
 
 use super::SandboxError;
-use crate::keys::{KeyType, PrivateKey, SigningAlg};
+use crate::jose::keys::{KeyType, PrivateKey, SigningAlg};
 use crate::secret::Secret;
 
 /// The signing key with its public JWK.

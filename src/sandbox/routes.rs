@@ -26,7 +26,7 @@ use super::{
     ACCESS_TOKEN_LIFETIME_SECS, ACCOUNT_ACCESS_CONSENT_TYPE, CLOCK_SKEW_SECS, ClientRegistration,
     MAX_ASSERTION_LIFETIME_SECS, PAR_LIFETIME_SECS,
 };
-use crate::jwt::b64url;
+use crate::jose::jwt::b64url;
 
 /// The `request_uri` prefix of RFC 9126 §2.2.
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -815,7 +815,7 @@ fn granted_scope(requested: &str) -> String {
 }
 
 fn valid_verifier(verifier: &str) -> bool {
-    crate::pkce::check_verifier(verifier).is_ok()
+    crate::oauth::pkce::check_verifier(verifier).is_ok()
 }
 
 fn authorization_code_grant(
@@ -875,7 +875,7 @@ fn authorization_code_grant(
                 record.par.redirect_uri
             )));
         }
-        let challenge = crate::pkce::s256_challenge(verifier);
+        let challenge = crate::oauth::pkce::s256_challenge(verifier);
         if challenge != record.par.code_challenge {
             return Err(OAuthError::invalid_grant(
                 "code_verifier does not match the code_challenge (S256, RFC 7636 §4.6)",
@@ -978,7 +978,7 @@ fn sign_id_token(
     let mut header = Map::new();
     header.insert("alg".into(), json!("PS256"));
     header.insert("kid".into(), json!(shared.key.kid));
-    crate::jwt::sign_compact(
+    crate::jose::jwt::sign_compact(
         &header,
         &Value::Object(claims),
         &shared.key.encoding,

@@ -6,11 +6,11 @@ use egui::RichText;
 use super::{
     copy_button, error_color, field, findings, notice, ok_color, optional_field, warn_color,
 };
-use crate::assertion::NumericDateStyle;
 use crate::gui::app::{Action, public_jwks_text};
 use crate::gui::state::{AppState, KeyState, SandboxStatus, StoreStatus};
-use crate::keys::{KeyType, SigningAlg};
-use crate::profile::{AudienceChoice, AuthMethod};
+use crate::jose::keys::{KeyType, SigningAlg};
+use crate::oauth::assertion::NumericDateStyle;
+use crate::storage::profile::{AudienceChoice, AuthMethod};
 
 /// The key types "Generate key" offers.
 pub const KEYGEN_CHOICES: [(KeyType, &str); 3] = [

@@ -4,9 +4,9 @@
 use egui::RichText;
 
 use super::{code_block, copy_button, error_color, findings, pretty, signature};
-use crate::checks::Report;
 use crate::gui::app::Action;
 use crate::gui::state::{AppState, JwtKeySource};
+use crate::inspector::Report;
 
 /// Paints the JWT panel.
 pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
@@ -137,7 +137,7 @@ fn report_view(ui: &mut egui::Ui, actions: &mut Vec<Action>, report: &Report, de
         ));
     });
     match &report.signature {
-        crate::verify::SignatureStatus::NotVerifiable { reason }
+        crate::jose::verify::SignatureStatus::NotVerifiable { reason }
             if reason.contains("no key given") =>
         {
             ui.label(

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::app::Action;
 use super::state::Notice;
 use crate::checks::{Finding, Severity};
-use crate::verify::SignatureStatus;
+use crate::jose::verify::SignatureStatus;
 
 /// Red for errors, in both themes.
 pub fn error_color(ui: &egui::Ui) -> Color32 {

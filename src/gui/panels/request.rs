@@ -9,7 +9,7 @@ use super::{
 };
 use crate::gui::app::Action;
 use crate::gui::state::{AppState, GrantKind, Work};
-use crate::render::{self, Redaction};
+use crate::oauth::render::{self, Redaction};
 
 /// Paints the Request panel.
 pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {

@@ -10,11 +10,11 @@ use super::{
     code_block, copy_button, error_color, findings, json_view, ok_color, pretty, signature,
     warn_color,
 };
-use crate::exchange::{FoundToken, InteractionEcho};
 use crate::gui::app::Action;
 use crate::gui::state::{AppState, HistoryEntry};
-use crate::render::{self, Redaction};
-use crate::response::{Consent, ResponseBody};
+use crate::oauth::exchange::{FoundToken, InteractionEcho};
+use crate::oauth::render::{self, Redaction};
+use crate::oauth::response::{Consent, ResponseBody};
 
 /// When the access token of an entry expires (`expires_in` after the answer came).
 pub fn expires_at(entry: &HistoryEntry) -> Option<Instant> {

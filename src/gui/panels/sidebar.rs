@@ -129,7 +129,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             for (i, entry) in state.history.iter().enumerate().rev() {
                 let ex = &entry.exchange;
                 let grant = match &ex.request.kind {
-                    crate::request::RequestKind::Token(g) => g.clone(),
+                    crate::oauth::request::RequestKind::Token(g) => g.clone(),
                     other => format!("{other:?}").to_lowercase(),
                 };
                 let outcome = match &ex.outcome {

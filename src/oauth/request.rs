@@ -7,10 +7,10 @@
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::assertion::{self, AssertionSettings, ClientAssertion, JWT_BEARER};
-use crate::keys::PrivateKey;
-use crate::profile::{AuthMethod, Profile};
+use crate::jose::keys::PrivateKey;
+use crate::oauth::assertion::{self, AssertionSettings, ClientAssertion, JWT_BEARER};
 use crate::secret::Secret;
+use crate::storage::profile::{AuthMethod, Profile};
 
 /// The user agent every request names (curl is told to send the same).
 pub const USER_AGENT: &str = concat!("token-inspector/", env!("CARGO_PKG_VERSION"));
@@ -464,7 +464,7 @@ pub fn build_token_request(
             if let Some(verifier) = code_verifier.as_deref().map(str::trim)
                 && !verifier.is_empty()
             {
-                crate::pkce::PkceVerifier::parse(verifier)
+                crate::oauth::pkce::PkceVerifier::parse(verifier)
                     .map_err(|e| BuildError::Invalid(e.to_string()))?;
                 model.form.push(param("code_verifier", verifier, true));
             }
@@ -598,8 +598,8 @@ pub fn build_token_management_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assertion::NumericDateStyle;
-    use crate::keys::tests::rsa_key;
+    use crate::jose::keys::tests::rsa_key;
+    use crate::oauth::assertion::NumericDateStyle;
 
     pub(crate) fn seed_profile() -> Profile {
         Profile::ozone_malaysia_example()
@@ -791,7 +791,7 @@ mod tests {
     fn milliseconds_style_and_extra_headers() {
         let mut p = seed_profile();
         p.auth.numeric_date = NumericDateStyle::Seconds;
-        p.headers.push(crate::profile::ExtraHeader {
+        p.headers.push(crate::storage::profile::ExtraHeader {
             name: "x-custom".into(),
             value: "1".into(),
         });

@@ -4,7 +4,7 @@
 //! Nothing here trusts a library's typed header: the header and payload are parsed
 //! as JSON values, so unknown algorithms, extra members and fractional NumericDates
 //! (RFC 7519 §2) survive exactly as sent. Decoding does not verify anything; see
-//! [`crate::verify`] for signatures and [`crate::checks`] for findings.
+//! [`crate::jose::verify`] for signatures and [`crate::checks`] for findings.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

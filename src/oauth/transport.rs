@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::request::RequestModel;
+use crate::oauth::request::RequestModel;
 use crate::secret::Secret;
 
 /// The default cap on a response body: 10 MiB.
@@ -47,7 +47,7 @@ impl TransportConfig {
     /// The configuration a profile's TLS settings describe, with the CA file and the mTLS
     /// identity already read by the caller (from files or the keychain).
     pub fn for_profile(
-        tls: &crate::profile::TlsSettings,
+        tls: &crate::storage::profile::TlsSettings,
         ca_pem: Option<String>,
         identity_pem: Option<Secret>,
     ) -> Self {
@@ -177,7 +177,7 @@ impl Transport {
             .client
             .get(parsed.clone())
             .header("Accept", "application/json")
-            .header("User-Agent", crate::request::USER_AGENT)
+            .header("User-Agent", crate::oauth::request::USER_AGENT)
             .build()
             .map_err(|e| SendError::Invalid(e.to_string()))?;
         self.execute(request, &parsed).await

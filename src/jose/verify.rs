@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::jwt::{DecodedJose, JoseKind};
+use crate::jose::jwt::{DecodedJose, JoseKind};
 
 /// The key a token is verified with.
 #[derive(Clone)]
@@ -297,14 +297,15 @@ pub const JWKS_SIZE_LIMIT: usize = 1024 * 1024;
 /// with a 10 s timeout and a 1 MiB size cap, through the same transport (and the same
 /// plain-language network errors) as every other request.
 pub async fn fetch_jwks(url: &str) -> Result<Value, JwksFetchError> {
-    use crate::discovery::{self, DiscoveryError};
-    let transport = crate::http::Transport::new(crate::http::TransportConfig {
-        connect_timeout: Duration::from_secs(5),
-        timeout: Duration::from_secs(10),
-        max_body: JWKS_SIZE_LIMIT,
-        ..crate::http::TransportConfig::default()
-    })
-    .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
+    use crate::oauth::discovery::{self, DiscoveryError};
+    let transport =
+        crate::oauth::transport::Transport::new(crate::oauth::transport::TransportConfig {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            max_body: JWKS_SIZE_LIMIT,
+            ..crate::oauth::transport::TransportConfig::default()
+        })
+        .map_err(|e| JwksFetchError::Transport(e.to_string()))?;
     discovery::fetch_jwks(&transport, url)
         .await
         .map_err(|e| match e {
@@ -551,8 +552,9 @@ fn verify_one(
         let Material::Raw(point) = material else {
             return Err("ES512 needs an EC P-521 point".to_owned());
         };
-        let signature = crate::jwt::decode_segment(crate::jwt::Segment::Signature, signature_b64)
-            .map_err(|e| e.to_string())?;
+        let signature =
+            crate::jose::jwt::decode_segment(crate::jose::jwt::Segment::Signature, signature_b64)
+                .map_err(|e| e.to_string())?;
         let key = aws_lc_rs::signature::UnparsedPublicKey::new(
             &aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED,
             point,
@@ -580,7 +582,7 @@ fn b64_member(jwk: &Value, name: &str) -> Result<Vec<u8>, KeyError> {
         .get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| KeyError::Jwk(format!("member {name:?} is missing or not a string")))?;
-    crate::jwt::decode_segment(crate::jwt::Segment::Whole, text)
+    crate::jose::jwt::decode_segment(crate::jose::jwt::Segment::Whole, text)
         .map_err(|e| KeyError::Jwk(format!("member {name:?}: {}", e.problem)))
 }
 
@@ -623,9 +625,9 @@ fn jwk_candidate(jwk: &Value) -> Result<Candidate, KeyError> {
 }
 
 /// Decodes the first PEM block (RFC 7468): its label and DER bytes
-/// ([`crate::keys::parse_pem`] reads the armour).
+/// ([`crate::jose::keys::parse_pem`] reads the armour).
 pub fn pem_block(text: &str) -> Result<(String, Vec<u8>), KeyError> {
-    crate::keys::parse_pem(text)
+    crate::jose::keys::parse_pem(text)
         .map_err(|e| KeyError::Pem(e.to_string()))?
         .into_iter()
         .next()
@@ -785,7 +787,7 @@ pub(crate) mod test_keys {
     use jsonwebtoken::{Algorithm, EncodingKey};
     use serde_json::{Map, Value, json};
 
-    use crate::jwt::{b64url, sign_compact};
+    use crate::jose::jwt::{b64url, sign_compact};
 
     /// A generated key pair with its public forms.
     pub(crate) struct TestKey {
@@ -950,7 +952,7 @@ pub(crate) mod test_keys {
 mod tests {
     use super::test_keys::{self, TestKey};
     use super::*;
-    use crate::jwt::decode;
+    use crate::jose::jwt::decode;
     use jsonwebtoken::Algorithm;
     use serde_json::json;
 
@@ -960,7 +962,7 @@ mod tests {
 
     fn tamper(token: &str) -> String {
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        parts[1] = crate::jwt::b64url(r#"{"sub":"someone else"}"#);
+        parts[1] = crate::jose::jwt::b64url(r#"{"sub":"someone else"}"#);
         parts.join(".")
     }
 
@@ -1064,7 +1066,8 @@ mod tests {
             assert_eq!(check(&tamper(&good), &key).status(), "invalid");
             let wrong = VerificationKey::Secret(b"another secret".to_vec());
             assert_eq!(check(&good, &wrong).status(), "invalid");
-            let oct = VerificationKey::Jwk(json!({"kty": "oct", "k": crate::jwt::b64url(secret)}));
+            let oct =
+                VerificationKey::Jwk(json!({"kty": "oct", "k": crate::jose::jwt::b64url(secret)}));
             assert!(check(&good, &oct).is_valid(), "{name} oct jwk");
         }
     }
@@ -1163,8 +1166,8 @@ mod tests {
     fn unsupported_unsecured_and_jwe() {
         let t = format!(
             "{}.{}.c2ln",
-            crate::jwt::b64url(r#"{"alg":"ES256K"}"#),
-            crate::jwt::b64url("{}")
+            crate::jose::jwt::b64url(r#"{"alg":"ES256K"}"#),
+            crate::jose::jwt::b64url("{}")
         );
         let status = check(&t, &VerificationKey::Secret(vec![1]));
         assert_eq!(status.status(), "not_verifiable");
@@ -1172,8 +1175,8 @@ mod tests {
 
         let t = format!(
             "{}.{}.",
-            crate::jwt::b64url(r#"{"alg":"none"}"#),
-            crate::jwt::b64url("{}")
+            crate::jose::jwt::b64url(r#"{"alg":"none"}"#),
+            crate::jose::jwt::b64url("{}")
         );
         assert_eq!(
             check(&t, &VerificationKey::Secret(vec![1])).status(),
@@ -1182,7 +1185,7 @@ mod tests {
 
         let t = format!(
             "{}.AA.AA.AA.AA",
-            crate::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
+            crate::jose::jwt::b64url(r#"{"alg":"dir","enc":"A256GCM"}"#)
         );
         assert_eq!(
             check(&t, &VerificationKey::Secret(vec![1])).status(),
@@ -1194,7 +1197,7 @@ mod tests {
     fn der_encoded_ecdsa_signature_gets_a_hint() {
         let token = test_keys::p256().sign(None, &claims());
         let (input, _) = token.rsplit_once('.').unwrap();
-        let t = format!("{input}.{}", crate::jwt::b64url([0x30u8; 70]));
+        let t = format!("{input}.{}", crate::jose::jwt::b64url([0x30u8; 70]));
         let status = check(&t, &VerificationKey::Jwk(test_keys::p256().jwk.clone()));
         assert!(
             status.reason().unwrap().contains("DER-encoded"),

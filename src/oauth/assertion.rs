@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value, json};
 
-use crate::jwt;
-use crate::keys::{KeyError, PrivateKey, SigningAlg};
+use crate::jose::jwt;
+use crate::jose::keys::{KeyError, PrivateKey, SigningAlg};
 
 /// The `client_assertion_type` for a JWT bearer assertion (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -144,7 +144,7 @@ pub fn build_client_assertion(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::tests::rsa_key;
+    use crate::jose::keys::tests::rsa_key;
 
     fn settings() -> AssertionSettings {
         AssertionSettings {

@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::checks::{self, CheckContext, Finding, Severity, TokenKind};
-use crate::http::{HttpResponse, SendError, Transport};
-use crate::jwt::{self, DecodeError, DecodedJose};
-use crate::request::RequestModel;
-use crate::response::ResponseBody;
-use crate::verify::{self, SignatureStatus, VerificationKey};
+use crate::jose::jwt::{self, DecodeError, DecodedJose};
+use crate::jose::verify::{self, SignatureStatus, VerificationKey};
+use crate::oauth::request::RequestModel;
+use crate::oauth::response::ResponseBody;
+use crate::oauth::transport::{HttpResponse, SendError, Transport};
 
 /// What the checks compare against (from the profile and the authorization request).
 #[derive(Clone, Debug, Default)]
@@ -313,7 +313,7 @@ async fn verify_with_issuer_keys(
     let jwks = match (&ctx.jwks, &ctx.jwks_uri) {
         (Some(jwks), _) => jwks.clone(),
         (None, Some(uri)) if !uri.is_empty() => {
-            match crate::discovery::fetch_jwks(transport, uri).await {
+            match crate::oauth::discovery::fetch_jwks(transport, uri).await {
                 Ok(jwks) => jwks,
                 Err(e) => {
                     return SignatureStatus::NotVerifiable {
@@ -353,7 +353,7 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
                     request.param("scope"),
                     request.interaction_id.as_deref(),
                     echoed,
-                    crate::numeric_date::now_unix(),
+                    crate::jose::numeric_date::now_unix(),
                 ));
             }
         }

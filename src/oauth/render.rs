@@ -2,7 +2,7 @@
 //! byte-for-byte the same form and headers when pasted into a POSIX shell, and a
 //! redacted curl for sharing where secrets become named shell variables.
 
-use crate::request::{RequestModel, percent_encode};
+use crate::oauth::request::{RequestModel, percent_encode};
 
 /// Whether secrets are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,7 +207,7 @@ pub fn redacted_variables(model: &RequestModel) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{FormParam, Header, RequestKind, TransportSettings};
+    use crate::oauth::request::{FormParam, Header, RequestKind, TransportSettings};
 
     fn model() -> RequestModel {
         RequestModel {

@@ -10,7 +10,7 @@ use std::fmt;
 
 use aws_lc_rs::aead::{AES_128_GCM, AES_192_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
-use crate::jwt::{DecodedJose, JoseKind, Payload, parse_payload};
+use crate::jose::jwt::{DecodedJose, JoseKind, Payload, parse_payload};
 
 /// The key a JWE is decrypted with.
 #[derive(Clone)]
@@ -62,7 +62,7 @@ pub enum JweError {
 }
 
 /// Decrypts a JWE (RFC 7516 §5.2) and returns its plaintext as a [`Payload`]: JSON claims,
-/// or text (a nested JWS is text the caller can [`crate::jwt::decode`] again).
+/// or text (a nested JWS is text the caller can [`crate::jose::jwt::decode`] again).
 pub fn decrypt(decoded: &DecodedJose, key: &JweKey) -> Result<Payload, JweError> {
     Ok(parse_payload(&decrypt_bytes(decoded, key)?))
 }
@@ -135,7 +135,7 @@ fn rsa_oaep_256(pem: &str, encrypted_key: &[u8]) -> Result<Vec<u8>, JweError> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     let (label, der) =
-        crate::verify::pem_block(pem).map_err(|e| JweError::BadKey(e.to_string()))?;
+        crate::jose::verify::pem_block(pem).map_err(|e| JweError::BadKey(e.to_string()))?;
     let private = match label.as_str() {
         "RSA PRIVATE KEY" => rsa::PrivateKey::from_pkcs1_der(&der)
             .map_err(|e| JweError::BadKey(format!("PKCS#1: {e}")))?,
@@ -247,7 +247,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::jwt::{b64url, decode};
+    use crate::jose::jwt::{b64url, decode};
     use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
     /// Builds a compact JWE with AES-GCM for tests (RFC 7516 §5.1).
@@ -285,7 +285,7 @@ pub(crate) mod tests {
 
     fn rsa_pem_and_public() -> (String, rsa::PublicKey) {
         use rsa::pkcs8::DecodePrivateKey;
-        let k = crate::verify::test_keys::rsa();
+        let k = crate::jose::verify::test_keys::rsa();
         let private = rsa::PrivateKey::from_pkcs8_der(&k.pkcs8).unwrap();
         let pem = format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
@@ -344,8 +344,8 @@ pub(crate) mod tests {
                 &cek,
             )
             .unwrap();
-        let inner =
-            crate::verify::test_keys::p256().sign(Some("k"), &serde_json::json!({"sub": "202"}));
+        let inner = crate::jose::verify::test_keys::p256()
+            .sign(Some("k"), &serde_json::json!({"sub": "202"}));
         let t = encrypt_gcm(
             r#"{"alg":"RSA-OAEP-256","enc":"A256GCM","cty":"JWT"}"#,
             &wrapped,
@@ -437,7 +437,7 @@ pub(crate) mod tests {
         let t = format!("{}.AA.AA.AA.AA", b64url(r#"{"alg":"dir","enc":"XC20P"}"#));
         let err = decrypt(&decode(&t).unwrap(), &JweKey::Direct(vec![0; 32])).unwrap_err();
         assert_eq!(err, JweError::UnsupportedEnc("XC20P".into()));
-        let jws = crate::verify::test_keys::p256().sign(None, &serde_json::json!({}));
+        let jws = crate::jose::verify::test_keys::p256().sign(None, &serde_json::json!({}));
         assert_eq!(
             decrypt(&decode(&jws).unwrap(), &JweKey::Direct(vec![])).unwrap_err(),
             JweError::NotJwe

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::assertion::NumericDateStyle;
-use crate::keys::SigningAlg;
+use crate::jose::keys::SigningAlg;
+use crate::oauth::assertion::NumericDateStyle;
 
 /// The name of the profile that points at the embedded sandbox.
 pub const LOCAL_SANDBOX: &str = "Local sandbox";
@@ -294,7 +294,7 @@ impl Profile {
         self.auth
             .key
             .clone()
-            .unwrap_or_else(|| crate::secrets::entry_name(&self.name, "signing-key"))
+            .unwrap_or_else(|| crate::storage::secret_store::entry_name(&self.name, "signing-key"))
     }
 
     /// Checks the fields a user types, naming each problem.

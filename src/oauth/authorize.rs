@@ -6,13 +6,13 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::exchange::{self, Exchange, ExchangeContext};
-use crate::http::{SendError, Transport};
-use crate::pkce::PkceVerifier;
-use crate::profile::Profile;
-use crate::redirect::{self, AuthorizationResponse};
-use crate::request::{self, AuthorizationParams, ClientSecrets, RequestOptions};
-use crate::response::ResponseBody;
+use crate::oauth::exchange::{self, Exchange, ExchangeContext};
+use crate::oauth::pkce::PkceVerifier;
+use crate::oauth::redirect::{self, AuthorizationResponse};
+use crate::oauth::request::{self, AuthorizationParams, ClientSecrets, RequestOptions};
+use crate::oauth::response::ResponseBody;
+use crate::oauth::transport::{SendError, Transport};
+use crate::storage::profile::Profile;
 
 /// The Open Finance Malaysia account access consent type (the seed's).
 pub const ACCOUNT_ACCESS_CONSENT: &str = "urn:openfinance-ml:account-access-consent:v1.2";

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::checks::{Finding, Severity};
-use crate::http::{SendError, Transport};
-use crate::profile::{Endpoints, Profile};
+use crate::oauth::transport::{SendError, Transport};
+use crate::storage::profile::{Endpoints, Profile};
 
 /// Discovery failed.
 #[derive(Debug, thiserror::Error)]

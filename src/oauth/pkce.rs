@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::jwt::b64url;
+use crate::jose::jwt::b64url;
 
 /// Why a pasted verifier is not a valid RFC 7636 `code_verifier`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,9 @@
+//! The JOSE toolkit: decode any compact JWS/JWE ([`jwt`]), private signing keys
+//! ([`keys`]), signature verification
+//! ([`verify`]), JWE decryption ([`jwe`]) and NumericDates ([`numeric_date`]).
+
+pub mod jwe;
+pub mod jwt;
+pub mod keys;
+pub mod numeric_date;
+pub mod verify;

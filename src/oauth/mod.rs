@@ -1,0 +1,16 @@
+//! The OAuth pipeline, in the order a token is got: a profile's settings are resolved,
+//! an authorization is started (PKCE, state, nonce, PAR), the bank redirects back, a
+//! [`request::RequestModel`] is built (with its client assertion), rendered (raw HTTP,
+//! curl) and sent over the [`transport`], and the answer becomes an
+//! [`exchange::Exchange`] with its [`response`] parsed.
+
+pub mod assertion;
+pub mod authorize;
+pub mod discovery;
+pub mod exchange;
+pub mod pkce;
+pub mod redirect;
+pub mod render;
+pub mod request;
+pub mod response;
+pub mod transport;

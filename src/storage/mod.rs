@@ -1,0 +1,6 @@
+//! What is kept between runs: profiles on disk (secret references only), the ecosystem
+//! presets they start from, and the secret store (the OS keychain) that holds the
+//! secrets the profiles refer to.
+
+pub mod profile;
+pub mod secret_store;
