@@ -337,7 +337,7 @@ fn authorize_and_send_against_the_embedded_sandbox() {
     click(&mut h, "refresh_token");
     assert_eq!(
         h.state().state.request.grant,
-        token_inspector::gui::state::GrantKind::RefreshToken
+        token_inspector::oauth::request::GrantType::RefreshToken
     );
     click(&mut h, "Send");
     wait_for(&mut h, "the refresh answer", |a| a.state.history.len() == 2);

@@ -4,6 +4,8 @@
 //! keyring.
 
 use token_inspector::secret::Secret;
+#[cfg(target_os = "linux")]
+use token_inspector::storage::secret_store::KernelKeyringStore;
 use token_inspector::storage::secret_store::{KeychainStore, MemoryStore, SecretStore};
 
 fn round_trip(store: &dyn SecretStore) {
@@ -44,7 +46,7 @@ fn secret_service_store() {
 #[test]
 #[ignore = "needs a fresh kernel session keyring; run by .ci/run"]
 fn keyutils_store() {
-    let store = KeychainStore::open_kernel_keyring().expect("kernel keyring reachable");
+    let store = KernelKeyringStore::open().expect("kernel keyring reachable");
     round_trip(&store);
 }
 
@@ -74,4 +76,27 @@ fn absent_keychain_is_reported() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// A key stored in one login session is read in the next (same user). Run twice by
+/// `.ci/run`, each time in a new `keyctl session -`: first with `TI_KEYRING_STEP=store`,
+/// then with `TI_KEYRING_STEP=load`, sharing `TI_KEYRING_ENTRY`.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs two fresh kernel session keyrings in turn; run by .ci/run"]
+fn keyutils_store_across_sessions() {
+    let entry = std::env::var("TI_KEYRING_ENTRY").expect("TI_KEYRING_ENTRY set");
+    let value = Secret::new(format!("value of {entry}"));
+    let store = KernelKeyringStore::open().expect("kernel keyring reachable");
+    match std::env::var("TI_KEYRING_STEP").as_deref() {
+        Ok("store") => store.set(&entry, &value).unwrap(),
+        Ok("load") => {
+            let got = store
+                .get(&entry)
+                .expect("the key stored in the last session reads");
+            assert_eq!(got.as_ref(), Some(&value));
+            store.delete(&entry).unwrap();
+        }
+        other => panic!("TI_KEYRING_STEP must be store or load, not {other:?}"),
+    }
 }

@@ -4,21 +4,17 @@
 use clap::Args;
 use serde_json::json;
 
-use super::{Exit, output};
-use token_inspector::jose::keys::PrivateKey;
-use token_inspector::oauth::request::{ClientSecrets, RequestOptions};
-use token_inspector::oauth::transport::{Transport, TransportConfig};
-use token_inspector::storage::profile::ProfileStore;
+use super::client_args::ClientArgs;
+use super::{Exit, InputError, output};
+use token_inspector::oauth::authorize;
+use token_inspector::oauth::request::RequestOptions;
 
 /// Arguments of `authorize`.
 #[derive(Debug, Args)]
 pub struct AuthorizeArgs {
-    /// The profile (its endpoints come from discovery; see `discover --save-to`).
-    #[arg(long)]
-    pub profile: String,
-    /// Signing key file for the PAR client assertion (default: the profile's keychain key).
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<std::path::PathBuf>,
+    /// Which client, which server (a --profile, or --issuer, --client-id, --key, ...).
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// authorization_details JSON (default: an account access consent for 30 days).
     #[arg(long)]
     pub authorization_details: Option<String>,
@@ -42,30 +38,24 @@ pub async fn run(args: AuthorizeArgs) -> Exit {
 }
 
 async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
-    let profile = ProfileStore::default_location()?.load(&args.profile)?;
-    let key_text = match &args.key {
-        Some(path) => std::fs::read_to_string(path)?,
-        None => token_inspector::storage::secret_store::open_default_store()?
-            .get(&profile.key_entry())?
-            .ok_or_else(|| {
-                anyhow::anyhow!("no signing key for {:?}: pass --key FILE", profile.name)
-            })?
-            .expose()
-            .to_owned(),
-    };
-    let secrets = ClientSecrets {
-        signing_key: Some(PrivateKey::load(&key_text)?),
-        client_secret: None,
-    };
-    let transport = Transport::new(TransportConfig::default())?;
+    let (settings, transport) = args.client.resolve(args.json).await?;
+    let profile = &settings.profile;
+    if settings.secrets.signing_key.is_none()
+        && profile.auth.method == token_inspector::storage::profile::AuthMethod::PrivateKeyJwt
+    {
+        return Err(InputError::new(
+            "the PAR request is signed with the client's key: pass --key FILE, or --profile NAME with a key in the keychain",
+        )
+        .into());
+    }
     let details = args
         .authorization_details
         .clone()
-        .unwrap_or_else(token_inspector::oauth::authorize::default_authorization_details);
-    let session = token_inspector::oauth::authorize::start(
+        .unwrap_or_else(authorize::default_authorization_details);
+    let session = authorize::start(
         &transport,
-        &profile,
-        &secrets,
+        profile,
+        &settings.secrets,
         Some(details),
         &RequestOptions::default(),
     )
@@ -85,9 +75,15 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         println!("Open this URL, consent, and copy the address the bank redirects to:\n");
         println!("  {}\n", session.authorization_url);
         println!("Then exchange the code:\n");
+        let client = match &args.client.profile {
+            Some(name) => format!(
+                "--profile {}",
+                token_inspector::oauth::render::shell_quote(name)
+            ),
+            None => "<the same client flags>".to_owned(),
+        };
         println!(
-            "  token-inspector exchange --profile {} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
-            token_inspector::oauth::render::shell_quote(&profile.name),
+            "  token-inspector exchange {client} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
             session.state,
             session.nonce,
             session.verifier.as_str()

@@ -1,92 +1,30 @@
 //! `token-inspector exchange`: build a token request from a profile and/or flags, show
 //! it (`--dry-run`, `--curl`, `--curl-redacted`) or send it, and explain the answer.
 
-use std::path::PathBuf;
-
-use anyhow::{Context as _, anyhow, bail};
-use clap::{Args, ValueEnum};
+use anyhow::{anyhow, bail};
+use clap::Args;
 use serde_json::{Value, json};
 
-use super::Exit;
-use super::output;
-use token_inspector::checks::Severity;
-use token_inspector::jose::keys::{PrivateKey, SigningAlg};
-use token_inspector::oauth::discovery;
+use super::client_args::ClientArgs;
+use super::{Exit, InputError, output};
 use token_inspector::oauth::exchange::{self, Exchange, ExchangeContext, InteractionEcho};
 use token_inspector::oauth::redirect;
 use token_inspector::oauth::render::{self, Redaction};
-use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestModel, RequestOptions};
+use token_inspector::oauth::request::{self, Grant, GrantType, RequestModel, RequestOptions};
 use token_inspector::oauth::response::ResponseBody;
-use token_inspector::oauth::transport::{Transport, TransportConfig};
+use token_inspector::oauth::settings::{self, Settings};
+use token_inspector::oauth::transport::Transport;
 use token_inspector::secret::Secret;
-use token_inspector::storage::profile::{
-    AudienceChoice, AuthMethod, ExtraHeader, Profile, ProfileStore,
-};
-
-/// The grant types `exchange` can send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum GrantArg {
-    /// RFC 6749 §4.1.3.
-    AuthorizationCode,
-    /// RFC 6749 §6.
-    RefreshToken,
-    /// RFC 6749 §4.4.
-    ClientCredentials,
-}
-
-/// NumericDate styles for the assertion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum NumericDateArg {
-    /// Whole seconds.
-    Seconds,
-    /// Seconds with milliseconds (the seed's style).
-    Milliseconds,
-}
 
 /// Arguments of `exchange`.
 #[derive(Debug, Args)]
 pub struct ExchangeArgs {
-    /// A saved profile to start from (flags override its fields).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Issuer identifier; with no --token-endpoint, the endpoints come from discovery.
-    #[arg(long)]
-    pub issuer: Option<String>,
-    /// Token endpoint URL.
-    #[arg(long)]
-    pub token_endpoint: Option<String>,
-    /// The client_id.
-    #[arg(long)]
-    pub client_id: Option<String>,
-    /// Signing key file for private_key_jwt (PEM: PKCS#1, PKCS#8, SEC1; or JWK).
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-    /// The assertion's kid (default: the profile's, else the key's RFC 7638 thumbprint).
-    #[arg(long)]
-    pub kid: Option<String>,
-    /// Signing algorithm: PS256 (default), ES256, EdDSA, RS256.
-    #[arg(long)]
-    pub alg: Option<SigningAlg>,
-    /// Assertion aud: `issuer` (default), `token_endpoint`, or any other value.
-    #[arg(long)]
-    pub aud: Option<String>,
-    /// Client authentication method (private_key_jwt, client_secret_basic,
-    /// client_secret_post, tls_client_auth, self_signed_tls_client_auth, none).
-    #[arg(long)]
-    pub auth_method: Option<AuthMethod>,
-    /// Client secret for client_secret_basic/post (prefer the env variable).
-    #[arg(long, env = "TOKEN_INSPECTOR_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
-    /// Assertion lifetime in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub lifetime: Option<u32>,
-    /// How the assertion writes iat/exp.
-    #[arg(long, value_enum)]
-    pub numeric_date: Option<NumericDateArg>,
-    /// The grant type.
-    #[arg(long, value_enum, default_value = "authorization_code")]
-    pub grant: GrantArg,
+    /// Which client, which server.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The grant type: authorization_code, refresh_token or client_credentials.
+    #[arg(long, default_value = "authorization_code")]
+    pub grant: GrantType,
     /// The authorization code.
     #[arg(long)]
     pub code: Option<String>,
@@ -103,12 +41,6 @@ pub struct ExchangeArgs {
     /// The PKCE code_verifier.
     #[arg(long)]
     pub code_verifier: Option<String>,
-    /// The redirect_uri sent to the authorization endpoint.
-    #[arg(long)]
-    pub redirect_uri: Option<String>,
-    /// Scope to send (`""` sends none).
-    #[arg(long)]
-    pub scope: Option<String>,
     /// Refresh token for --grant refresh_token (prefer the env variable).
     #[arg(long, env = "TOKEN_INSPECTOR_REFRESH_TOKEN", hide_env_values = true)]
     pub refresh_token: Option<String>,
@@ -121,27 +53,6 @@ pub struct ExchangeArgs {
     /// x-fapi-customer-ip-address to send.
     #[arg(long)]
     pub customer_ip: Option<String>,
-    /// Extra header `Name: value` (repeatable).
-    #[arg(long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// mTLS client certificate (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub cert: Option<PathBuf>,
-    /// mTLS private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub cert_key: Option<PathBuf>,
-    /// Extra trusted CA certificates (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Do not verify the server's certificate (dangerous; says so).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Connect timeout in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub connect_timeout: Option<u64>,
-    /// Total timeout in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<u64>,
     /// The issuer's JWKS (file or URL) to verify the id_token (default: discovered).
     #[arg(long, value_name = "FILE|URL")]
     pub jwks: Option<String>,
@@ -163,13 +74,8 @@ pub struct ExchangeArgs {
     pub json: bool,
 }
 
-/// A usage or input problem (exit 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct InputError(String);
-
 fn input(msg: impl Into<String>) -> anyhow::Error {
-    anyhow!(InputError(msg.into()))
+    InputError::new(msg).into()
 }
 
 /// Runs `exchange`.
@@ -185,29 +91,24 @@ pub async fn run(args: ExchangeArgs) -> Exit {
 
 /// What the flags resolve to, before anything is sent.
 struct Prepared {
-    profile: Profile,
-    secrets: ClientSecrets,
+    settings: Settings,
     grant: Grant,
     options: RequestOptions,
-    transport: TransportConfig,
-    /// The client, once one was needed (discovery, auto-approve); reused to send.
-    client: Option<Transport>,
+    transport: Transport,
     context: ExchangeContext,
     redirect_findings: Vec<token_inspector::checks::Finding>,
-    key_file: Option<PathBuf>,
 }
 
 async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
-    let mut prepared = prepare(&args).await?;
-    let model = request::build_token_request(
-        &prepared.profile,
-        &prepared.secrets,
+    let prepared = prepare(&args).await?;
+    let mut model = request::build_token_request(
+        &prepared.settings.profile,
+        &prepared.settings.secrets,
         &prepared.grant,
         &prepared.options,
     )
     .map_err(|e| input(e.to_string()))?;
-    let mut model = model;
-    model.transport.client_key_file = prepared.key_file.take();
+    model.transport.client_key_file = prepared.settings.client_key_file.clone();
 
     if args.curl || args.curl_redacted {
         let redaction = if args.curl {
@@ -243,11 +144,10 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
 
-    if prepared.transport.insecure_skip_verify {
+    if prepared.settings.transport.insecure_skip_verify {
         eprintln!("WARNING: TLS certificate verification is OFF (--insecure)");
     }
-    let transport = client(&mut prepared.client, &prepared.transport)?;
-    let mut exchange = exchange::run(&transport, model, &prepared.context).await;
+    let mut exchange = exchange::run(&prepared.transport, model, &prepared.context).await;
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
     let exit = match &exchange.outcome {
@@ -263,195 +163,10 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-/// The HTTP client, built once per run (it is a cheap handle to clone afterwards).
-fn client(slot: &mut Option<Transport>, config: &TransportConfig) -> anyhow::Result<Transport> {
-    if let Some(transport) = slot {
-        return Ok(transport.clone());
-    }
-    let transport = Transport::new(config.clone())?;
-    *slot = Some(transport.clone());
-    Ok(transport)
-}
-
 async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
-    let mut profile = match &args.profile {
-        Some(name) => ProfileStore::default_location()
-            .and_then(|s| s.load(name))
-            .map_err(|e| input(e.to_string()))?,
-        None => Profile::new("command line", args.issuer.as_deref().unwrap_or_default()),
-    };
-    if let Some(v) = &args.issuer {
-        profile.issuer = v.clone();
-    }
-    if let Some(v) = &args.token_endpoint {
-        profile.endpoints.token = Some(v.clone());
-    }
-    if let Some(v) = &args.client_id {
-        profile.client_id = v.clone();
-    }
-    if let Some(v) = &args.kid {
-        profile.auth.kid = Some(v.clone());
-    }
-    if let Some(v) = args.alg {
-        profile.auth.alg = v;
-    }
-    if let Some(v) = &args.aud {
-        profile.auth.aud = AudienceChoice::from(v.as_str());
-    }
-    if let Some(v) = args.auth_method {
-        profile.auth.method = v;
-    } else if args.client_secret.is_some() && args.key.is_none() && args.profile.is_none() {
-        profile.auth.method = AuthMethod::ClientSecretBasic;
-    }
-    if let Some(v) = args.lifetime {
-        profile.auth.lifetime_secs = v;
-    }
-    if let Some(v) = args.numeric_date {
-        profile.auth.numeric_date = match v {
-            NumericDateArg::Seconds => token_inspector::oauth::assertion::NumericDateStyle::Seconds,
-            NumericDateArg::Milliseconds => {
-                token_inspector::oauth::assertion::NumericDateStyle::Milliseconds
-            }
-        };
-    }
-    if let Some(v) = &args.redirect_uri {
-        profile.redirect_uri = v.clone();
-    }
-    if let Some(v) = &args.scope {
-        profile.scope = v.clone();
-    }
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| input(format!("--header {h:?}: write it as 'Name: value'")))?;
-        profile.headers.push(ExtraHeader {
-            name: name.trim().to_owned(),
-            value: value.trim().to_owned(),
-        });
-    }
-    if args.insecure {
-        profile.tls.insecure_skip_verify = true;
-    }
-    if let Some(v) = &args.cacert {
-        profile.tls.ca_file = Some(v.clone());
-    }
-    if let Some(v) = &args.cert {
-        profile.tls.client_cert = Some(v.clone());
-    }
-    if let Some(v) = args.connect_timeout {
-        profile.tls.connect_timeout_secs = v;
-    }
-    if let Some(v) = args.timeout {
-        profile.tls.timeout_secs = v;
-    }
-    if profile.issuer.trim().is_empty() && profile.endpoints.token.is_none() {
-        bail!(input(
-            "give --issuer (discovery fills the endpoints) or --token-endpoint, or --profile NAME"
-        ));
-    }
-
-    // Transport first: discovery uses it too.
-    let ca_pem = match &profile.tls.ca_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| input(format!("--cacert {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    let identity_pem = match (&profile.tls.client_cert, &args.cert_key) {
-        (Some(cert), Some(key)) => {
-            let cert_text = std::fs::read_to_string(cert)
-                .map_err(|e| input(format!("--cert {}: {e}", cert.display())))?;
-            let key_text = std::fs::read_to_string(key)
-                .map_err(|e| input(format!("--cert-key {}: {e}", key.display())))?;
-            Some(Secret::new(format!("{cert_text}\n{key_text}")))
-        }
-        (Some(_), None) => match &profile.tls.client_key {
-            Some(entry) => {
-                let store = token_inspector::storage::secret_store::open_default_store()
-                    .map_err(|e| input(format!("the mTLS key is in the keychain, but {e}")))?;
-                let key = store
-                    .get(entry)
-                    .map_err(|e| input(e.to_string()))?
-                    .ok_or_else(|| {
-                        input(format!("no keychain entry {entry:?} for the mTLS key"))
-                    })?;
-                let cert = profile
-                    .tls
-                    .client_cert
-                    .as_ref()
-                    .map(std::fs::read_to_string);
-                let cert_text = cert
-                    .transpose()
-                    .map_err(|e| input(format!("mTLS certificate: {e}")))?
-                    .unwrap_or_default();
-                Some(Secret::new(format!("{cert_text}\n{}", key.expose())))
-            }
-            None => bail!(input(
-                "--cert needs --cert-key FILE (the certificate's private key)"
-            )),
-        },
-        _ => None,
-    };
-    let transport_config = TransportConfig::for_profile(&profile.tls, ca_pem, identity_pem);
-
-    let only_show = args.curl || args.curl_redacted;
-    let mut cached_client = None;
-    if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
-        let transport = client(&mut cached_client, &transport_config)?;
-        let found = discovery::discover(&transport, &profile.issuer)
-            .await
-            .context("discovery failed (give --token-endpoint to skip it)")?;
-        for f in &found.findings {
-            if f.severity == Severity::Error && !args.json {
-                eprintln!("discovery: {}", f.message);
-            }
-        }
-        discovery::apply_to_profile(&found, &mut profile);
-    }
-
-    // Secrets.
-    let mut secrets = ClientSecrets::default();
-    if let Some(path) = &args.key {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| input(format!("--key {}: {e}", path.display())))?;
-        let key =
-            PrivateKey::load(&text).map_err(|e| input(format!("--key {}: {e}", path.display())))?;
-        if args.alg.is_none() && args.profile.is_none() {
-            profile.auth.alg = SigningAlg::default_for(key.key_type());
-        }
-        secrets.signing_key = Some(key);
-    } else if profile.auth.method == AuthMethod::PrivateKeyJwt && args.profile.is_some() {
-        let entry = profile.key_entry();
-        let store = token_inspector::storage::secret_store::open_default_store().map_err(|e| {
-            input(format!(
-                "the profile's key is in the keychain, but {e}; or pass --key FILE"
-            ))
-        })?;
-        let pem = store
-            .get(&entry)
-            .map_err(|e| input(e.to_string()))?
-            .ok_or_else(|| {
-                input(format!(
-                    "no signing key in the keychain entry {entry:?}: run `token-inspector keygen --profile {:?}` or pass --key FILE",
-                    profile.name
-                ))
-            })?;
-        secrets.signing_key =
-            Some(PrivateKey::load(pem.expose()).map_err(|e| input(e.to_string()))?);
-    }
-    if let Some(s) = &args.client_secret {
-        secrets.client_secret = Some(Secret::new(s.clone()));
-    } else if let Some(entry) = &profile.auth.client_secret
-        && matches!(
-            profile.auth.method,
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
-        )
-    {
-        let store = token_inspector::storage::secret_store::open_default_store()
-            .map_err(|e| input(e.to_string()))?;
-        secrets.client_secret = store.get(entry).map_err(|e| input(e.to_string()))?;
-    }
+    let (settings, transport) = args.client.resolve(args.json).await?;
+    let profile = &settings.profile;
+    let mut redirect_uri = profile.redirect_uri.clone();
 
     // The grant.
     let mut redirect_findings = Vec::new();
@@ -460,11 +175,10 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     let mut code_verifier = args.code_verifier.clone();
     let mut auto_code = None;
     if args.auto_approve {
-        let transport = client(&mut cached_client, &transport_config)?;
         let session = token_inspector::oauth::authorize::start(
             &transport,
-            &profile,
-            &secrets,
+            profile,
+            &settings.secrets,
             Some(token_inspector::oauth::authorize::default_authorization_details()),
             &RequestOptions::default(),
         )
@@ -494,7 +208,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         })?);
     }
     let grant = match args.grant {
-        GrantArg::AuthorizationCode => {
+        GrantType::AuthorizationCode => {
             let mut code = args.code.clone().or(auto_code);
             if let Some(url) = &args.redirect_url {
                 let parsed = redirect::parse_authorization_response(url)
@@ -515,10 +229,10 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
                             .unwrap_or_default()
                     )));
                 }
-                if profile.redirect_uri.is_empty()
+                if redirect_uri.is_empty()
                     && let Some(base) = &parsed.redirect_base
                 {
-                    profile.redirect_uri = base.clone();
+                    redirect_uri = base.clone();
                 }
                 if expected_state.is_none() {
                     expected_state = parsed.state.clone();
@@ -530,35 +244,28 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             })?;
             Grant::AuthorizationCode {
                 code,
-                redirect_uri: profile.redirect_uri.clone(),
+                redirect_uri,
                 code_verifier,
             }
         }
-        GrantArg::RefreshToken => Grant::RefreshToken {
+        GrantType::RefreshToken => Grant::RefreshToken {
             refresh_token: Secret::new(args.refresh_token.clone().ok_or_else(|| {
                 input("--grant refresh_token needs --refresh-token (or TOKEN_INSPECTOR_REFRESH_TOKEN)")
             })?),
         },
-        GrantArg::ClientCredentials => Grant::ClientCredentials,
+        GrantType::ClientCredentials => Grant::ClientCredentials,
     };
 
     let options = RequestOptions {
-        scope: args.scope.clone(),
+        scope: args.client.scope.clone(),
         interaction_id: args.interaction_id.clone(),
         auth_date: args.auth_date.clone(),
         customer_ip: args.customer_ip.clone(),
         now_millis: None,
     };
 
-    let mut context = ExchangeContext {
-        issuer: Some(profile.issuer.clone()).filter(|s| !s.is_empty()),
-        client_id: Some(profile.client_id.clone()).filter(|s| !s.is_empty()),
-        token_endpoint: profile.endpoints.token.clone(),
-        expected_nonce,
-        expected_state,
-        jwks_uri: profile.endpoints.jwks.clone(),
-        jwks: None,
-    };
+    let mut context = settings::exchange_context(profile, expected_state, expected_nonce);
+    let only_show = args.curl || args.curl_redacted;
     if let Some(jwks) = &args.jwks
         && !only_show
     {
@@ -574,15 +281,12 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         }
     }
     Ok(Prepared {
-        profile,
-        secrets,
+        settings,
         grant,
         options,
-        transport: transport_config,
-        client: cached_client,
+        transport,
         context,
         redirect_findings,
-        key_file: args.cert_key.clone(),
     })
 }
 

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod authorize;
+pub mod client_args;
 pub mod decode;
 pub mod discover;
 pub mod exchange;
@@ -52,6 +53,19 @@ pub async fn run(command: Command) -> Exit {
         Command::Keygen(args) => keygen::run(args).await,
         Command::Profile(args) => profile::run(args).await,
         Command::MockServer(args) => mock_server::run(args).await,
+    }
+}
+
+/// A usage or input problem (exit 2): a bad flag value, an unreadable file, a profile
+/// or keychain entry that is missing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(String);
+
+impl InputError {
+    /// An input error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
     }
 }
 

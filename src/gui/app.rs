@@ -12,8 +12,8 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 use super::panels;
 use super::platform::{Clipboard, FileDialog};
 use super::state::{
-    AppState, GrantKind, HistoryEntry, JwtKeySource, KeyState, LoadedKey, Notice, Persisted,
-    SandboxStatus, StoreStatus, Tab, Work,
+    AppState, HistoryEntry, JwtKeySource, KeyState, LoadedKey, Notice, Persisted, SandboxStatus,
+    StoreStatus, Tab, Work,
 };
 use super::worker::{Area, Command, Event, Worker};
 use crate::checks::CheckContext;
@@ -24,8 +24,9 @@ use crate::oauth::exchange::{self, ExchangeContext};
 use crate::oauth::pkce::PkceVerifier;
 use crate::oauth::redirect::{self, AuthorizationResponse};
 use crate::oauth::render::{self, Redaction};
-use crate::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
+use crate::oauth::request::{self, ClientSecrets, Grant, GrantType, RequestOptions};
 use crate::oauth::response::ResponseBody;
+use crate::oauth::settings;
 use crate::storage::profile::{Profile, ProfileStore};
 use crate::storage::secret_store::SecretStore;
 
@@ -524,7 +525,7 @@ impl App {
                             st.request.expected_state = Some(session.state.clone());
                             st.request.expected_nonce = Some(session.nonce.clone());
                             st.request.code_verifier = session.verifier.as_str().to_owned();
-                            st.request.grant = GrantKind::AuthorizationCode;
+                            st.request.grant = GrantType::AuthorizationCode;
                             match answer {
                                 Some(answer) => {
                                     st.request.paste.clear();
@@ -973,15 +974,15 @@ impl App {
             return;
         }
         let grant = match r.grant {
-            GrantKind::AuthorizationCode => Grant::AuthorizationCode {
+            GrantType::AuthorizationCode => Grant::AuthorizationCode {
                 code: r.code.clone(),
                 redirect_uri: profile.redirect_uri.clone(),
                 code_verifier: Some(r.code_verifier.clone()).filter(|v| !v.trim().is_empty()),
             },
-            GrantKind::RefreshToken => Grant::RefreshToken {
+            GrantType::RefreshToken => Grant::RefreshToken {
                 refresh_token: r.refresh_token.clone(),
             },
-            GrantKind::ClientCredentials => Grant::ClientCredentials,
+            GrantType::ClientCredentials => Grant::ClientCredentials,
         };
         let options = RequestOptions {
             scope: Some(r.scope.trim().to_owned()).filter(|s| !s.is_empty()),
@@ -1015,15 +1016,14 @@ impl App {
     }
 
     fn exchange_context(&self) -> ExchangeContext {
-        let p = self.state.profile();
-        ExchangeContext {
-            issuer: p.map(|p| p.issuer.clone()),
-            client_id: p.map(|p| p.client_id.clone()),
-            token_endpoint: p.and_then(|p| p.endpoints.token.clone()),
-            expected_nonce: self.state.request.expected_nonce.clone(),
-            expected_state: self.state.request.expected_state.clone(),
-            jwks_uri: p.and_then(|p| p.endpoints.jwks.clone()),
-            jwks: None,
+        let request = &self.state.request;
+        match self.state.profile() {
+            Some(p) => settings::exchange_context(
+                p,
+                request.expected_state.clone(),
+                request.expected_nonce.clone(),
+            ),
+            None => ExchangeContext::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::jose::keys::{KeyType, PrivateKey};
 use crate::oauth::authorize::AuthorizationSession;
 use crate::oauth::discovery::Discovery;
 use crate::oauth::exchange::Exchange;
-use crate::oauth::request::RequestModel;
+use crate::oauth::request::{GrantType, RequestModel};
 use crate::secret::Secret;
 use crate::storage::profile::Profile;
 
@@ -46,36 +46,6 @@ impl Tab {
     }
 }
 
-/// The grant the Request panel builds (RFC 6749 §4.1.3, §6, §4.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GrantKind {
-    /// `authorization_code`.
-    #[default]
-    AuthorizationCode,
-    /// `refresh_token`.
-    RefreshToken,
-    /// `client_credentials`.
-    ClientCredentials,
-}
-
-impl GrantKind {
-    /// All grants, for the picker.
-    pub const ALL: [GrantKind; 3] = [
-        GrantKind::AuthorizationCode,
-        GrantKind::RefreshToken,
-        GrantKind::ClientCredentials,
-    ];
-
-    /// The `grant_type` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantKind::AuthorizationCode => "authorization_code",
-            GrantKind::RefreshToken => "refresh_token",
-            GrantKind::ClientCredentials => "client_credentials",
-        }
-    }
-}
-
 /// Non-secret UI state remembered between runs (eframe persistence).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -85,7 +55,7 @@ pub struct Persisted {
     /// The tab shown last.
     pub tab: Tab,
     /// The grant picked last.
-    pub grant: GrantKind,
+    pub grant: GrantType,
     /// Show the curl command redacted in the preview.
     pub curl_redacted: bool,
 }
@@ -191,7 +161,7 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, Default)]
 pub struct RequestInputs {
     /// The grant.
-    pub grant: GrantKind,
+    pub grant: GrantType,
     /// The paste box: a code or the whole redirect URL.
     pub paste: String,
     /// The code to send.

@@ -21,6 +21,7 @@ use crate::oauth::discovery::{self, Discovery};
 use crate::oauth::exchange::{self, Exchange, ExchangeContext};
 use crate::oauth::redirect::AuthorizationResponse;
 use crate::oauth::request::{ClientSecrets, RequestModel, RequestOptions};
+use crate::oauth::settings::{self, Keychain};
 use crate::oauth::transport::{Transport, TransportConfig};
 use crate::sandbox::{ClientRegistration, DEMO_CLIENT_ID, Sandbox, SandboxConfig, SandboxHandle};
 use crate::secret::Secret;
@@ -386,37 +387,15 @@ impl Inner {
         Ok(Some((path, text)))
     }
 
-    /// The transport for a profile: CA file, mTLS identity (key from the store),
-    /// timeouts, verification switch.
+    /// The transport for a profile, resolved by the core as the CLI resolves it (CA
+    /// file, mTLS identity with its key from the store, timeouts, verification switch).
     async fn transport(&self, profile: &Profile) -> anyhow::Result<Transport> {
-        let tls = &profile.tls;
-        let ca_pem = match &tls.ca_file {
-            Some(path) => Some(
-                tokio::fs::read_to_string(path)
-                    .await
-                    .with_context(|| format!("cannot read the CA file {}", path.display()))?,
-            ),
-            None => None,
-        };
-        let identity_pem = match (&tls.client_cert, &tls.client_key) {
-            (Some(cert), Some(entry)) => {
-                let cert_text = tokio::fs::read_to_string(cert).await.with_context(|| {
-                    format!("cannot read the mTLS certificate {}", cert.display())
-                })?;
-                let key = self.secret_get(entry.clone()).await?.ok_or_else(|| {
-                    anyhow!("the mTLS key entry {entry:?} is empty: import the key again")
-                })?;
-                Some(Secret::new(format!("{cert_text}\n{}", key.expose())))
-            }
-            (Some(_), None) => {
-                return Err(anyhow!(
-                    "an mTLS certificate is set but no key: import its private key in the Client panel"
-                ));
-            }
-            _ => None,
-        };
-        Transport::new(TransportConfig::for_profile(tls, ca_pem, identity_pem))
-            .map_err(|e| anyhow!("{e}"))
+        let keychain = Keychain::given(self.store()?);
+        let profile = profile.clone();
+        let config = self
+            .blocking(move || settings::transport_config(&profile, None, &keychain))
+            .await??;
+        Transport::new(config).map_err(|e| anyhow!("{e}"))
     }
 
     fn list_profiles(&self) {
@@ -469,16 +448,12 @@ impl Inner {
     }
 
     async fn load_key(&self, profile: &Profile) -> Result<Option<PrivateKey>, String> {
-        let pem = self
-            .secret_get(profile.key_entry())
+        let keychain = Keychain::given(self.store().map_err(|e| format!("{e:#}"))?);
+        let profile = profile.clone();
+        self.blocking(move || settings::signing_key(&profile, &keychain))
             .await
-            .map_err(|e| format!("{e:#}"))?;
-        match pem {
-            None => Ok(None),
-            Some(pem) => PrivateKey::load(pem.expose())
-                .map(Some)
-                .map_err(|e| format!("the stored key does not load: {e}; import it again")),
-        }
+            .map_err(|e| format!("{e:#}"))?
+            .map_err(|e| e.to_string())
     }
 
     async fn store_key(&self, profile: &Profile, key: &PrivateKey) -> anyhow::Result<()> {
@@ -564,10 +539,7 @@ impl Inner {
                 }
             }
             Command::StoreClientSecret { profile, secret } => {
-                let entry =
-                    profile.auth.client_secret.clone().unwrap_or_else(|| {
-                        secret_store::entry_name(&profile.name, "client-secret")
-                    });
+                let entry = profile.client_secret_entry();
                 let result = self
                     .secret_set(entry.clone(), secret.clone())
                     .await

@@ -13,4 +13,5 @@ pub mod redirect;
 pub mod render;
 pub mod request;
 pub mod response;
+pub mod settings;
 pub mod transport;

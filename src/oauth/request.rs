@@ -155,7 +155,59 @@ pub fn percent_encode(value: &str) -> String {
     out
 }
 
-/// The grant of a token request (RFC 6749 §4.1.3, §6, §4.4).
+/// Which grant a token request uses: the `grant_type` value (RFC 6749 §4.1.3, §6, §4.4).
+/// The CLI's `--grant` and the app's grant picker are this type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub enum GrantType {
+    /// `authorization_code`.
+    #[default]
+    AuthorizationCode,
+    /// `refresh_token`.
+    RefreshToken,
+    /// `client_credentials`.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every grant, in the order pickers list them.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The `grant_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for GrantType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GrantType::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown grant {s:?}: authorization_code, refresh_token or client_credentials"
+                )
+            })
+    }
+}
+
+/// The grant of a token request with its inputs (RFC 6749 §4.1.3, §6, §4.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grant {
     /// `authorization_code`.
@@ -177,12 +229,12 @@ pub enum Grant {
 }
 
 impl Grant {
-    /// The `grant_type` value.
-    pub fn grant_type(&self) -> &'static str {
+    /// Which grant this is.
+    pub fn grant_type(&self) -> GrantType {
         match self {
-            Grant::AuthorizationCode { .. } => "authorization_code",
-            Grant::RefreshToken { .. } => "refresh_token",
-            Grant::ClientCredentials => "client_credentials",
+            Grant::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Grant::RefreshToken { .. } => GrantType::RefreshToken,
+            Grant::ClientCredentials => GrantType::ClientCredentials,
         }
     }
 }
@@ -424,14 +476,14 @@ pub fn build_token_request(
     let url = required_url(profile.endpoints.token.as_deref(), "token endpoint")?;
     let now = options.now_millis.unwrap_or_else(now_millis);
     let mut model = base_model(
-        RequestKind::Token(grant.grant_type().to_owned()),
+        RequestKind::Token(grant.grant_type().as_str().to_owned()),
         url,
         profile,
         options,
     )?;
     model
         .form
-        .push(param("grant_type", grant.grant_type(), false));
+        .push(param("grant_type", grant.grant_type().as_str(), false));
     let scope = options
         .scope
         .clone()

@@ -2,5 +2,7 @@
 //! presets they start from, and the secret store (the OS keychain) that holds the
 //! secrets the profiles refer to.
 
+#[cfg(target_os = "linux")]
+pub mod kernel_keyring;
 pub mod profile;
 pub mod secret_store;

@@ -297,6 +297,13 @@ impl Profile {
             .unwrap_or_else(|| crate::storage::secret_store::entry_name(&self.name, "signing-key"))
     }
 
+    /// The keychain entry for the client secret (set or default).
+    pub fn client_secret_entry(&self) -> String {
+        self.auth.client_secret.clone().unwrap_or_else(|| {
+            crate::storage::secret_store::entry_name(&self.name, "client-secret")
+        })
+    }
+
     /// Checks the fields a user types, naming each problem.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();

@@ -1,6 +1,15 @@
 //! Where secrets live: the OS keychain (through keyring-core and the platform store),
 //! or, when the keychain is locked or absent and the user agrees, an in-memory store
 //! for this session only. Nothing here ever writes a secret to a file.
+//!
+//! **The sync/async boundary.** The [`SecretStore`] trait is synchronous, and the
+//! keychain stores may run an async runtime of their own (the Secret Service store
+//! drives zbus on tokio), which panics with "cannot start a runtime from within a
+//! runtime" when it is called on a tokio thread. So every call into keyring-core goes
+//! through [`off_runtime`]: on a thread that is inside a tokio runtime, the call runs on
+//! a short-lived plain thread instead. Callers may use a store from anywhere (a CLI
+//! inside `block_on`, the app's worker, a test); async code that must not block a worker
+//! thread still puts the call on `spawn_blocking`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -93,10 +102,36 @@ impl SecretStore for MemoryStore {
     }
 }
 
+/// Runs `f` where a keychain store may start its own runtime: here when this thread is
+/// not inside a tokio runtime, else on a plain scoped thread (which has no runtime
+/// context), joined before returning.
+pub fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        // The keychain call itself panicked: let the panic continue here.
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// A keyring-core store whose last reference is also dropped off any runtime: dropping
+/// the Secret Service store closes its D-Bus proxies, which blocks on a runtime too.
+struct StoreHandle(Option<Arc<keyring_core::CredentialStore>>);
+
+impl Drop for StoreHandle {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            off_runtime(move || drop(store));
+        }
+    }
+}
+
 /// The OS keychain through a keyring-core credential store.
 #[derive(Clone)]
 pub struct KeychainStore {
-    store: Arc<keyring_core::CredentialStore>,
+    store: Arc<StoreHandle>,
     name: String,
 }
 
@@ -105,36 +140,29 @@ impl KeychainStore {
     /// Credential Manager on Windows.
     pub fn open() -> Result<Self, SecretStoreError> {
         #[cfg(target_os = "linux")]
-        {
-            let store = zbus_secret_service_keyring_store::Store::new().map_err(map_error)?;
-            let this = Self::with_store(store, "OS keychain (Secret Service)");
-            this.probe()?;
-            Ok(this)
-        }
+        let opened = (
+            off_runtime(zbus_secret_service_keyring_store::Store::new),
+            "OS keychain (Secret Service)",
+        );
         #[cfg(target_os = "macos")]
-        {
-            let store = apple_native_keyring_store::keychain::Store::new().map_err(map_error)?;
-            Ok(Self::with_store(store, "macOS Keychain"))
-        }
+        let opened = (
+            off_runtime(apple_native_keyring_store::keychain::Store::new),
+            "macOS Keychain",
+        );
         #[cfg(target_os = "windows")]
-        {
-            let store = windows_native_keyring_store::Store::new().map_err(map_error)?;
-            Ok(Self::with_store(store, "Windows Credential Manager"))
-        }
+        let opened = (
+            off_runtime(windows_native_keyring_store::Store::new),
+            "Windows Credential Manager",
+        );
         #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-        {
-            Err(SecretStoreError::Unavailable(
+        let opened: (Result<Arc<keyring_core::CredentialStore>, _>, _) = (
+            Err(keyring_core::Error::NotSupportedByStore(
                 "no keychain support on this platform".into(),
-            ))
-        }
-    }
-
-    /// The Linux kernel keyring (keyutils): works without a desktop session, lives until
-    /// logout. Used when no Secret Service is running.
-    #[cfg(target_os = "linux")]
-    pub fn open_kernel_keyring() -> Result<Self, SecretStoreError> {
-        let store = linux_keyutils_keyring_store::Store::new().map_err(map_error)?;
-        let this = Self::with_store(store, "Linux kernel keyring (until logout)");
+            )),
+            "none",
+        );
+        let (store, name) = opened;
+        let this = Self::with_store(store.map_err(map_error)?, name);
         this.probe()?;
         Ok(this)
     }
@@ -142,7 +170,7 @@ impl KeychainStore {
     /// Wraps any keyring-core store (tests use `keyring_core::mock::Store`).
     pub fn with_store(store: Arc<keyring_core::CredentialStore>, name: &str) -> Self {
         Self {
-            store,
+            store: Arc::new(StoreHandle(Some(store))),
             name: name.to_owned(),
         }
     }
@@ -152,14 +180,23 @@ impl KeychainStore {
         self.get("probe-entry-that-does-not-exist").map(|_| ())
     }
 
-    fn entry(&self, entry: &str) -> Result<keyring_core::Entry, SecretStoreError> {
-        keyring_core::Entry::new_in_store(&self.store, SERVICE, entry).map_err(map_error)
+    /// Runs one operation on an entry, entirely off any runtime (the entry is made,
+    /// used and dropped there).
+    fn with_entry<R: Send>(
+        &self,
+        entry: &str,
+        op: impl FnOnce(&keyring_core::Entry) -> keyring_core::Result<R> + Send,
+    ) -> keyring_core::Result<R> {
+        let Some(store) = self.store.0.as_ref() else {
+            return Err(keyring_core::Error::NoDefaultStore);
+        };
+        off_runtime(|| op(&keyring_core::Entry::new_in_store(store, SERVICE, entry)?))
     }
 }
 
 impl SecretStore for KeychainStore {
     fn get(&self, entry: &str) -> Result<Option<Secret>, SecretStoreError> {
-        match self.entry(entry)?.get_password() {
+        match self.with_entry(entry, |e| e.get_password()) {
             Ok(value) => Ok(Some(Secret::new(value))),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(keyring_core::Error::BadEncoding(_)) => {
@@ -170,13 +207,12 @@ impl SecretStore for KeychainStore {
     }
 
     fn set(&self, entry: &str, value: &Secret) -> Result<(), SecretStoreError> {
-        self.entry(entry)?
-            .set_password(value.expose())
+        self.with_entry(entry, |e| e.set_password(value.expose()))
             .map_err(map_error)
     }
 
     fn delete(&self, entry: &str) -> Result<(), SecretStoreError> {
-        match self.entry(entry)?.delete_credential() {
+        match self.with_entry(entry, |e| e.delete_credential()) {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_error(e)),
         }
@@ -184,6 +220,42 @@ impl SecretStore for KeychainStore {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    fn is_persistent(&self) -> bool {
+        true
+    }
+}
+
+/// The Linux kernel keyring: works without a desktop session; kept across login
+/// sessions of the same user until reboot (see [`super::kernel_keyring`]).
+#[cfg(target_os = "linux")]
+pub struct KernelKeyringStore(super::kernel_keyring::KernelKeyring);
+
+#[cfg(target_os = "linux")]
+impl KernelKeyringStore {
+    /// Opens the user keyring (and probes it).
+    pub fn open() -> Result<Self, SecretStoreError> {
+        super::kernel_keyring::KernelKeyring::open().map(Self)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl SecretStore for KernelKeyringStore {
+    fn get(&self, entry: &str) -> Result<Option<Secret>, SecretStoreError> {
+        self.0.get(entry)
+    }
+
+    fn set(&self, entry: &str, value: &Secret) -> Result<(), SecretStoreError> {
+        self.0.set(entry, value)
+    }
+
+    fn delete(&self, entry: &str) -> Result<(), SecretStoreError> {
+        self.0.delete(entry)
+    }
+
+    fn describe(&self) -> String {
+        "Linux kernel keyring (kept until reboot)".into()
     }
 
     fn is_persistent(&self) -> bool {
@@ -232,7 +304,7 @@ pub fn open_default_store() -> Result<Arc<dyn SecretStore>, SecretStoreError> {
         Ok(store) => Ok(Arc::new(store)),
         Err(first) => {
             #[cfg(target_os = "linux")]
-            if let Ok(store) = KeychainStore::open_kernel_keyring() {
+            if let Ok(store) = KernelKeyringStore::open() {
                 return Ok(Arc::new(store));
             }
             Err(first)

@@ -8,8 +8,9 @@ use super::{
     code_block, copy_button, error_color, field, findings, notice, ok_color, pretty, warn_color,
 };
 use crate::gui::app::Action;
-use crate::gui::state::{AppState, GrantKind, Work};
+use crate::gui::state::{AppState, Work};
 use crate::oauth::render::{self, Redaction};
+use crate::oauth::request::GrantType;
 
 /// Paints the Request panel.
 pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
@@ -26,7 +27,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 egui::ComboBox::from_id_salt("grant")
                     .selected_text(state.request.grant.as_str())
                     .show_ui(ui, |ui| {
-                        for g in GrantKind::ALL {
+                        for g in GrantType::ALL {
                             ui.selectable_value(&mut state.request.grant, g, g.as_str());
                         }
                     })
@@ -34,10 +35,10 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     .labelled_by(l.id);
                 state.persisted.grant = state.request.grant;
             });
-            if state.request.grant == GrantKind::AuthorizationCode {
+            if state.request.grant == GrantType::AuthorizationCode {
                 authorization(ui, state, actions, profile.local_sandbox);
             }
-            if state.request.grant == GrantKind::RefreshToken {
+            if state.request.grant == GrantType::RefreshToken {
                 ui.horizontal(|ui| {
                     let l = ui.label("Refresh token");
                     let mut text = state.request.refresh_token.expose().to_owned();

@@ -1,0 +1,174 @@
+//! The flags that say which client talks to which server, shared by `exchange` and
+//! `authorize`: parsed here, turned into the core's [`Overrides`], and resolved by the
+//! core (`oauth::settings`) with the profile and the keychain, exactly as the app's
+//! worker resolves its profile.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use token_inspector::jose::keys::SigningAlg;
+use token_inspector::oauth::assertion::NumericDateStyle;
+use token_inspector::oauth::discovery;
+use token_inspector::oauth::settings::{self, Keychain, Overrides, Settings};
+use token_inspector::oauth::transport::Transport;
+use token_inspector::secret::Secret;
+use token_inspector::storage::profile::{AuthMethod, Profile, ProfileStore};
+
+use super::InputError;
+
+/// NumericDate styles for the assertion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NumericDateArg {
+    /// Whole seconds.
+    Seconds,
+    /// Seconds with milliseconds (the seed's style).
+    Milliseconds,
+}
+
+/// The client and server flags.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// A saved profile to start from (flags override its fields).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Issuer identifier; with no --token-endpoint, the endpoints come from discovery.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Token endpoint URL.
+    #[arg(long)]
+    pub token_endpoint: Option<String>,
+    /// The client_id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Signing key file for private_key_jwt (PEM: PKCS#1, PKCS#8, SEC1; or JWK).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The assertion's kid (default: the profile's, else the key's RFC 7638 thumbprint).
+    #[arg(long)]
+    pub kid: Option<String>,
+    /// Signing algorithm: PS256 (default), ES256, EdDSA, RS256.
+    #[arg(long)]
+    pub alg: Option<SigningAlg>,
+    /// Assertion aud: `issuer` (default), `token_endpoint`, or any other value.
+    #[arg(long)]
+    pub aud: Option<String>,
+    /// Client authentication method (private_key_jwt, client_secret_basic,
+    /// client_secret_post, tls_client_auth, self_signed_tls_client_auth, none).
+    #[arg(long)]
+    pub auth_method: Option<AuthMethod>,
+    /// Client secret for client_secret_basic/post (prefer the env variable).
+    #[arg(long, env = "TOKEN_INSPECTOR_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Assertion lifetime in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub lifetime: Option<u32>,
+    /// How the assertion writes iat/exp.
+    #[arg(long, value_enum)]
+    pub numeric_date: Option<NumericDateArg>,
+    /// The redirect_uri sent to the authorization endpoint.
+    #[arg(long)]
+    pub redirect_uri: Option<String>,
+    /// Scope to send (`""` sends none).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Extra header `Name: value` (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// mTLS client certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// mTLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub cert_key: Option<PathBuf>,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate (dangerous; says so).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Connect timeout in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Total timeout in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+impl ClientArgs {
+    /// The flags as the core's overrides.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            issuer: self.issuer.clone(),
+            token_endpoint: self.token_endpoint.clone(),
+            client_id: self.client_id.clone(),
+            key_file: self.key.clone(),
+            kid: self.kid.clone(),
+            alg: self.alg,
+            aud: self.aud.clone(),
+            auth_method: self.auth_method,
+            client_secret: self.client_secret.clone().map(Secret::new),
+            lifetime_secs: self.lifetime,
+            numeric_date: self.numeric_date.map(|v| match v {
+                NumericDateArg::Seconds => NumericDateStyle::Seconds,
+                NumericDateArg::Milliseconds => NumericDateStyle::Milliseconds,
+            }),
+            redirect_uri: self.redirect_uri.clone(),
+            scope: self.scope.clone(),
+            headers: self.headers.clone(),
+            insecure: self.insecure,
+            ca_file: self.cacert.clone(),
+            client_cert: self.cert.clone(),
+            client_cert_key: self.cert_key.clone(),
+            connect_timeout_secs: self.connect_timeout,
+            timeout_secs: self.timeout,
+        }
+    }
+
+    /// Loads the profile (if any), applies the flags, loads the secrets (files and the
+    /// keychain), builds the HTTP client and, when the token endpoint is unknown, runs
+    /// discovery. `quiet` keeps discovery's notes off stderr (`--json`).
+    pub async fn resolve(&self, quiet: bool) -> anyhow::Result<(Settings, Transport)> {
+        let saved = self.profile.is_some();
+        let mut profile = match &self.profile {
+            Some(name) => ProfileStore::default_location()
+                .and_then(|s| s.load(name))
+                .map_err(|e| InputError::new(e.to_string()))?,
+            None => Profile::new("command line", self.issuer.as_deref().unwrap_or_default()),
+        };
+        let overrides = self.overrides();
+        overrides
+            .apply(&mut profile, saved)
+            .map_err(|e| InputError::new(e.to_string()))?;
+        if profile.issuer.trim().is_empty() && profile.endpoints.token.is_none() {
+            return Err(InputError::new(
+                "give --issuer (discovery fills the endpoints) or --token-endpoint, or --profile NAME",
+            )
+            .into());
+        }
+        // Files and the keychain are blocking I/O: off the async threads.
+        let mut settings = tokio::task::spawn_blocking(move || {
+            settings::resolve(profile, &overrides, saved, &Keychain::default_store())
+        })
+        .await
+        .context("resolving the profile")?
+        .map_err(|e| InputError::new(e.to_string()))?;
+        let transport = Transport::new(settings.transport.clone())?;
+        let profile = &mut settings.profile;
+        if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
+            let found = discovery::discover(&transport, &profile.issuer)
+                .await
+                .context("discovery failed (give --token-endpoint to skip it)")?;
+            if !quiet {
+                for f in &found.findings {
+                    if f.severity == token_inspector::checks::Severity::Error {
+                        eprintln!("discovery: {}", f.message);
+                    }
+                }
+            }
+            discovery::apply_to_profile(&found, profile);
+        }
+        Ok((settings, transport))
+    }
+}

@@ -1,0 +1,452 @@
+//! Resolution: a saved profile plus what the user typed for this run (CLI flags or the
+//! app's fields) plus the keychain become the settings an exchange runs with.
+//!
+//! The CLI and the app's worker both call this module, so a rule about where a secret
+//! comes from, how a certificate and its key are joined, or which empty field counts as
+//! "not set" lives in one place. Two steps, as ripgrep separates the flags it parses
+//! from the settings it runs with:
+//! 1. [`Overrides::apply`] (pure): lays the user's values over the profile;
+//! 2. [`resolve`] (blocking I/O: files and the keychain): loads the secrets and the TLS
+//!    identity. Keychain calls are synchronous and safe from any thread
+//!    ([`crate::storage::secret_store::off_runtime`]); async callers that must not block
+//!    run it on `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::jose::keys::{PrivateKey, SigningAlg};
+use crate::oauth::assertion::NumericDateStyle;
+use crate::oauth::exchange::ExchangeContext;
+use crate::oauth::request::ClientSecrets;
+use crate::oauth::transport::TransportConfig;
+use crate::secret::Secret;
+use crate::storage::profile::{AudienceChoice, AuthMethod, ExtraHeader, Profile};
+use crate::storage::secret_store::{self, SecretStore, SecretStoreError};
+
+/// Why the settings could not be resolved. Each message names the input and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A value the user gave is wrong or missing.
+    #[error("{0}")]
+    Input(String),
+    /// A file named in the profile or the flags could not be read.
+    #[error("{what} {path}: {reason}")]
+    File {
+        /// What the file is for ("--key", "the mTLS certificate").
+        what: String,
+        /// The path.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// A secret is in the keychain, but the keychain did not give it.
+    #[error("{what} is in the keychain, but {source}")]
+    Keychain {
+        /// What was being read.
+        what: String,
+        /// The store's error (it says what to do).
+        source: SecretStoreError,
+    },
+    /// The keychain answered, but the entry is empty.
+    #[error("{0}")]
+    MissingSecret(String),
+}
+
+/// What the user sets for one run on top of a profile. Every field is optional: `None`
+/// (or an empty list) keeps the profile's value. The CLI fills it from its flags; the app
+/// from its fields.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Issuer identifier.
+    pub issuer: Option<String>,
+    /// Token endpoint URL.
+    pub token_endpoint: Option<String>,
+    /// The client_id.
+    pub client_id: Option<String>,
+    /// A signing key file (PEM or JWK) instead of the keychain's key.
+    pub key_file: Option<PathBuf>,
+    /// The assertion's kid.
+    pub kid: Option<String>,
+    /// The signing algorithm.
+    pub alg: Option<SigningAlg>,
+    /// The assertion audience (`issuer`, `token_endpoint` or a value).
+    pub aud: Option<String>,
+    /// Client authentication method.
+    pub auth_method: Option<AuthMethod>,
+    /// A client secret given directly (flag or environment), not from the keychain.
+    pub client_secret: Option<Secret>,
+    /// Assertion lifetime in seconds.
+    pub lifetime_secs: Option<u32>,
+    /// How the assertion writes iat/exp.
+    pub numeric_date: Option<NumericDateStyle>,
+    /// The redirect_uri.
+    pub redirect_uri: Option<String>,
+    /// The scope.
+    pub scope: Option<String>,
+    /// Extra headers, `Name: value`, added after the profile's.
+    pub headers: Vec<String>,
+    /// Turn certificate verification off.
+    pub insecure: bool,
+    /// Extra trusted CA file.
+    pub ca_file: Option<PathBuf>,
+    /// mTLS certificate file.
+    pub client_cert: Option<PathBuf>,
+    /// mTLS private key file (instead of the keychain entry).
+    pub client_cert_key: Option<PathBuf>,
+    /// Connect timeout in seconds.
+    pub connect_timeout_secs: Option<u64>,
+    /// Total timeout in seconds.
+    pub timeout_secs: Option<u64>,
+}
+
+impl Overrides {
+    /// Lays these values over `profile` (step 1, no I/O). `saved` is true when the
+    /// profile came from disk: only then may the keychain hold its secrets, and only then
+    /// does a key file keep the profile's algorithm.
+    pub fn apply(&self, profile: &mut Profile, saved: bool) -> Result<(), SettingsError> {
+        if let Some(v) = &self.issuer {
+            profile.issuer = v.clone();
+        }
+        if let Some(v) = &self.token_endpoint {
+            profile.endpoints.token = Some(v.clone());
+        }
+        if let Some(v) = &self.client_id {
+            profile.client_id = v.clone();
+        }
+        if let Some(v) = &self.kid {
+            profile.auth.kid = Some(v.clone());
+        }
+        if let Some(v) = self.alg {
+            profile.auth.alg = v;
+        }
+        if let Some(v) = &self.aud {
+            profile.auth.aud = AudienceChoice::from(v.as_str());
+        }
+        if let Some(v) = self.auth_method {
+            profile.auth.method = v;
+        } else if self.client_secret.is_some() && self.key_file.is_none() && !saved {
+            profile.auth.method = AuthMethod::ClientSecretBasic;
+        }
+        if let Some(v) = self.lifetime_secs {
+            profile.auth.lifetime_secs = v;
+        }
+        if let Some(v) = self.numeric_date {
+            profile.auth.numeric_date = v;
+        }
+        if let Some(v) = &self.redirect_uri {
+            profile.redirect_uri = v.clone();
+        }
+        if let Some(v) = &self.scope {
+            profile.scope = v.clone();
+        }
+        for h in &self.headers {
+            let (name, value) = h.split_once(':').ok_or_else(|| {
+                SettingsError::Input(format!("--header {h:?}: write it as 'Name: value'"))
+            })?;
+            profile.headers.push(ExtraHeader {
+                name: name.trim().to_owned(),
+                value: value.trim().to_owned(),
+            });
+        }
+        if self.insecure {
+            profile.tls.insecure_skip_verify = true;
+        }
+        if let Some(v) = &self.ca_file {
+            profile.tls.ca_file = Some(v.clone());
+        }
+        if let Some(v) = &self.client_cert {
+            profile.tls.client_cert = Some(v.clone());
+        }
+        if let Some(v) = self.connect_timeout_secs {
+            profile.tls.connect_timeout_secs = v;
+        }
+        if let Some(v) = self.timeout_secs {
+            profile.tls.timeout_secs = v;
+        }
+        Ok(())
+    }
+}
+
+/// The secret store, opened the first time a secret is needed (a run that needs none
+/// never touches the keychain).
+pub struct Keychain {
+    given: Option<Arc<dyn SecretStore>>,
+    opened: OnceLock<Result<Arc<dyn SecretStore>, SecretStoreError>>,
+}
+
+impl Keychain {
+    /// The platform's default store, opened on first use.
+    pub fn default_store() -> Self {
+        Self {
+            given: None,
+            opened: OnceLock::new(),
+        }
+    }
+
+    /// A store that is already open (the app's, or a test's).
+    pub fn given(store: Arc<dyn SecretStore>) -> Self {
+        Self {
+            given: Some(store),
+            opened: OnceLock::new(),
+        }
+    }
+
+    /// The store, or why there is none.
+    pub fn store(&self) -> Result<Arc<dyn SecretStore>, SecretStoreError> {
+        if let Some(store) = &self.given {
+            return Ok(store.clone());
+        }
+        self.opened
+            .get_or_init(secret_store::open_default_store)
+            .clone()
+    }
+
+    /// Reads one entry; `what` names it in errors ("the profile's signing key").
+    pub fn read(&self, entry: &str, what: &str) -> Result<Option<Secret>, SettingsError> {
+        let keychain = |source| SettingsError::Keychain {
+            what: what.to_owned(),
+            source,
+        };
+        self.store().map_err(keychain)?.get(entry).map_err(keychain)
+    }
+}
+
+/// Everything an exchange needs, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    /// The profile with the overrides applied.
+    pub profile: Profile,
+    /// The signing key and client secret.
+    pub secrets: ClientSecrets,
+    /// How to connect (CA, mTLS identity, timeouts).
+    pub transport: TransportConfig,
+    /// The mTLS key file, when it came from a file (curl names it).
+    pub client_key_file: Option<PathBuf>,
+}
+
+/// Step 2: loads what `profile` (with the overrides already applied) refers to: the
+/// signing key, the client secret, the CA file and the mTLS identity. `saved` as for
+/// [`Overrides::apply`].
+pub fn resolve(
+    profile: Profile,
+    overrides: &Overrides,
+    saved: bool,
+    keychain: &Keychain,
+) -> Result<Settings, SettingsError> {
+    let mut profile = profile;
+    let transport = transport_config(&profile, overrides.client_cert_key.as_deref(), keychain)?;
+    let mut secrets = ClientSecrets::default();
+    if let Some(path) = &overrides.key_file {
+        let key = PrivateKey::load(&read_file("--key", path)?)
+            .map_err(|e| SettingsError::Input(format!("--key {}: {e}", path.display())))?;
+        if overrides.alg.is_none() && !saved {
+            profile.auth.alg = SigningAlg::default_for(key.key_type());
+        }
+        secrets.signing_key = Some(key);
+    } else if profile.auth.method == AuthMethod::PrivateKeyJwt && saved {
+        secrets.signing_key = Some(signing_key(&profile, keychain)?.ok_or_else(|| {
+            SettingsError::MissingSecret(format!(
+                "no signing key in the keychain entry {:?}: run `token-inspector keygen --profile {:?}` or pass --key FILE",
+                profile.key_entry(),
+                profile.name
+            ))
+        })?);
+    }
+    secrets.client_secret = match &overrides.client_secret {
+        Some(s) => Some(s.clone()),
+        None if saved
+            && matches!(
+                profile.auth.method,
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+            ) =>
+        {
+            keychain.read(&profile.client_secret_entry(), "the client secret")?
+        }
+        None => None,
+    };
+    Ok(Settings {
+        profile,
+        secrets,
+        transport,
+        client_key_file: overrides.client_cert_key.clone(),
+    })
+}
+
+/// The profile's signing key from the keychain; `Ok(None)` when the entry is empty.
+pub fn signing_key(
+    profile: &Profile,
+    keychain: &Keychain,
+) -> Result<Option<PrivateKey>, SettingsError> {
+    match keychain.read(&profile.key_entry(), "the profile's signing key")? {
+        None => Ok(None),
+        Some(pem) => PrivateKey::load(pem.expose()).map(Some).map_err(|e| {
+            SettingsError::Input(format!(
+                "the signing key in the keychain does not load: {e}; import it again"
+            ))
+        }),
+    }
+}
+
+/// The transport a profile describes: its CA file, its mTLS identity (certificate file
+/// plus the key from `key_file` or the profile's keychain entry, joined into one PEM),
+/// timeouts and the verification switch.
+pub fn transport_config(
+    profile: &Profile,
+    key_file: Option<&Path>,
+    keychain: &Keychain,
+) -> Result<TransportConfig, SettingsError> {
+    let tls = &profile.tls;
+    let ca_pem = match &tls.ca_file {
+        Some(path) => Some(read_file("the CA file", path)?),
+        None => None,
+    };
+    let identity_pem = match (&tls.client_cert, key_file, &tls.client_key) {
+        (None, Some(_), _) => {
+            return Err(SettingsError::Input(
+                "an mTLS key is given without its certificate: add --cert FILE".into(),
+            ));
+        }
+        (None, None, _) => None,
+        (Some(cert), Some(key), _) => {
+            let cert = read_file("the mTLS certificate", cert)?;
+            let key = Secret::new(read_file("the mTLS key", key)?);
+            Some(identity(&cert, &key))
+        }
+        (Some(cert), None, Some(entry)) => {
+            let cert = read_file("the mTLS certificate", cert)?;
+            let key = keychain.read(entry, "the mTLS key")?.ok_or_else(|| {
+                SettingsError::MissingSecret(format!(
+                    "the keychain entry {entry:?} for the mTLS key is empty: import the key again"
+                ))
+            })?;
+            Some(identity(&cert, &key))
+        }
+        (Some(_), None, None) => {
+            return Err(SettingsError::Input(
+                "an mTLS certificate is set but not its key: give --cert-key FILE, or import the key into the profile".into(),
+            ));
+        }
+    };
+    Ok(TransportConfig::for_profile(tls, ca_pem, identity_pem))
+}
+
+/// One PEM holding the certificate chain and its private key, as rustls reads an
+/// identity.
+fn identity(cert_pem: &str, key_pem: &Secret) -> Secret {
+    Secret::new(format!("{cert_pem}\n{}", key_pem.expose()))
+}
+
+fn read_file(what: &str, path: &Path) -> Result<String, SettingsError> {
+    std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+        what: what.to_owned(),
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// What the checks compare an answer against, from a profile; empty fields count as
+/// not set.
+pub fn exchange_context(
+    profile: &Profile,
+    expected_state: Option<String>,
+    expected_nonce: Option<String>,
+) -> ExchangeContext {
+    let set = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    ExchangeContext {
+        issuer: set(&profile.issuer),
+        client_id: set(&profile.client_id),
+        token_endpoint: profile.endpoints.token.as_deref().and_then(set),
+        expected_nonce,
+        expected_state,
+        jwks_uri: profile.endpoints.jwks.as_deref().and_then(set),
+        jwks: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::secret_store::MemoryStore;
+
+    #[test]
+    fn overrides_replace_only_what_is_given() {
+        let mut p = Profile::ozone_malaysia_example();
+        let o = Overrides {
+            client_id: Some("other".into()),
+            headers: vec!["x-a: 1".into()],
+            insecure: true,
+            ..Overrides::default()
+        };
+        o.apply(&mut p, true).unwrap();
+        assert_eq!(p.client_id, "other");
+        assert_eq!(p.issuer, "https://auth1.sandbox.mya.ozoneapi.io");
+        assert_eq!(p.headers.last().map(|h| h.value.as_str()), Some("1"));
+        assert!(p.tls.insecure_skip_verify);
+        let bad = Overrides {
+            headers: vec!["no colon".into()],
+            ..Overrides::default()
+        };
+        assert!(bad.apply(&mut p, true).is_err());
+    }
+
+    #[test]
+    fn a_client_secret_alone_means_client_secret_basic_on_the_command_line() {
+        let mut p = Profile::new("cli", "https://as.example");
+        let o = Overrides {
+            client_secret: Some(Secret::new("s")),
+            ..Overrides::default()
+        };
+        o.apply(&mut p, false).unwrap();
+        assert_eq!(p.auth.method, AuthMethod::ClientSecretBasic);
+    }
+
+    #[test]
+    fn saved_profile_takes_its_key_and_mtls_key_from_the_keychain() {
+        let store = Arc::new(MemoryStore::new());
+        let key = PrivateKey::generate(crate::jose::keys::KeyType::EcP256).unwrap();
+        let mut p = Profile::new("saved", "https://as.example");
+        p.auth.alg = SigningAlg::ES256;
+        store.set(&p.key_entry(), key.to_pkcs8_pem()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.pem");
+        std::fs::write(&cert, "CERT").unwrap();
+        p.tls.client_cert = Some(cert);
+        p.tls.client_key = Some("profile/saved/mtls-key".into());
+        store
+            .set("profile/saved/mtls-key", &Secret::new("KEY"))
+            .unwrap();
+        let keychain = Keychain::given(store);
+        let s = resolve(p, &Overrides::default(), true, &keychain).unwrap();
+        assert_eq!(
+            s.secrets.signing_key.map(|k| k.thumbprint()),
+            Some(key.thumbprint())
+        );
+        let identity = s.transport.identity_pem.unwrap();
+        assert_eq!(identity.expose(), "CERT\nKEY");
+    }
+
+    #[test]
+    fn missing_secrets_are_named() {
+        let keychain = Keychain::given(Arc::new(MemoryStore::new()));
+        let p = Profile::new("empty", "https://as.example");
+        let e = resolve(p.clone(), &Overrides::default(), true, &keychain).unwrap_err();
+        assert!(e.to_string().contains("keygen --profile"), "{e}");
+        let mut p = p;
+        p.tls.client_cert = Some("/nonexistent/cert.pem".into());
+        let e = transport_config(&p, None, &keychain).unwrap_err();
+        assert!(e.to_string().contains("not its key"), "{e}");
+        let e = transport_config(&p, Some(Path::new("/k")), &keychain).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/cert.pem"), "{e}");
+    }
+
+    #[test]
+    fn context_drops_empty_fields() {
+        let mut p = Profile::new("p", "https://as.example");
+        p.endpoints.token = Some(" ".into());
+        let c = exchange_context(&p, None, Some("n".into()));
+        assert_eq!(c.issuer.as_deref(), Some("https://as.example"));
+        assert_eq!(c.client_id, None);
+        assert_eq!(c.token_endpoint, None);
+        assert_eq!(c.expected_nonce.as_deref(), Some("n"));
+    }
+}
