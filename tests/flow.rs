@@ -101,7 +101,7 @@ async fn full_flow_against_the_sandbox() {
     assert_eq!(answer.iss.as_deref(), Some(handle.issuer()));
 
     let grant = Grant::AuthorizationCode {
-        code: answer.code.clone().unwrap(),
+        code: answer.code.clone().unwrap().into(),
         redirect_uri: profile.redirect_uri.clone(),
         code_verifier: Some(session.verifier.as_str().into()),
     };
@@ -206,7 +206,7 @@ async fn reusing_the_code_is_refused() {
         .unwrap();
     let answer = authorize::auto_approve(&t, &session).await.unwrap();
     let grant = Grant::AuthorizationCode {
-        code: answer.code.unwrap(),
+        code: answer.code.unwrap().into(),
         redirect_uri: profile.redirect_uri.clone(),
         code_verifier: Some(session.verifier.as_str().into()),
     };

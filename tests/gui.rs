@@ -640,3 +640,121 @@ fn app_icon_is_a_256_png() {
     let icon = eframe::icon_data::from_png_bytes(token_inspector::gui::ICON_PNG).unwrap();
     assert_eq!((icon.width, icon.height), (256, 256));
 }
+
+/// A token endpoint that answers 400 `invalid_grant` to everything and keeps each form
+/// body it received.
+fn recording_token_server(s: &Setup) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener =
+        s.rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    s.rt.spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then as many body bytes as Content-Length says.
+                loop {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                let (name, value) = l.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            seen.lock().unwrap().push(body.to_owned());
+                            break;
+                        }
+                    }
+                }
+                let body = br#"{"error":"invalid_grant"}"#;
+                let head = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body).await;
+            });
+        }
+    });
+    (port, bodies)
+}
+
+/// Replaces the text of a password field, then leaves it (Escape), as a user tabs on:
+/// kittest does not find a focused field by its label.
+fn type_secret(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_ok();
+    // Select all, then the typed text replaces the selection in one frame, as a paste
+    // does.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.event(egui::Event::Text(text.to_owned()));
+    h.run_ok();
+    h.key_press(Key::Escape);
+    h.run_ok();
+}
+
+/// The request is rebuilt when a secret input changes, even to one of the same length:
+/// the second refresh token pasted is the one the server receives.
+#[test]
+fn a_new_refresh_token_of_the_same_length_is_the_one_sent() {
+    let s = Setup::new();
+    let (port, bodies) = recording_token_server(&s);
+    let mut p = bank_profile("Refreshing bank");
+    p.auth.method = AuthMethod::None;
+    p.endpoints.token = Some(format!("http://127.0.0.1:{port}/token"));
+    let s = s.with_profile(&p);
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Request");
+    click(&mut h, "Grant type");
+    click(&mut h, "refresh_token");
+
+    // The preview is built from the first token; the second, of the same length, is
+    // typed before the first Send (within the 30 s a preview is reused).
+    type_secret(&mut h, "Refresh token", "rt-first-AAAAAAAA");
+    h.run_ok();
+    assert!(
+        h.state().state.preview.model.is_some(),
+        "a preview was built"
+    );
+    type_secret(&mut h, "Refresh token", "rt-other-BBBBBBBB");
+    click(&mut h, "Send");
+    wait_for(&mut h, "the first answer", |a| a.state.history.len() == 1);
+
+    // Again after a Send: a third token, same length.
+    click(&mut h, "Request");
+    type_secret(&mut h, "Refresh token", "rt-third-CCCCCCCC");
+    h.run_ok();
+    click(&mut h, "Send");
+    wait_for(&mut h, "the second answer", |a| a.state.history.len() == 2);
+
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(
+        bodies[0].contains("refresh_token=rt-other-BBBBBBBB"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies[1].contains("refresh_token=rt-third-CCCCCCCC"),
+        "{bodies:?}"
+    );
+}

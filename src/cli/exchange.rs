@@ -243,9 +243,9 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
                 input("--grant authorization_code needs --code or --redirect-url")
             })?;
             Grant::AuthorizationCode {
-                code,
+                code: Secret::new(code),
                 redirect_uri,
-                code_verifier,
+                code_verifier: code_verifier.map(Secret::new),
             }
         }
         GrantType::RefreshToken => Grant::RefreshToken {
@@ -296,23 +296,17 @@ pub fn request_json(model: &RequestModel) -> Value {
     let headers: Vec<Value> = model
         .headers
         .iter()
-        .map(|h| {
-            if h.secret {
-                json!({"name": h.name, "value": null, "redacted": true})
-            } else {
-                json!({"name": h.name, "value": h.value})
-            }
+        .map(|h| match h.value.shown() {
+            Some(value) => json!({"name": h.name, "value": value}),
+            None => json!({"name": h.name, "value": null, "redacted": true}),
         })
         .collect();
     let form: Vec<Value> = model
         .form
         .iter()
-        .map(|p| {
-            if p.secret {
-                json!({"name": p.name, "value": null, "redacted": true})
-            } else {
-                json!({"name": p.name, "value": p.value})
-            }
+        .map(|p| match p.value.shown() {
+            Some(value) => json!({"name": p.name, "value": value}),
+            None => json!({"name": p.name, "value": null, "redacted": true}),
         })
         .collect();
     json!({

@@ -12,8 +12,8 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 use super::panels;
 use super::platform::{Clipboard, FileDialog};
 use super::state::{
-    AppState, HistoryEntry, JwtKeySource, KeyState, LoadedKey, Notice, Persisted, SandboxStatus,
-    StoreStatus, Tab, Work,
+    AppState, HistoryEntry, JwtKeySource, KeyState, LoadedKey, Notice, Persisted, PreviewInputs,
+    SandboxStatus, StoreStatus, Tab, Work,
 };
 use super::worker::{Area, Command, Event, Worker};
 use crate::checks::CheckContext;
@@ -27,6 +27,7 @@ use crate::oauth::render::{self, Redaction};
 use crate::oauth::request::{self, ClientSecrets, Grant, GrantType, RequestOptions};
 use crate::oauth::response::ResponseBody;
 use crate::oauth::settings;
+use crate::secret::Secret;
 use crate::storage::profile::{Profile, ProfileStore};
 use crate::storage::secret_store::SecretStore;
 
@@ -948,36 +949,31 @@ impl App {
             self.state.preview = Default::default();
             return;
         };
-        let key_fp = match &st.key {
-            KeyState::Loaded(k) => k.thumbprint.clone(),
-            other => format!("{other:?}").chars().take(20).collect(),
-        };
         let r = &st.request;
-        let fingerprint = format!(
-            "{}\u{1}{:?}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}",
-            profile.to_toml(),
-            r.grant,
-            r.code,
-            r.code_verifier,
-            r.scope,
-            r.interaction_id,
-            r.refresh_token.expose().len(),
-            key_fp
-        ) + &format!(
-            "\u{1}{}",
-            st.client_secret
-                .as_ref()
-                .map(|(p, s)| format!("{p}:{}", s.expose().len()))
-                .unwrap_or_default()
-        );
-        if !force && st.preview.fingerprint == fingerprint {
+        let inputs = PreviewInputs {
+            profile: profile.clone(),
+            grant: r.grant,
+            code: r.code.clone(),
+            code_verifier: r.code_verifier.clone(),
+            scope: r.scope.clone(),
+            interaction_id: r.interaction_id.clone(),
+            refresh_token: r.refresh_token.clone(),
+            key: match &st.key {
+                KeyState::Loaded(k) => k.thumbprint.clone(),
+                other => format!("{other:?}"),
+            },
+            client_secret: st.client_secret.clone(),
+        };
+        if !force && st.preview.inputs.as_ref() == Some(&inputs) {
             return;
         }
         let grant = match r.grant {
             GrantType::AuthorizationCode => Grant::AuthorizationCode {
-                code: r.code.clone(),
+                code: Secret::new(r.code.clone()),
                 redirect_uri: profile.redirect_uri.clone(),
-                code_verifier: Some(r.code_verifier.clone()).filter(|v| !v.trim().is_empty()),
+                code_verifier: Some(r.code_verifier.clone())
+                    .filter(|v| !v.trim().is_empty())
+                    .map(Secret::new),
             },
             GrantType::RefreshToken => Grant::RefreshToken {
                 refresh_token: r.refresh_token.clone(),
@@ -1008,7 +1004,7 @@ impl App {
             Err(_) => Vec::new(),
         };
         let preview = &mut self.state.preview;
-        preview.fingerprint = fingerprint;
+        preview.inputs = Some(inputs);
         preview.model = Some(model);
         preview.built = Some(Instant::now());
         preview.sent = false;

@@ -189,8 +189,9 @@ pub struct RequestInputs {
 /// The request model built from the current inputs (the one shown is the one sent).
 #[derive(Clone, Debug, Default)]
 pub struct Preview {
-    /// What the inputs looked like when it was built.
-    pub fingerprint: String,
+    /// The inputs it was built from, compared by value (secrets included) to decide
+    /// whether to rebuild.
+    pub inputs: Option<PreviewInputs>,
     /// The model, or why it could not be built (with what to do).
     pub model: Option<Result<RequestModel, String>>,
     /// When it was built.
@@ -199,6 +200,30 @@ pub struct Preview {
     pub sent: bool,
     /// Findings on the request alone (the client assertion).
     pub findings: Vec<Finding>,
+}
+
+/// Everything a request preview is built from. Compared by value, so a new refresh token
+/// or client secret of the same length rebuilds the request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviewInputs {
+    /// The profile as edited.
+    pub profile: Profile,
+    /// The grant picked.
+    pub grant: GrantType,
+    /// The code.
+    pub code: String,
+    /// The PKCE verifier.
+    pub code_verifier: String,
+    /// The scope typed.
+    pub scope: String,
+    /// The interaction id typed.
+    pub interaction_id: String,
+    /// The refresh token.
+    pub refresh_token: Secret,
+    /// The signing key's thumbprint, or what the key state is.
+    pub key: String,
+    /// The client secret and the profile it belongs to.
+    pub client_secret: Option<(String, Secret)>,
 }
 
 /// Where the JWT panel's verification key comes from.

@@ -6,6 +6,7 @@ use serde_json::{Map, Number, Value, json};
 
 use crate::jose::jwt;
 use crate::jose::keys::{KeyError, PrivateKey, SigningAlg};
+use crate::secret::Secret;
 
 /// The `client_assertion_type` for a JWT bearer assertion (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -58,8 +59,10 @@ pub enum AssertionError {
 /// A signed client assertion and what went into it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClientAssertion {
-    /// The compact JWS to send as `client_assertion`.
-    pub jwt: String,
+    /// The compact JWS to send as `client_assertion` (a credential until it expires;
+    /// `Debug` and `Serialize` hide it).
+    #[serde(skip)]
+    pub jwt: Secret,
     /// The header as signed.
     pub header: Map<String, Value>,
     /// The claims as signed.
@@ -135,7 +138,7 @@ pub fn build_client_assertion(
     )
     .map_err(|e| AssertionError::Sign(e.to_string()))?;
     Ok(ClientAssertion {
-        jwt,
+        jwt: Secret::new(jwt),
         header,
         claims,
     })
@@ -162,7 +165,7 @@ mod tests {
     fn reproduces_the_seed_claims() {
         // The seed's iat is 1769766702.739 and exp is 310 s later.
         let a = build_client_assertion(&settings(), rsa_key(), 1_769_766_702_739).unwrap();
-        let d = jwt::decode(&a.jwt).unwrap();
+        let d = jwt::decode(a.jwt.expose()).unwrap();
         assert_eq!(
             serde_json::to_string(&d.header).unwrap(),
             r#"{"alg":"PS256","kid":"CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI"}"#
@@ -185,7 +188,7 @@ mod tests {
         let jwk: jsonwebtoken::jwk::Jwk =
             serde_json::from_value(rsa_key().public_jwk(None, SigningAlg::PS256)).unwrap();
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-        let (input, sig) = a.jwt.rsplit_once('.').unwrap();
+        let (input, sig) = a.jwt.expose().rsplit_once('.').unwrap();
         assert!(
             jsonwebtoken::crypto::verify(
                 sig,

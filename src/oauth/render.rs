@@ -54,10 +54,10 @@ pub fn raw_http(model: &RequestModel, redaction: Redaction) -> String {
         model.host()
     );
     for h in &model.headers {
-        let value = if h.secret && redaction == Redaction::Redacted {
+        let value = if h.value.is_secret() && redaction == Redaction::Redacted {
             format!("<{}>", placeholder(&h.name))
         } else {
-            h.value.clone()
+            h.value.expose().to_owned()
         };
         out.push_str(&format!("{}: {}\r\n", h.name, value));
     }
@@ -71,10 +71,10 @@ fn redacted_body(model: &RequestModel) -> String {
         .form
         .iter()
         .map(|p| {
-            if p.secret {
+            if p.value.is_secret() {
                 format!("{}=<{}>", p.name, placeholder(&p.name))
             } else {
-                format!("{}={}", p.name, percent_encode(&p.value))
+                format!("{}={}", p.name, percent_encode(p.value.expose()))
             }
         })
         .collect::<Vec<_>>()
@@ -147,7 +147,7 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
         lines.push(format!("--max-time {}", t.timeout_secs));
     }
     for h in &model.headers {
-        if h.secret && redaction == Redaction::Redacted {
+        if h.value.is_secret() && redaction == Redaction::Redacted {
             lines.push(format!(
                 "--header \"{}: ${{{}}}\"",
                 h.name,
@@ -159,12 +159,12 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
         } else {
             lines.push(format!(
                 "--header {}",
-                shell_quote(&format!("{}: {}", h.name, h.value))
+                shell_quote(&format!("{}: {}", h.name, h.value.expose()))
             ));
         }
     }
     for p in &model.form {
-        if p.secret && redaction == Redaction::Redacted {
+        if p.value.is_secret() && redaction == Redaction::Redacted {
             lines.push(format!(
                 "--data-urlencode \"{}=${{{}}}\"",
                 p.name,
@@ -173,7 +173,7 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
         } else {
             lines.push(format!(
                 "--data-urlencode {}",
-                shell_quote(&format!("{}={}", p.name, p.value))
+                shell_quote(&format!("{}={}", p.name, p.value.expose()))
             ));
         }
     }
@@ -185,13 +185,13 @@ pub fn redacted_variables(model: &RequestModel) -> Vec<String> {
     let mut vars: Vec<String> = model
         .headers
         .iter()
-        .filter(|h| h.secret)
+        .filter(|h| h.value.is_secret())
         .map(|h| placeholder(&h.name))
         .chain(
             model
                 .form
                 .iter()
-                .filter(|p| p.secret)
+                .filter(|p| p.value.is_secret())
                 .map(|p| placeholder(&p.name)),
         )
         .collect();
@@ -207,7 +207,7 @@ pub fn redacted_variables(model: &RequestModel) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::request::{FormParam, Header, RequestKind, TransportSettings};
+    use crate::oauth::request::{RequestKind, TransportSettings, header, param};
 
     fn model() -> RequestModel {
         RequestModel {
@@ -215,33 +215,17 @@ mod tests {
             method: "POST".into(),
             url: "https://as1.sandbox.mya.ozoneapi.io/token".into(),
             headers: vec![
-                Header {
-                    name: "Content-Type".into(),
-                    value: "application/x-www-form-urlencoded".into(),
-                    secret: false,
-                },
-                Header {
-                    name: "x-fapi-interaction-id".into(),
-                    value: "968bed68-6694-44a8-8daa-b955bb4d1283".into(),
-                    secret: false,
-                },
+                header("Content-Type", "application/x-www-form-urlencoded", false),
+                header(
+                    "x-fapi-interaction-id",
+                    "968bed68-6694-44a8-8daa-b955bb4d1283",
+                    false,
+                ),
             ],
             form: vec![
-                FormParam {
-                    name: "grant_type".into(),
-                    value: "authorization_code".into(),
-                    secret: false,
-                },
-                FormParam {
-                    name: "note".into(),
-                    value: "it's a b&c".into(),
-                    secret: false,
-                },
-                FormParam {
-                    name: "client_assertion".into(),
-                    value: "eyJ.x.y".into(),
-                    secret: true,
-                },
+                param("grant_type", "authorization_code", false),
+                param("note", "it's a b&c", false),
+                param("client_assertion", "eyJ.x.y", true),
             ],
             client_assertion: None,
             interaction_id: None,

@@ -17,15 +17,71 @@ pub const USER_AGENT: &str = concat!("token-inspector/", env!("CARGO_PKG_VERSION
 /// The form content type (RFC 6749 §4.1.3).
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
+/// A header or form value: plain, or a secret that only [`FieldValue::expose`] reveals.
+/// `Debug` and `Serialize` never print a secret (it serializes as `null`), so a model can
+/// be logged or turned into JSON without leaking a client assertion, a code verifier, a
+/// refresh token or a client secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// Shown everywhere.
+    Plain(String),
+    /// Hidden when shared (redacted views, JSON, logs); sent as is.
+    Secret(Secret),
+}
+
+impl FieldValue {
+    /// The value as sent. Call where it is sent or rendered for sending (curl).
+    pub fn expose(&self) -> &str {
+        match self {
+            FieldValue::Plain(v) => v,
+            FieldValue::Secret(s) => s.expose(),
+        }
+    }
+
+    /// The value when it may be shown; `None` for a secret.
+    pub fn shown(&self) -> Option<&str> {
+        match self {
+            FieldValue::Plain(v) => Some(v),
+            FieldValue::Secret(_) => None,
+        }
+    }
+
+    /// True for a secret.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, FieldValue::Secret(_))
+    }
+
+    /// True when the value has no characters.
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+}
+
+impl std::fmt::Debug for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Plain(v) => v.fmt(f),
+            FieldValue::Secret(s) => s.fmt(f),
+        }
+    }
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FieldValue::Plain(v) => serializer.serialize_str(v),
+            FieldValue::Secret(_) => serializer.serialize_none(),
+        }
+    }
+}
+
 /// One header, in the order sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Header {
     /// Name as written.
     pub name: String,
-    /// Value.
-    pub value: String,
-    /// True when the value must be hidden when sharing (Authorization).
-    pub secret: bool,
+    /// Value (a secret for Authorization).
+    pub value: FieldValue,
 }
 
 /// One form parameter, in the order sent.
@@ -33,11 +89,9 @@ pub struct Header {
 pub struct FormParam {
     /// Parameter name.
     pub name: String,
-    /// Parameter value (not encoded).
-    pub value: String,
-    /// True when the value must be hidden when sharing (client_assertion,
-    /// code_verifier, refresh_token, client_secret, token).
-    pub secret: bool,
+    /// Parameter value, not encoded (a secret for client_assertion, code_verifier,
+    /// refresh_token, client_secret, token).
+    pub value: FieldValue,
 }
 
 /// What a request is for.
@@ -102,25 +156,25 @@ impl RequestModel {
     pub fn body(&self) -> String {
         self.form
             .iter()
-            .map(|p| format!("{}={}", p.name, percent_encode(&p.value)))
+            .map(|p| format!("{}={}", p.name, percent_encode(p.value.expose())))
             .collect::<Vec<_>>()
             .join("&")
     }
 
-    /// A form parameter's value.
+    /// A form parameter's value as sent (a secret included: for sending and checks).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.form
             .iter()
             .find(|p| p.name == name)
-            .map(|p| p.value.as_str())
+            .map(|p| p.value.expose())
     }
 
-    /// A header's value (case-insensitive name).
+    /// A header's value as sent (case-insensitive name; a secret included).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+            .map(|h| h.value.expose())
     }
 
     /// The `Host` header value the transport will send.
@@ -212,12 +266,12 @@ impl std::str::FromStr for GrantType {
 pub enum Grant {
     /// `authorization_code`.
     AuthorizationCode {
-        /// The code from the redirect.
-        code: String,
+        /// The code from the redirect (a credential until it is used: RFC 6749 §10.5).
+        code: Secret,
         /// The redirect_uri used at the authorization endpoint.
         redirect_uri: String,
         /// The PKCE verifier.
-        code_verifier: Option<String>,
+        code_verifier: Option<Secret>,
     },
     /// `refresh_token`.
     RefreshToken {
@@ -301,19 +355,27 @@ fn required_url(value: Option<&str>, what: &str) -> Result<String, BuildError> {
     Ok(value.to_owned())
 }
 
-fn param(name: &str, value: impl Into<String>, secret: bool) -> FormParam {
-    FormParam {
-        name: name.to_owned(),
-        value: value.into(),
-        secret,
+fn field(value: String, secret: bool) -> FieldValue {
+    if secret {
+        FieldValue::Secret(Secret::new(value))
+    } else {
+        FieldValue::Plain(value)
     }
 }
 
-fn header(name: &str, value: impl Into<String>, secret: bool) -> Header {
+/// A form parameter; `secret` marks values hidden when shared.
+pub fn param(name: &str, value: impl Into<String>, secret: bool) -> FormParam {
+    FormParam {
+        name: name.to_owned(),
+        value: field(value.into(), secret),
+    }
+}
+
+/// A header; `secret` marks values hidden when shared.
+pub fn header(name: &str, value: impl Into<String>, secret: bool) -> Header {
     Header {
         name: name.to_owned(),
-        value: value.into(),
-        secret,
+        value: field(value.into(), secret),
     }
 }
 
@@ -419,7 +481,7 @@ fn add_client_auth(
                 .push(param("client_assertion_type", JWT_BEARER, false));
             model
                 .form
-                .push(param("client_assertion", assertion.jwt.clone(), true));
+                .push(param("client_assertion", assertion.jwt.expose(), true));
             model.client_assertion = Some(assertion);
         }
         AuthMethod::ClientSecretBasic => {
@@ -498,7 +560,7 @@ pub fn build_token_request(
             if !scope.is_empty() {
                 model.form.push(param("scope", scope, false));
             }
-            let code = code.trim();
+            let code = code.expose().trim();
             if code.is_empty() {
                 return Err(BuildError::Missing(
                     "no authorization code: paste the code or the whole redirect URL".to_owned(),
@@ -513,7 +575,7 @@ pub fn build_token_request(
                 ));
             }
             model.form.push(param("redirect_uri", redirect_uri, false));
-            if let Some(verifier) = code_verifier.as_deref().map(str::trim)
+            if let Some(verifier) = code_verifier.as_ref().map(|v| v.expose().trim())
                 && !verifier.is_empty()
             {
                 crate::oauth::pkce::PkceVerifier::parse(verifier)
@@ -706,7 +768,7 @@ mod tests {
         assert_eq!(m.param("scope"), Some("accounts"));
         assert_eq!(m.param("client_assertion_type"), Some(JWT_BEARER));
         let a = m.client_assertion.as_ref().unwrap();
-        assert_eq!(m.param("client_assertion"), Some(a.jwt.as_str()));
+        assert_eq!(m.param("client_assertion"), Some(a.jwt.expose()));
         assert_eq!(a.claims["aud"], "https://auth1.sandbox.mya.ozoneapi.io");
         assert_eq!(a.claims["exp"].to_string(), "1769767012.739");
         assert_eq!(
@@ -720,6 +782,39 @@ mod tests {
         assert!(body.contains(
             "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=eyJ"
         ));
+    }
+
+    #[test]
+    fn debug_and_json_of_a_model_hold_no_secret() {
+        let m = build_token_request(
+            &seed_profile(),
+            &secrets(),
+            &seed_grant(),
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        let assertion = m.param("client_assertion").unwrap().to_owned();
+        let verifier = m.param("code_verifier").unwrap().to_owned();
+        let debug = format!("{m:?} {:?}", seed_grant());
+        let json = serde_json::to_string(&m).unwrap();
+        for (what, text) in [("Debug", &debug), ("JSON", &json)] {
+            assert!(
+                !text.contains(&assertion),
+                "{what} shows the assertion: {text}"
+            );
+            assert!(
+                !text.contains(&verifier),
+                "{what} shows the verifier: {text}"
+            );
+            assert!(text.contains("client_assertion_type"), "{what}: {text}");
+        }
+        let refresh = Grant::RefreshToken {
+            refresh_token: Secret::new("rt-canary-123"),
+        };
+        let m = build_token_request(&seed_profile(), &secrets(), &refresh, &Default::default())
+            .unwrap();
+        assert!(!format!("{m:?}{refresh:?}").contains("rt-canary-123"));
+        assert!(!serde_json::to_string(&m).unwrap().contains("rt-canary-123"));
     }
 
     #[test]
@@ -761,7 +856,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.param("grant_type"), Some("refresh_token"));
-        assert!(m.form.iter().any(|p| p.name == "refresh_token" && p.secret));
+        assert!(
+            m.form
+                .iter()
+                .any(|p| p.name == "refresh_token" && p.value.is_secret())
+        );
         assert_eq!(m.param("scope"), None);
 
         let m = build_token_request(
@@ -793,9 +892,9 @@ mod tests {
             .iter()
             .find(|h| h.name == "Authorization")
             .unwrap();
-        assert!(auth.secret);
+        assert!(auth.value.is_secret());
         let decoded = base64::engine::general_purpose::STANDARD
-            .decode(auth.value.trim_start_matches("Basic "))
+            .decode(auth.value.expose().trim_start_matches("Basic "))
             .unwrap();
         assert_eq!(
             String::from_utf8(decoded).unwrap(),

@@ -191,7 +191,7 @@ impl Transport {
             .map_err(|e| SendError::Invalid(format!("URL {:?}: {e}", model.url)))?;
         let mut request = self.client.request(method, url.clone());
         for h in &model.headers {
-            request = request.header(h.name.as_str(), h.value.as_str());
+            request = request.header(h.name.as_str(), h.value.expose());
         }
         let request = request
             .body(model.body())

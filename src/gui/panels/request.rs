@@ -289,7 +289,7 @@ fn preview(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             .default_open(true)
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    copy_button(ui, actions, "Copy client assertion", &a.jwt);
+                    copy_button(ui, actions, "Copy client assertion", a.jwt.expose());
                     let header = pretty(&serde_json::Value::Object(a.header.clone()));
                     copy_button(ui, actions, "Copy assertion header", &header);
                     copy_button(ui, actions, "Copy assertion claims", &pretty(&a.claims));
