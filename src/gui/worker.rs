@@ -283,6 +283,7 @@ impl Worker {
             files,
             profiles,
             sandbox: tokio::sync::Mutex::new(None),
+            sandbox_start: tokio::sync::Mutex::new(()),
         });
         handle.spawn(command_loop(inner, rx));
         Self {
@@ -322,6 +323,9 @@ struct Inner {
     files: Arc<dyn FileDialog>,
     profiles: ProfileStore,
     sandbox: tokio::sync::Mutex<Option<SandboxHandle>>,
+    /// Held for a whole sandbox start, so two starts (first launch and a selection)
+    /// cannot each generate and register a different key.
+    sandbox_start: tokio::sync::Mutex<()>,
 }
 
 impl Inner {
@@ -761,6 +765,7 @@ impl Inner {
     /// Starts the sandbox (or reuses the running one), makes sure the profile has a key,
     /// registers its public JWKS, and points the profile at the sandbox (discovery).
     async fn start_sandbox(&self, mut profile: Profile) {
+        let _one_at_a_time = self.sandbox_start.lock().await;
         self.emit(Event::SandboxStarting);
         let result = async {
             let key = match self.load_key(&profile).await.map_err(|e| anyhow!(e))? {
