@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
         ),
         (
             "build_token_request_es256",
-            KeyType::EcP256,
+            KeyType::EC_P256,
             SigningAlg::ES256,
         ),
     ] {

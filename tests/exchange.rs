@@ -36,7 +36,7 @@ fn client_key() -> &'static PrivateKey {
 
 fn server_key() -> &'static PrivateKey {
     static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(KeyType::EcP256).unwrap())
+    KEY.get_or_init(|| PrivateKey::generate(KeyType::EC_P256).unwrap())
 }
 
 /// One request as the server saw it.

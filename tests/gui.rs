@@ -206,7 +206,7 @@ fn export_delete_and_import_a_profile() {
 #[test]
 fn import_a_key_file_into_the_secret_store() {
     let s = Setup::new().with_profile(&bank_profile("Bank"));
-    let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
     let pem_path = s.dir.path().join("client-key.pem");
     std::fs::write(&pem_path, key.to_pkcs8_pem().expose()).unwrap();
     s.files.push_pick(&pem_path);
@@ -456,7 +456,7 @@ fn decode_a_pasted_token_and_verify_it() {
     h.get_by_label_contains("Signature valid");
 
     // An ES256 token, verified with a JWKS file picked in the file dialog.
-    let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
     let jwks_path = s.dir.path().join("jwks.json");
     let jwks = key.public_jwks(Some("ec-1"), token_inspector::jose::keys::SigningAlg::ES256);
     std::fs::write(&jwks_path, jwks.to_string()).unwrap();

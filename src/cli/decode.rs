@@ -16,7 +16,9 @@ use token_inspector::checks::{CheckContext, TokenKind};
 use token_inspector::inspector::{Inspection, Report, inspect};
 use token_inspector::jose::jwe::JweKey;
 use token_inspector::jose::jwt::JoseKind;
-use token_inspector::jose::verify::{SignatureStatus, VerificationKey, fetch_jwks, parse_key_text};
+use token_inspector::jose::verify::{SignatureStatus, VerificationKey, parse_key_text};
+use token_inspector::oauth::discovery;
+use token_inspector::oauth::transport::{Transport, TransportConfig};
 use token_inspector::secret::Secret;
 
 /// The environment variable that can hold the `--secret` (keeps it out of `ps`).
@@ -227,7 +229,20 @@ async fn load_key(args: &DecodeArgs) -> Result<Option<VerificationKey>, Failure>
     }
     if let Some(jwks) = &args.jwks {
         if jwks.starts_with("https://") || jwks.starts_with("http://") {
-            return fetch_jwks(jwks)
+            let network = |message: String| Failure {
+                exit: Exit::Network,
+                kind: "network",
+                message,
+            };
+            // A JWKS is small: short timeouts and a 1 MiB cap.
+            let transport = Transport::new(TransportConfig {
+                connect_timeout: std::time::Duration::from_secs(5),
+                timeout: std::time::Duration::from_secs(10),
+                max_body: discovery::JWKS_SIZE_LIMIT,
+                ..TransportConfig::default()
+            })
+            .map_err(|e| network(e.to_string()))?;
+            return discovery::fetch_jwks(&transport, jwks)
                 .await
                 .map(|v| Some(VerificationKey::Jwks(v)))
                 .map_err(|e| Failure {

@@ -49,8 +49,8 @@ pub async fn run(args: KeygenArgs) -> Exit {
     let key_type = match args.key_type {
         KeyTypeArg::Rsa2048 => KeyType::Rsa { bits: 2048 },
         KeyTypeArg::Rsa3072 => KeyType::Rsa { bits: 3072 },
-        KeyTypeArg::P256 => KeyType::EcP256,
-        KeyTypeArg::Ed25519 => KeyType::Ed25519,
+        KeyTypeArg::P256 => KeyType::EC_P256,
+        KeyTypeArg::Ed25519 => KeyType::ED25519,
     };
     let key = match tokio::task::spawn_blocking(move || PrivateKey::generate(key_type)).await {
         Ok(Ok(key)) => key,

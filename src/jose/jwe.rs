@@ -135,7 +135,7 @@ fn rsa_oaep_256(pem: &str, encrypted_key: &[u8]) -> Result<Vec<u8>, JweError> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     let (label, der) =
-        crate::jose::verify::pem_block(pem).map_err(|e| JweError::BadKey(e.to_string()))?;
+        crate::jose::public_key::pem_block(pem).map_err(|e| JweError::BadKey(e.to_string()))?;
     let private = match label.as_str() {
         "RSA PRIVATE KEY" => rsa::PrivateKey::from_pkcs1_der(&der)
             .map_err(|e| JweError::BadKey(format!("PKCS#1: {e}")))?,

@@ -19,8 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
 
-/// Problems with key material, each phrased so the user knows what to do.
-#[derive(Debug, thiserror::Error)]
+/// Problems with key material (private signing keys and public verification keys),
+/// each phrased so the user knows what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// Neither PEM nor JSON.
     #[error(
@@ -54,6 +55,17 @@ pub enum KeyError {
     /// Key generation failed.
     #[error("key generation failed: {0}")]
     Generate(String),
+    /// A JWK is missing a member or has a bad one.
+    #[error("the JWK could not be read: {0}")]
+    Jwk(String),
+    /// A JWKS without a `keys` array.
+    #[error("the JWKS has no \"keys\" array (RFC 7517 §5)")]
+    NotAJwks,
+    /// Key text that is neither a PEM, a JWK nor a JWKS (verification keys).
+    #[error(
+        "the key file is neither a PEM (-----BEGIN …), a JWK ({{\"kty\": …}}) nor a JWKS ({{\"keys\": […]}})"
+    )]
+    Unrecognised,
     /// The algorithm does not fit the key.
     #[error("the algorithm {alg} cannot be used with a {key} key (use {suggest})")]
     AlgMismatch {
@@ -66,27 +78,87 @@ pub enum KeyError {
     },
 }
 
-/// The kind of key, with its size where it matters.
+/// An elliptic curve, by its JWK `crv` name (RFC 7518 §6.2.1.1, RFC 8037 §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Curve {
+    /// NIST P-256.
+    P256,
+    /// NIST P-384.
+    P384,
+    /// NIST P-521.
+    P521,
+    /// Ed25519 (an OKP curve).
+    Ed25519,
+    /// A curve this tool does not use.
+    Other,
+}
+
+impl Curve {
+    /// The curve for a JWK `crv` value.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "P-256" => Curve::P256,
+            "P-384" => Curve::P384,
+            "P-521" => Curve::P521,
+            "Ed25519" => Curve::Ed25519,
+            _ => Curve::Other,
+        }
+    }
+
+    /// The JWK `crv` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+            Curve::Ed25519 => "Ed25519",
+            Curve::Other => "an unsupported curve",
+        }
+    }
+}
+
+/// The kind of a key, as a JWK says it (`kty` and `crv`), with an RSA key's size where it
+/// is known (0 when it is not). One vocabulary for signing keys and verification keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyType {
     /// RSA with a modulus of `bits` bits.
     Rsa {
-        /// Modulus size.
+        /// Modulus size (0: not known).
         bits: usize,
     },
-    /// ECDSA on NIST P-256.
-    EcP256,
+    /// An EC key on a curve (kty `EC`).
+    Ec(Curve),
+    /// An octet key pair (kty `OKP`).
+    Okp(Curve),
+    /// A shared secret (kty `oct`).
+    Oct,
+}
+
+impl KeyType {
+    /// ECDSA on NIST P-256, the one EC curve this tool signs with.
+    pub const EC_P256: KeyType = KeyType::Ec(Curve::P256);
     /// EdDSA on Ed25519.
-    Ed25519,
+    pub const ED25519: KeyType = KeyType::Okp(Curve::Ed25519);
+
+    /// True for the same kty and curve (an RSA key of any size matches any RSA key).
+    pub fn same_kind(self, other: KeyType) -> bool {
+        match (self, other) {
+            (KeyType::Rsa { .. }, KeyType::Rsa { .. }) => true,
+            _ => self == other,
+        }
+    }
 }
 
 impl std::fmt::Display for KeyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            KeyType::Rsa { bits: 0 } => f.write_str("RSA"),
             KeyType::Rsa { bits } => write!(f, "RSA {bits}"),
-            KeyType::EcP256 => f.write_str("EC P-256"),
-            KeyType::Ed25519 => f.write_str("Ed25519"),
+            KeyType::Ec(c) => write!(f, "EC {}", c.name()),
+            KeyType::Okp(Curve::Ed25519) => f.write_str("Ed25519"),
+            KeyType::Okp(c) => write!(f, "OKP {}", c.name()),
+            KeyType::Oct => f.write_str("oct (shared secret)"),
         }
     }
 }
@@ -143,9 +215,9 @@ impl SigningAlg {
     /// The algorithm that fits a key type by default.
     pub fn default_for(key_type: KeyType) -> SigningAlg {
         match key_type {
-            KeyType::Rsa { .. } => SigningAlg::PS256,
-            KeyType::EcP256 => SigningAlg::ES256,
-            KeyType::Ed25519 => SigningAlg::EdDSA,
+            KeyType::EC_P256 => SigningAlg::ES256,
+            KeyType::ED25519 => SigningAlg::EdDSA,
+            _ => SigningAlg::PS256,
         }
     }
 
@@ -154,8 +226,8 @@ impl SigningAlg {
         matches!(
             (self, key_type),
             (SigningAlg::PS256 | SigningAlg::RS256, KeyType::Rsa { .. })
-                | (SigningAlg::ES256, KeyType::EcP256)
-                | (SigningAlg::EdDSA, KeyType::Ed25519)
+                | (SigningAlg::ES256, KeyType::EC_P256)
+                | (SigningAlg::EdDSA, KeyType::ED25519)
         )
     }
 }
@@ -377,7 +449,7 @@ impl PrivateKey {
                     .map_err(|e| KeyError::Generate(e.to_string()))?;
                 Self::from_rsa(key)
             }
-            KeyType::EcP256 => {
+            KeyType::EC_P256 => {
                 let doc = EcdsaKeyPair::generate_pkcs8(
                     &ECDSA_P256_SHA256_FIXED_SIGNING,
                     &aws_lc_rs::rand::SystemRandom::new(),
@@ -385,11 +457,14 @@ impl PrivateKey {
                 .map_err(|e| KeyError::Generate(e.to_string()))?;
                 Self::from_pkcs8_der(doc.as_ref())
             }
-            KeyType::Ed25519 => {
+            KeyType::ED25519 => {
                 let doc = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
                     .map_err(|e| KeyError::Generate(e.to_string()))?;
                 Self::from_pkcs8_der(doc.as_ref())
             }
+            other => Err(KeyError::Generate(format!(
+                "cannot generate a {other} key (RSA 2048+, EC P-256 and Ed25519 are made)"
+            ))),
         }
     }
 
@@ -434,7 +509,7 @@ impl PrivateKey {
         members.insert("x".into(), json!(URL_SAFE_NO_PAD.encode(&point[1..33])));
         members.insert("y".into(), json!(URL_SAFE_NO_PAD.encode(&point[33..])));
         Ok(Self {
-            key_type: KeyType::EcP256,
+            key_type: KeyType::EC_P256,
             pkcs8_pem: Secret::new(to_pem("PRIVATE KEY", doc.as_ref())),
             encoding_key: EncodingKey::from_ec_der(doc.as_ref()),
             public_members: members,
@@ -454,7 +529,7 @@ impl PrivateKey {
             json!(URL_SAFE_NO_PAD.encode(pair.public_key().as_ref())),
         );
         Ok(Self {
-            key_type: KeyType::Ed25519,
+            key_type: KeyType::ED25519,
             pkcs8_pem: Secret::new(to_pem("PRIVATE KEY", doc.as_ref())),
             encoding_key: EncodingKey::from_ed_der(doc.as_ref()),
             public_members: members,
@@ -653,8 +728,8 @@ pub(crate) mod tests {
     fn thumbprint_matches_jsonwebtoken() {
         for key in [
             rsa_key().clone(),
-            PrivateKey::generate(KeyType::EcP256).unwrap(),
-            PrivateKey::generate(KeyType::Ed25519).unwrap(),
+            PrivateKey::generate(KeyType::EC_P256).unwrap(),
+            PrivateKey::generate(KeyType::ED25519).unwrap(),
         ] {
             let alg = SigningAlg::default_for(key.key_type());
             let jwk: jsonwebtoken::jwk::Jwk =
@@ -678,7 +753,7 @@ pub(crate) mod tests {
 
     #[test]
     fn ec_sec1_pkcs8_and_jwk_load() {
-        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
         let der = parse_pem(key.to_pkcs8_pem().expose()).unwrap().remove(0).1;
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).unwrap();
         let sec1 = pair.private_key().as_der().unwrap();
@@ -697,7 +772,7 @@ pub(crate) mod tests {
 
     #[test]
     fn ed25519_from_jwk() {
-        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let key = PrivateKey::generate(KeyType::ED25519).unwrap();
         let der = parse_pem(key.to_pkcs8_pem().expose()).unwrap().remove(0).1;
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).unwrap();
         let seed = pair.seed().unwrap();
@@ -744,7 +819,7 @@ pub(crate) mod tests {
 
     #[test]
     fn alg_must_fit_the_key() {
-        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
         assert!(key.check_alg(SigningAlg::ES256).is_ok());
         let err = key.check_alg(SigningAlg::PS256).unwrap_err().to_string();
         assert!(err.contains("ES256"), "{err}");

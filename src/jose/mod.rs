@@ -6,4 +6,5 @@ pub mod jwe;
 pub mod jwt;
 pub mod keys;
 pub mod numeric_date;
+pub mod public_key;
 pub mod verify;

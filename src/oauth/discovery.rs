@@ -202,7 +202,11 @@ pub async fn fetch_object(
     }
 }
 
-/// Fetches a JWKS (`{"keys": [...]}`).
+/// The most a fetched JWKS may weigh.
+pub const JWKS_SIZE_LIMIT: usize = 1024 * 1024;
+
+/// Fetches a JWKS (`{"keys": [...]}`) through the caller's transport (its CA, client
+/// certificate and limits).
 pub async fn fetch_jwks(transport: &Transport, url: &str) -> Result<Value, DiscoveryError> {
     let map = fetch_object(transport, url).await?;
     if !map.get("keys").is_some_and(Value::is_array) {
@@ -236,6 +240,7 @@ pub fn apply_to_profile(discovery: &Discovery, profile: &mut Profile) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::transport::TransportConfig;
     use serde_json::json;
 
     #[test]
@@ -272,5 +277,58 @@ mod tests {
             "https://a.example/.well-known/openid-configuration"
         );
         assert!(discovery_url("a.example").is_err());
+    }
+
+    #[tokio::test]
+    async fn fetch_jwks_from_loopback() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let big = format!(
+                r#"{{"keys":[],"pad":"{}"}}"#,
+                "a".repeat(2 * JWKS_SIZE_LIMIT)
+            );
+            for (status, body) in [
+                ("200 OK", r#"{"keys":[{"kty":"oct","k":"AA"}]}"#),
+                ("200 OK", r#"{"nope":1}"#),
+                ("404 Not Found", "{}"),
+                ("200 OK", big.as_str()),
+            ] {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await.unwrap();
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                // The client stops reading at the size cap; a broken pipe is expected then.
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        let url = format!("http://{addr}/jwks");
+        let transport = Transport::new(TransportConfig {
+            max_body: JWKS_SIZE_LIMIT,
+            ..TransportConfig::default()
+        })
+        .unwrap();
+        let set = fetch_jwks(&transport, &url).await.unwrap();
+        assert_eq!(set["keys"][0]["kty"], "oct");
+        assert!(matches!(
+            fetch_jwks(&transport, &url).await,
+            Err(DiscoveryError::NotJson { .. })
+        ));
+        assert!(matches!(
+            fetch_jwks(&transport, &url).await,
+            Err(DiscoveryError::Status { status: 404, .. })
+        ));
+        assert!(matches!(
+            fetch_jwks(&transport, &url).await,
+            Err(DiscoveryError::TooLarge {
+                limit: JWKS_SIZE_LIMIT,
+                ..
+            })
+        ));
+        server.await.unwrap();
     }
 }

@@ -92,6 +92,11 @@ pub fn readable_http(model: &RequestModel, redaction: Redaction) -> String {
 }
 
 /// Quotes a word for a POSIX shell: single quotes, with `'` written as `'\''`.
+///
+/// Kept by hand rather than `shlex::try_quote`: shlex also quotes `=` and `%` (so every
+/// `--data-urlencode name=value` would gain quotes), switches to double quotes around a
+/// `'`, and refuses a NUL with an error, where this one always answers with one
+/// predictable single-quoted form that POSIX shells read back byte for byte.
 pub fn shell_quote(word: &str) -> String {
     if !word.is_empty()
         && word

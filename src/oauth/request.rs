@@ -192,21 +192,23 @@ impl RequestModel {
     }
 }
 
+/// The bytes curl's `--data-urlencode` escapes: all but the RFC 3986 §2.3 unreserved
+/// characters (ALPHA / DIGIT / `-` `.` `_` `~`).
+const FORM_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Encodes a form value as curl's `--data-urlencode` does since curl 7.77 (RFC 3986
-/// §2.3 unreserved characters kept, space as `+` per the form-urlencoded media type,
-/// everything else `%XX`).
+/// §2.3 unreserved characters kept, everything else `%XX`, and a space as `+` per the
+/// form-urlencoded media type). `url::form_urlencoded` is not used because it keeps `*`
+/// and escapes `~`, which would change the bytes against curl's.
 pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    // A literal `%` becomes `%25`, so `%20` here can only be a space.
+    percent_encoding::utf8_percent_encode(value, FORM_ESCAPED)
+        .to_string()
+        .replace("%20", "+")
 }
 
 /// Which grant a token request uses: the `grant_type` value (RFC 6749 §4.1.3, §6, §4.4).
@@ -988,5 +990,21 @@ mod tests {
     fn percent_encoding_matches_curl() {
         assert_eq!(percent_encode("a b+c/~._-"), "a+b%2Bc%2F~._-");
         assert_eq!(percent_encode("ü"), "%C3%BC");
+        assert_eq!(percent_encode("100% *"), "100%25+%2A");
+    }
+
+    proptest::proptest! {
+        /// Only unreserved characters, `+` and `%XX` come out, and decoding gives the
+        /// value back (the form-urlencoded reading: `+` is a space).
+        #[test]
+        fn percent_encoding_round_trips(value in ".*") {
+            let encoded = percent_encode(&value);
+            proptest::prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric()
+                || b"-._~+%".contains(&b)));
+            let decoded: String = url::form_urlencoded::parse(format!("v={encoded}").as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            proptest::prop_assert_eq!(decoded, value);
+        }
     }
 }

@@ -403,7 +403,7 @@ mod tests {
     #[test]
     fn saved_profile_takes_its_key_and_mtls_key_from_the_keychain() {
         let store = Arc::new(MemoryStore::new());
-        let key = PrivateKey::generate(crate::jose::keys::KeyType::EcP256).unwrap();
+        let key = PrivateKey::generate(crate::jose::keys::KeyType::EC_P256).unwrap();
         let mut p = Profile::new("saved", "https://as.example");
         p.auth.alg = SigningAlg::ES256;
         store.set(&p.key_entry(), key.to_pkcs8_pem()).unwrap();

@@ -15,8 +15,8 @@ use crate::storage::profile::{AudienceChoice, AuthMethod};
 /// The key types "Generate key" offers.
 pub const KEYGEN_CHOICES: [(KeyType, &str); 3] = [
     (KeyType::Rsa { bits: 2048 }, "RSA 2048 (PS256)"),
-    (KeyType::EcP256, "EC P-256 (ES256)"),
-    (KeyType::Ed25519, "Ed25519 (EdDSA)"),
+    (KeyType::EC_P256, "EC P-256 (ES256)"),
+    (KeyType::ED25519, "Ed25519 (EdDSA)"),
 ];
 
 /// Paints the Client panel.
