@@ -11,7 +11,7 @@ use crate::oauth::pkce::PkceVerifier;
 use crate::oauth::redirect::{self, AuthorizationResponse};
 use crate::oauth::request::{self, AuthorizationParams, ClientSecrets, RequestOptions};
 use crate::oauth::response::ResponseBody;
-use crate::oauth::transport::{SendError, Transport};
+use crate::oauth::transport::{HttpClient, SendError};
 use crate::storage::profile::Profile;
 
 /// The Open Finance Malaysia account access consent type (the seed's).
@@ -87,7 +87,7 @@ pub fn default_authorization_details() -> String {
 /// Starts an authorization: PKCE, state, nonce, PAR (when the profile has a PAR
 /// endpoint), and the authorization URL.
 pub async fn start(
-    transport: &Transport,
+    transport: &impl HttpClient,
     profile: &Profile,
     secrets: &ClientSecrets,
     authorization_details: Option<String>,
@@ -202,7 +202,7 @@ pub async fn start(
 /// Plays the user's consent at the embedded sandbox (`auto_approve=true`, sandbox only)
 /// and reads the redirect it answers with.
 pub async fn auto_approve(
-    transport: &Transport,
+    transport: &impl HttpClient,
     session: &AuthorizationSession,
 ) -> Result<AuthorizationResponse, AuthorizeError> {
     let mut url = url::Url::parse(&session.authorization_url)

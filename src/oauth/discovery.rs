@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::checks::{Finding, Severity};
-use crate::oauth::transport::{SendError, Transport};
+use crate::oauth::transport::{HttpClient, SendError};
 use crate::storage::profile::{Endpoints, Profile};
 
 /// Discovery failed.
@@ -160,7 +160,10 @@ pub fn read_document(issuer: &str, url: &str, document: Map<String, Value>) -> D
 }
 
 /// Fetches and reads the discovery document of an issuer.
-pub async fn discover(transport: &Transport, issuer: &str) -> Result<Discovery, DiscoveryError> {
+pub async fn discover(
+    transport: &impl HttpClient,
+    issuer: &str,
+) -> Result<Discovery, DiscoveryError> {
     let url = discovery_url(issuer)?;
     let document = fetch_object(transport, &url).await?;
     Ok(read_document(issuer, &url, document))
@@ -168,7 +171,7 @@ pub async fn discover(transport: &Transport, issuer: &str) -> Result<Discovery, 
 
 /// Fetches a JSON object (a discovery document or a JWKS).
 pub async fn fetch_object(
-    transport: &Transport,
+    transport: &impl HttpClient,
     url: &str,
 ) -> Result<Map<String, Value>, DiscoveryError> {
     let response = transport.get_json(url).await?;
@@ -207,7 +210,7 @@ pub const JWKS_SIZE_LIMIT: usize = 1024 * 1024;
 
 /// Fetches a JWKS (`{"keys": [...]}`) through the caller's transport (its CA, client
 /// certificate and limits).
-pub async fn fetch_jwks(transport: &Transport, url: &str) -> Result<Value, DiscoveryError> {
+pub async fn fetch_jwks(transport: &impl HttpClient, url: &str) -> Result<Value, DiscoveryError> {
     let map = fetch_object(transport, url).await?;
     if !map.get("keys").is_some_and(Value::is_array) {
         return Err(DiscoveryError::NotJson {
@@ -240,7 +243,7 @@ pub fn apply_to_profile(discovery: &Discovery, profile: &mut Profile) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::transport::TransportConfig;
+    use crate::oauth::transport::{Transport, TransportConfig};
     use serde_json::json;
 
     #[test]

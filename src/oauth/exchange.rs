@@ -12,7 +12,7 @@ use crate::jose::jwt::{self, DecodeError, DecodedJose};
 use crate::jose::verify::{self, SignatureStatus, VerificationKey};
 use crate::oauth::request::RequestModel;
 use crate::oauth::response::ResponseBody;
-use crate::oauth::transport::{HttpResponse, SendError, Transport};
+use crate::oauth::transport::{HttpClient, HttpResponse, SendError};
 
 /// What the checks compare against (from the profile and the authorization request).
 #[derive(Clone, Debug, Default)]
@@ -179,7 +179,11 @@ pub fn request_findings(request: &RequestModel, ctx: &ExchangeContext) -> Vec<Fi
 
 /// Sends the request and builds the exchange record (never panics, never hangs past the
 /// transport's timeouts).
-pub async fn run(transport: &Transport, request: RequestModel, ctx: &ExchangeContext) -> Exchange {
+pub async fn run(
+    transport: &impl HttpClient,
+    request: RequestModel,
+    ctx: &ExchangeContext,
+) -> Exchange {
     let sent_at = now_rfc3339();
     let started = Instant::now();
     let outcome = transport.send(&request).await;
@@ -210,7 +214,7 @@ pub async fn run(transport: &Transport, request: RequestModel, ctx: &ExchangeCon
 }
 
 async fn read_response(
-    transport: &Transport,
+    transport: &impl HttpClient,
     request: &RequestModel,
     http: HttpResponse,
     ctx: &ExchangeContext,
@@ -256,7 +260,7 @@ async fn read_response(
 }
 
 async fn decode_found(
-    transport: &Transport,
+    transport: &impl HttpClient,
     path: &str,
     kind: TokenKind,
     raw: &str,
@@ -306,7 +310,7 @@ async fn decode_found(
 }
 
 async fn verify_with_issuer_keys(
-    transport: &Transport,
+    transport: &impl HttpClient,
     decoded: &DecodedJose,
     ctx: &ExchangeContext,
 ) -> SignatureStatus {
@@ -399,4 +403,73 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
         );
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::oauth::request::{ClientSecrets, Grant, RequestOptions, build_token_request};
+    use crate::oauth::transport::{Call, FnClient};
+    use crate::storage::profile::{AuthMethod, Profile};
+
+    fn public_client() -> Profile {
+        let mut p = Profile::new("p", "https://as.example");
+        p.client_id = "c1".into();
+        p.endpoints.token = Some("https://as.example/token".into());
+        p.auth.method = AuthMethod::None;
+        p
+    }
+
+    /// The pipeline runs against the transport seam: no server, and the fake sees
+    /// exactly the model that was built.
+    #[tokio::test]
+    async fn an_exchange_runs_against_a_fake_client() {
+        let seen = Mutex::new(Vec::new());
+        let client = FnClient(|call: Call<'_>| match call {
+            Call::Send(model) => {
+                seen.lock().unwrap().push(model.body());
+                let id = model.interaction_id.clone().unwrap_or_default();
+                Ok(HttpResponse::with(
+                    200,
+                    &[
+                        ("content-type", "application/json"),
+                        ("x-fapi-interaction-id", &id),
+                    ],
+                    r#"{"access_token":"at","token_type":"Bearer","expires_in":600}"#,
+                ))
+            }
+            Call::Get(url) => Err(SendError::Refused(url.to_owned())),
+        });
+        let model = build_token_request(
+            &public_client(),
+            &ClientSecrets::default(),
+            &Grant::ClientCredentials,
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        let body = model.body();
+        let exchange = run(&client, model, &ExchangeContext::default()).await;
+        assert!(exchange.is_success());
+        let response = exchange.response().unwrap();
+        assert_eq!(response.interaction_id, InteractionEcho::Echoed);
+        assert!(matches!(response.body, ResponseBody::Token(_)));
+        assert_eq!(*seen.lock().unwrap(), vec![body]);
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_is_recorded_not_raised() {
+        let client = FnClient(|_: Call<'_>| Err(SendError::Refused("as.example:443".into())));
+        let model = build_token_request(
+            &public_client(),
+            &ClientSecrets::default(),
+            &Grant::ClientCredentials,
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        let exchange = run(&client, model, &ExchangeContext::default()).await;
+        assert!(matches!(exchange.outcome, Err(SendError::Refused(_))));
+        assert!(!exchange.is_success());
+    }
 }

@@ -254,6 +254,81 @@ impl Transport {
     }
 }
 
+/// The seam between the pipeline and the network: send a request model, or GET a JSON
+/// document (discovery, JWKS). [`Transport`] (reqwest, rustls, mTLS) is the one real
+/// implementation; [`FnClient`] answers from a function, so the pipeline and its retry
+/// logic are tested without a server.
+pub trait HttpClient: Send + Sync {
+    /// Sends the request as the model describes it.
+    fn send(
+        &self,
+        model: &RequestModel,
+    ) -> impl std::future::Future<Output = Result<HttpResponse, SendError>> + Send;
+    /// GETs a URL, asking for JSON.
+    fn get_json(
+        &self,
+        url: &str,
+    ) -> impl std::future::Future<Output = Result<HttpResponse, SendError>> + Send;
+}
+
+impl HttpClient for Transport {
+    async fn send(&self, model: &RequestModel) -> Result<HttpResponse, SendError> {
+        Transport::send(self, model).await
+    }
+
+    async fn get_json(&self, url: &str) -> Result<HttpResponse, SendError> {
+        Transport::get_json(self, url).await
+    }
+}
+
+/// What [`FnClient`] is asked: a request model, or a GET of a URL.
+#[derive(Debug)]
+pub enum Call<'a> {
+    /// [`HttpClient::send`].
+    Send(&'a RequestModel),
+    /// [`HttpClient::get_json`].
+    Get(&'a str),
+}
+
+/// An [`HttpClient`] that answers every call with a function (tests, dry runs).
+pub struct FnClient<F>(pub F);
+
+impl<F> HttpClient for FnClient<F>
+where
+    F: Fn(Call<'_>) -> Result<HttpResponse, SendError> + Send + Sync,
+{
+    async fn send(&self, model: &RequestModel) -> Result<HttpResponse, SendError> {
+        (self.0)(Call::Send(model))
+    }
+
+    async fn get_json(&self, url: &str) -> Result<HttpResponse, SendError> {
+        (self.0)(Call::Get(url))
+    }
+}
+
+impl HttpResponse {
+    /// An answer with a status, headers and a body (tests and [`FnClient`]s).
+    pub fn with(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Self {
+        let body = body.into();
+        Self {
+            status,
+            reason: reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .to_owned(),
+            version: "HTTP/1.1".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            max_body: body.len().max(DEFAULT_MAX_BODY),
+            body,
+            truncated: false,
+        }
+    }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
