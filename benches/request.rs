@@ -24,7 +24,7 @@ fn grant() -> Grant {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut profile = Profile::ozone_malaysia_example();
+    let mut profile = token_inspector::storage::presets::seed_client();
     for (name, key_type, alg) in [
         (
             "build_token_request_ps256",

@@ -14,9 +14,6 @@ use crate::oauth::response::ResponseBody;
 use crate::oauth::transport::{HttpClient, SendError};
 use crate::storage::profile::Profile;
 
-/// The Open Finance Malaysia account access consent type (the seed's).
-pub const ACCOUNT_ACCESS_CONSENT: &str = "urn:openfinance-ml:account-access-consent:v1.2";
-
 /// Starting or finishing an authorization failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -74,7 +71,7 @@ pub fn default_authorization_details() -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     json!([{
-        "type": ACCOUNT_ACCESS_CONSENT,
+        "type": crate::storage::presets::MALAYSIA_ACCOUNT_ACCESS_CONSENT,
         "consent": {
             "permissions": ["read_accounts", "read_balances", "read_transactions"],
             "consent_purpose": "pfm",

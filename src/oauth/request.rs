@@ -718,7 +718,7 @@ mod tests {
     use crate::oauth::assertion::NumericDateStyle;
 
     pub(crate) fn seed_profile() -> Profile {
-        Profile::ozone_malaysia_example()
+        crate::storage::presets::seed_client()
     }
 
     fn seed_grant() -> Grant {

@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn overrides_replace_only_what_is_given() {
-        let mut p = Profile::ozone_malaysia_example();
+        let mut p = crate::storage::presets::seed_client();
         let o = Overrides {
             client_id: Some("other".into()),
             headers: vec!["x-a: 1".into()],

@@ -51,10 +51,6 @@ pub use tls::TlsOptions;
 /// [`SandboxHandle::register_client`].
 pub const DEMO_CLIENT_ID: &str = "token-inspector-local";
 
-/// The `authorization_details` type of the Open Finance Malaysia account access consent
-/// (RFC 9396 `type`; the seed's).
-pub const ACCOUNT_ACCESS_CONSENT_TYPE: &str = "urn:openfinance-ml:account-access-consent:v1.2";
-
 /// The only `client_assertion_type` accepted (RFC 7523 §2.2).
 pub const JWT_BEARER_ASSERTION_TYPE: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -23,10 +23,11 @@ use super::state::{
 };
 use super::tls::PeerCert;
 use super::{
-    ACCESS_TOKEN_LIFETIME_SECS, ACCOUNT_ACCESS_CONSENT_TYPE, CLOCK_SKEW_SECS, ClientRegistration,
-    MAX_ASSERTION_LIFETIME_SECS, PAR_LIFETIME_SECS,
+    ACCESS_TOKEN_LIFETIME_SECS, CLOCK_SKEW_SECS, ClientRegistration, MAX_ASSERTION_LIFETIME_SECS,
+    PAR_LIFETIME_SECS,
 };
 use crate::jose::jwt::b64url;
+use crate::storage::presets::MALAYSIA_ACCOUNT_ACCESS_CONSENT;
 
 /// The `request_uri` prefix of RFC 9126 §2.2.
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -138,7 +139,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "request_object_signing_alg_values_supported": signing_algs,
         "id_token_signing_alg_values_supported": ["PS256"],
         "code_challenge_methods_supported": ["S256"],
-        "authorization_details_types_supported": [ACCOUNT_ACCESS_CONSENT_TYPE],
+        "authorization_details_types_supported": [MALAYSIA_ACCOUNT_ACCESS_CONSENT],
         "authorization_response_iss_parameter_supported": true,
         "require_pushed_authorization_requests": true,
         "request_parameter_supported": true,
@@ -464,9 +465,9 @@ fn parse_authorization_details(details: Option<&Value>) -> Result<ConsentRequest
                 "authorization_details[{i}] has no type (RFC 9396 §2 requires it)"
             )));
         };
-        if kind != ACCOUNT_ACCESS_CONSENT_TYPE {
+        if kind != MALAYSIA_ACCOUNT_ACCESS_CONSENT {
             return Err(err(format!(
-                "authorization_details[{i}] type {kind:?} is unknown; this sandbox supports {ACCOUNT_ACCESS_CONSENT_TYPE}"
+                "authorization_details[{i}] type {kind:?} is unknown; this sandbox supports {MALAYSIA_ACCOUNT_ACCESS_CONSENT}"
             )));
         }
         let source: &Map<String, Value> =
@@ -697,12 +698,12 @@ fn approve(
         })
         .collect();
     let authorization_details = json!([{
-        "type": ACCOUNT_ACCESS_CONSENT_TYPE,
+        "type": MALAYSIA_ACCOUNT_ACCESS_CONSENT,
         "consent": {
             "consent_id": consent_id,
             "dc_id": dc_id,
             "dp_id": DP_ID,
-            "consent_type": ACCOUNT_ACCESS_CONSENT_TYPE,
+            "consent_type": MALAYSIA_ACCOUNT_ACCESS_CONSENT,
             "consent_purpose": par.consent_request.purpose,
             "permissions": par.consent_request.permissions,
             "expiration_datetime": par.consent_request.expiration_datetime,
@@ -1472,7 +1473,7 @@ mod tests {
 
     #[test]
     fn authorization_details_are_read_or_refused() {
-        let asked = json!([{"type": ACCOUNT_ACCESS_CONSENT_TYPE,
+        let asked = json!([{"type": MALAYSIA_ACCOUNT_ACCESS_CONSENT,
             "consent": {"permissions": ["read_accounts"], "consent_purpose": "lending",
                 "expiration_datetime": "2026-11-30T23:59:59Z"}}]);
         let r = parse_authorization_details(Some(&asked)).unwrap();

@@ -4,5 +4,6 @@
 
 #[cfg(target_os = "linux")]
 pub mod kernel_keyring;
+pub mod presets;
 pub mod profile;
 pub mod secret_store;

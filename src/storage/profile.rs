@@ -244,6 +244,9 @@ pub struct Profile {
     /// True for the profile that targets the embedded sandbox.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local_sandbox: bool,
+    /// The ecosystem preset this profile started from, `id@version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 impl Profile {
@@ -260,24 +263,8 @@ impl Profile {
             headers: Vec::new(),
             tls: TlsSettings::default(),
             local_sandbox: false,
+            preset: None,
         }
-    }
-
-    /// The seed's client at the Ozone Open Finance Malaysia sandbox (endpoints as the seed
-    /// shows them; the key must still be imported).
-    pub fn ozone_malaysia_example() -> Self {
-        let mut p = Self::new(
-            "Ozone Open Finance Malaysia sandbox",
-            "https://auth1.sandbox.mya.ozoneapi.io",
-        );
-        p.client_id = "55aa605c-89ef-4473-aa88-47709f0ff383".into();
-        p.redirect_uri = "https://www.auth-app.ozoneapi.co.uk/redirect-url".into();
-        p.scope = "accounts".into();
-        p.endpoints.token = Some("https://as1.sandbox.mya.ozoneapi.io/token".into());
-        p.auth.kid = Some("CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI".into());
-        p.auth.numeric_date = NumericDateStyle::Milliseconds;
-        p.auth.lifetime_secs = 310;
-        p
     }
 
     /// The assertion audience this profile resolves to.
@@ -590,7 +577,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_toml_without_secrets() {
-        let mut p = Profile::ozone_malaysia_example();
+        let mut p = crate::storage::presets::seed_client();
         p.auth.key = Some("profile/ozone/signing-key".into());
         p.headers.push(ExtraHeader {
             name: "x-fapi-customer-ip-address".into(),
@@ -627,7 +614,7 @@ mod tests {
 
     #[test]
     fn audience_choices() {
-        let mut p = Profile::ozone_malaysia_example();
+        let mut p = crate::storage::presets::seed_client();
         assert_eq!(
             p.assertion_audience(),
             "https://auth1.sandbox.mya.ozoneapi.io"
@@ -648,7 +635,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ProfileStore::at(dir.path().join("profiles"));
         assert!(store.list().0.is_empty());
-        let p = Profile::ozone_malaysia_example();
+        let p = crate::storage::presets::seed_client();
         store.save(&p).unwrap();
         std::fs::write(store.dir().join("broken.toml"), "name = 3").unwrap();
         let (good, bad) = store.list();
@@ -671,6 +658,6 @@ mod tests {
         assert!(problems.contains("name:"));
         assert!(problems.contains("issuer:"));
         assert!(problems.contains("endpoints.token:"));
-        assert!(Profile::ozone_malaysia_example().validate().is_empty());
+        assert!(crate::storage::presets::seed_client().validate().is_empty());
     }
 }
