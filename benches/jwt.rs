@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench --bench jwt -- --warm-up-time 1 --measurement-time 3`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -2,6 +2,8 @@
 //! ES256 client assertion each time), rendering it as raw HTTP and curl, and parsing the
 //! seed's response body. Run: `cargo bench --bench request`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -9,7 +11,6 @@ use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
 use token_inspector::oauth::render::{self, Redaction};
 use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
 use token_inspector::oauth::response::ResponseBody;
-use token_inspector::storage::profile::Profile;
 
 const SEED_BODY: &str = r#"{"access_token":"26e0bf38-9fab-48e5-8be6-4a906905f959","expires_in":600,"token_type":"Bearer","scope":"accounts profile","state":"d0ba6086-ca86-43f9-9ec3-92326bceb490","authorization_details":[{"type":"urn:openfinance-ml:account-access-consent:v1.2","consent":{"consent_id":"a7cb03ff-4c70-4eaa-87f4-f2a4c4c87b0d","dc_id":"16f87e367071230059bff09a","dp_id":"DP9876543210","consent_type":"urn:openfinance-ml:account-access-consent:v1.2","consent_purpose":"pfm","permissions":["read_accounts","read_transactions","read_balances"],"expiration_datetime":"2026-11-30T23:59:59Z","status":"authorized","created_at":"2026-01-30T10:12:42.671Z","updated_at":"2026-01-30T10:13:26.588Z","updated_by":"data_provider_user","accounts":[{"account_id":"100004000000000000000004","account_number":"10000004","account_name":"Greenbank Current Account"},{"account_id":"100004000000000000000002","account_number":"10000002","account_name":"Greenbank Savings Account"}]}}],"grant_id":"a7cb03ff-4c70-4eaa-87f4-f2a4c4c87b0d","refresh_token":"2885e6a3-1486-4aa5-839f-ff879ba8a79a","id_token":"eyJhbGciOiJQUzI1NiIs"}"#;
 

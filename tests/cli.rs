@@ -1,6 +1,8 @@
 //! The command line, run as a user runs it: the built binary, its output and its exit
 //! codes (0 success, 1 server error, 2 usage/input error, 3 network failure).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

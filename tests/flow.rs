@@ -2,6 +2,8 @@
 //! discovery, PAR, authorize (auto-approve), token, refresh, introspect, revoke; and the
 //! command line's `exchange --auto-approve` against the same server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use std::sync::OnceLock;
 use std::time::Duration;
 

@@ -2,6 +2,8 @@
 //! header and claims exactly, numbers included) and end-to-end tests of
 //! `token-inspector decode` run as a real process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 

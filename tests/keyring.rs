@@ -3,6 +3,8 @@
 //! gnome-keyring on a private D-Bus session, and the kernel keyring in a fresh session
 //! keyring.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use token_inspector::secret::Secret;
 #[cfg(target_os = "linux")]
 use token_inspector::storage::secret_store::KernelKeyringStore;

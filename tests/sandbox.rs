@@ -8,6 +8,8 @@
 //! The load test is ignored by default:
 //! `cargo test --test sandbox -- --ignored load --nocapture`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 

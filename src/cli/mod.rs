@@ -30,7 +30,7 @@ pub enum Command {
     /// Build and send a token request (or show it: --dry-run, --curl) and explain the answer.
     Exchange(Box<exchange::ExchangeArgs>),
     /// Start an authorization (PKCE, state, nonce, PAR) and print the URL to open.
-    Authorize(authorize::AuthorizeArgs),
+    Authorize(Box<authorize::AuthorizeArgs>),
     /// Decode a JWT/JWS/JWE, verify it and list findings.
     Decode(Box<decode::DecodeArgs>),
     /// Fetch an issuer's OpenID discovery document.
@@ -47,7 +47,7 @@ pub enum Command {
 pub async fn run(command: Command) -> Exit {
     match command {
         Command::Exchange(args) => exchange::run(*args).await,
-        Command::Authorize(args) => authorize::run(args).await,
+        Command::Authorize(args) => authorize::run(*args).await,
         Command::Decode(args) => decode::run(*args).await,
         Command::Discover(args) => discover::run(args).await,
         Command::Keygen(args) => keygen::run(args).await,

@@ -52,10 +52,7 @@ fn redirect(location: &str, info: LogInfo) -> Response {
 }
 
 /// Finds the pushed request named by `client_id` and `request_uri`.
-fn find_par(
-    shared: &Shared,
-    params: &Params,
-) -> Result<(String, ParRecord), Box<Response>> {
+fn find_par(shared: &Shared, params: &Params) -> Result<(String, ParRecord), Box<Response>> {
     let get = |name: &str| params.get(name).ok().flatten().map(str::to_owned);
     let client_id = get("client_id");
     let fail = |desc: String| Box::new(error_page("invalid_request", desc, client_id.as_deref()));

@@ -35,11 +35,7 @@ pub(super) async fn par(State(shared): State<Arc<Shared>>, request: ClientReques
     finish(par_request(&shared, &request.params, client_id).map_err(|e| e.for_client(client_id)))
 }
 
-fn par_request(
-    shared: &Shared,
-    params: &Params,
-    client_id: &str,
-) -> Result<Response, OAuthError> {
+fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Response, OAuthError> {
     if params.get("request_uri")?.is_some() {
         return Err(OAuthError::invalid_request(
             "request_uri must not be sent to the PAR endpoint (RFC 9126 §2.1)",
