@@ -7,8 +7,14 @@ use cli::{Cli, Exit};
 
 fn main() {
     let cli = Cli::parse();
+    // The command line prints only its own words; RUST_LOG opts into library logs (and
+    // colour only when stderr is a terminal).
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -392,3 +392,145 @@ fn profile_import_reports_file_line_and_field() {
     let out = env.run(&["profile", "show", "Ozone MY"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("client_id = \"c\""));
 }
+
+/// A loopback port with nothing listening.
+fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// With `--json`, every subcommand reports a failure as one JSON object on stdout
+/// (`{"error": {"kind", "message"}}`), nothing on stderr, and the documented exit code.
+#[test]
+fn every_subcommand_reports_failures_as_json_with_its_exit_code() {
+    let env = Env::new();
+    let key = env.key_file();
+    let key = key.to_str().unwrap();
+    let port = refused_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let jwks = format!("{issuer}/jwks");
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+    let missing_dir = env.path("no/such/dir/key.pem");
+    let cases: Vec<(Vec<&str>, &str, i32)> = vec![
+        (
+            vec![
+                "exchange",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                "c",
+                "--key",
+                key,
+                "--code",
+                "x",
+                "--redirect-uri",
+                "https://c.example/cb",
+            ],
+            "network",
+            3,
+        ),
+        (vec!["exchange", "--profile", "no such profile"], "input", 2),
+        (
+            vec![
+                "authorize",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                "c",
+                "--key",
+                key,
+            ],
+            "network",
+            3,
+        ),
+        (vec!["discover", &issuer], "network", 3),
+        (vec!["discover", "not a url"], "input", 2),
+        (vec!["decode", "not-a-token"], "malformed", 2),
+        (vec!["decode", token, "--jwks", &jwks], "network", 3),
+        (
+            vec!["keygen", "--out", missing_dir.to_str().unwrap()],
+            "input",
+            2,
+        ),
+        (vec!["profile", "show", "no such profile"], "input", 2),
+        (
+            vec!["mock-server", "--client", "no-equals-sign"],
+            "input",
+            2,
+        ),
+    ];
+    for (args, kind, code) in cases {
+        let mut args = args;
+        args.push("--json");
+        let out = env.run(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}\n{stdout}\n{stderr}"
+        );
+        let value: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON object ({e}): {stdout}"));
+        assert_eq!(value["error"]["kind"], kind, "{args:?}: {value}");
+        assert!(
+            value["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{args:?}: {value}"
+        );
+        // Nothing else: no human line, no library log line.
+        let noise: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("note:") && !l.starts_with("wrote the PRIVATE"))
+            .collect();
+        assert!(noise.is_empty(), "{args:?}: stderr {stderr}");
+    }
+}
+
+/// Without `--json` a failure is one line on stderr, starting `error:`, with no library
+/// log lines or colour codes; a refused discovery is a network failure (exit 3).
+#[test]
+fn network_failures_exit_3_with_one_clean_line() {
+    let env = Env::new();
+    let key = env.key_file();
+    let issuer = format!("http://127.0.0.1:{}", refused_port());
+    let out = env.run(&[
+        "exchange",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "c",
+        "--key",
+        key.to_str().unwrap(),
+        "--code",
+        "x",
+        "--redirect-uri",
+        "https://c.example/cb",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: discovery failed"), "{stderr}");
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour codes: {stderr}");
+}
+
+/// A reader that goes away (`| head -1`) ends the output quietly, not with a panic.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let env = Env::new();
+    let mut child = Command::new(BIN)
+        .args(["keygen", "--type", "p256"])
+        .env("TOKEN_INSPECTOR_CONFIG_DIR", env.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end of stdout at once.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -27,14 +27,8 @@ pub struct AuthorizeArgs {
 }
 
 /// Runs `authorize`.
-pub async fn run(args: AuthorizeArgs) -> Exit {
-    match run_inner(args).await {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            super::exit_for(&e)
-        }
-    }
+pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
+    run_inner(args).await
 }
 
 async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
@@ -61,7 +55,7 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     )
     .await?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             output::pretty(&json!({
                 "authorization_url": session.authorization_url,
@@ -72,9 +66,9 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
             }))
         );
     } else {
-        println!("Open this URL, consent, and copy the address the bank redirects to:\n");
-        println!("  {}\n", session.authorization_url);
-        println!("Then exchange the code:\n");
+        outln!("Open this URL, consent, and copy the address the bank redirects to:\n");
+        outln!("  {}\n", session.authorization_url);
+        outln!("Then exchange the code:\n");
         let client = match &args.client.profile {
             Some(name) => format!(
                 "--profile {}",
@@ -82,7 +76,7 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
             ),
             None => "<the same client flags>".to_owned(),
         };
-        println!(
+        outln!(
             "  token-inspector exchange {client} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
             session.state,
             session.nonce,

@@ -93,23 +93,15 @@ fn parse_secret(text: &str) -> Result<Secret, String> {
 }
 
 /// Runs `decode`.
-pub async fn run(args: DecodeArgs) -> Exit {
-    match run_inner(&args).await {
-        Ok(exit) => exit,
-        Err(Failure {
-            exit,
-            kind,
-            message,
-        }) => {
-            if args.json {
-                let out = serde_json::json!({"error": {"kind": kind, "message": message}});
-                println!("{out}");
-            } else {
-                eprintln!("error: {message}");
-            }
-            exit
+pub async fn run(args: DecodeArgs) -> anyhow::Result<Exit> {
+    run_inner(&args).await.map_err(|f| {
+        super::Classified {
+            kind: f.kind,
+            exit: f.exit,
+            message: f.message,
         }
-    }
+        .into()
+    })
 }
 
 struct Failure {
@@ -156,13 +148,13 @@ async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
         Ok(report) => {
             if args.json {
                 match serde_json::to_string_pretty(&report) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => outln!("{text}"),
                     Err(e) => {
                         return Err(Failure::input(anyhow::anyhow!("cannot print JSON: {e}")));
                     }
                 }
             } else {
-                print!("{}", render_report(&report, ctx.now));
+                out!("{}", render_report(&report, ctx.now));
             }
             Ok(if report.failed() {
                 Exit::ServerError
@@ -177,7 +169,7 @@ async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
                     "segment": e.segment,
                     "message": e.to_string(),
                 }});
-                println!("{out}");
+                outln!("{out}");
             } else {
                 eprintln!("error: malformed token: {e}");
             }

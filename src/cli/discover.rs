@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::{Exit, output};
+use super::{Exit, InputError, output};
 use token_inspector::oauth::discovery;
 use token_inspector::oauth::transport::{Transport, TransportConfig};
 use token_inspector::storage::profile::{Profile, ProfileStore};
@@ -34,40 +34,21 @@ pub struct DiscoverArgs {
 }
 
 /// Runs `discover`.
-pub async fn run(args: DiscoverArgs) -> Exit {
+pub async fn run(args: DiscoverArgs) -> anyhow::Result<Exit> {
     let ca_pem = match &args.cacert {
-        Some(p) => match std::fs::read_to_string(p) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("error: --cacert {}: {e}", p.display());
-                return Exit::Usage;
-            }
-        },
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| InputError::new(format!("--cacert {}: {e}", p.display())))?,
+        ),
         None => None,
     };
-    let transport = match Transport::new(TransportConfig {
+    let transport = Transport::new(TransportConfig {
         insecure_skip_verify: args.insecure,
         ca_pem,
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..TransportConfig::default()
-    }) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-    };
-    let found = match discovery::discover(&transport, &args.issuer).await {
-        Ok(found) => found,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return match e {
-                discovery::DiscoveryError::Send(_) => Exit::Network,
-                discovery::DiscoveryError::BadIssuer(_) => Exit::Usage,
-                _ => Exit::ServerError,
-            };
-        }
-    };
+    })?;
+    let found = discovery::discover(&transport, &args.issuer).await?;
     if let Some(name) = &args.save_to {
         let saved = ProfileStore::default_location().and_then(|store| {
             let mut profile = store
@@ -76,16 +57,11 @@ pub async fn run(args: DiscoverArgs) -> Exit {
             discovery::apply_to_profile(&found, &mut profile);
             store.save(&profile)
         });
-        match saved {
-            Ok(path) => eprintln!("saved the endpoints into {}", path.display()),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Usage;
-            }
-        }
+        let path = saved.map_err(|e| InputError::new(e.to_string()))?;
+        eprintln!("saved the endpoints into {}", path.display());
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             output::pretty(&json!({
                 "url": found.url,
@@ -96,7 +72,7 @@ pub async fn run(args: DiscoverArgs) -> Exit {
             }))
         );
     } else {
-        println!("{}\n", found.url);
+        outln!("{}\n", found.url);
         let e = &found.endpoints;
         for (name, value) in [
             (
@@ -115,16 +91,16 @@ pub async fn run(args: DiscoverArgs) -> Exit {
             ("introspection", e.introspection.clone()),
             ("userinfo", e.userinfo.clone()),
         ] {
-            println!("{name:<14} {}", value.as_deref().unwrap_or("-"));
+            outln!("{name:<14} {}", value.as_deref().unwrap_or("-"));
         }
         if found.mtls_endpoints.token.is_some() {
-            println!(
+            outln!(
                 "{:<14} {}",
                 "mtls token",
                 found.mtls_endpoints.token.as_deref().unwrap_or("-")
             );
         }
-        println!("\n{}", output::render_findings(&found.findings));
+        outln!("\n{}", output::render_findings(&found.findings));
     }
-    Exit::Ok
+    Ok(Exit::Ok)
 }

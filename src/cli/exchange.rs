@@ -79,14 +79,8 @@ fn input(msg: impl Into<String>) -> anyhow::Error {
 }
 
 /// Runs `exchange`.
-pub async fn run(args: ExchangeArgs) -> Exit {
-    match run_inner(args).await {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            super::exit_for(&e)
-        }
-    }
+pub async fn run(args: ExchangeArgs) -> anyhow::Result<Exit> {
+    run_inner(args).await
 }
 
 /// What the flags resolve to, before anything is sent.
@@ -121,7 +115,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
                 eprintln!("# set ${var} before running this command");
             }
         }
-        println!("{}", render::curl(&model, redaction));
+        outln!("{}", render::curl(&model, redaction));
         return Ok(Exit::Ok);
     }
 
@@ -133,10 +127,10 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
                 "request": request_json(&model),
                 "findings": request_findings,
             });
-            println!("{}", output::pretty(&out));
+            outln!("{}", output::pretty(&out));
         } else {
             print_request(&model);
-            println!(
+            outln!(
                 "\nFindings on the request:\n{}",
                 output::render_findings(&request_findings)
             );
@@ -156,7 +150,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
         Err(_) => Exit::Network,
     };
     if args.json {
-        println!("{}", output::pretty(&exchange_json(&exchange)));
+        outln!("{}", output::pretty(&exchange_json(&exchange)));
     } else {
         print_exchange(&exchange);
     }
@@ -360,11 +354,11 @@ pub fn exchange_json(exchange: &Exchange) -> Value {
 }
 
 fn print_request(model: &RequestModel) {
-    println!("{}", render::readable_http(model, Redaction::None));
+    outln!("{}", render::readable_http(model, Redaction::None));
     if let Some(a) = &model.client_assertion {
-        println!("\nClient assertion (decoded)\n");
-        println!("{}", output::pretty(&Value::Object(a.header.clone())));
-        println!(
+        outln!("\nClient assertion (decoded)\n");
+        outln!("{}", output::pretty(&Value::Object(a.header.clone())));
+        outln!(
             "{}",
             output::annotate_claims(&a.claims, token_inspector::jose::numeric_date::now_unix())
         );
@@ -373,7 +367,7 @@ fn print_request(model: &RequestModel) {
 
 fn print_exchange(exchange: &Exchange) {
     let model = &exchange.request;
-    println!(
+    outln!(
         "{} {}  (x-fapi-interaction-id {})",
         model.method,
         model.url,
@@ -381,10 +375,10 @@ fn print_exchange(exchange: &Exchange) {
     );
     match &exchange.outcome {
         Err(e) => {
-            println!("\nNo answer after {:.0} ms: {e}", exchange.elapsed_ms);
+            outln!("\nNo answer after {:.0} ms: {e}", exchange.elapsed_ms);
         }
         Ok(r) => {
-            println!(
+            outln!(
                 "\n{} {} {}  ({:.0} ms, {} bytes{})",
                 r.http.version,
                 r.http.status,
@@ -394,24 +388,24 @@ fn print_exchange(exchange: &Exchange) {
                 if r.http.truncated { ", TRUNCATED" } else { "" }
             );
             for (name, value) in &r.http.headers {
-                println!("{name}: {value}");
+                outln!("{name}: {value}");
             }
             match &r.interaction_id {
-                InteractionEcho::Echoed => println!("(x-fapi-interaction-id echoed)"),
+                InteractionEcho::Echoed => outln!("(x-fapi-interaction-id echoed)"),
                 InteractionEcho::Different(v) => {
-                    println!("(x-fapi-interaction-id came back different: {v})")
+                    outln!("(x-fapi-interaction-id came back different: {v})")
                 }
-                InteractionEcho::Missing => println!("(x-fapi-interaction-id NOT echoed)"),
+                InteractionEcho::Missing => outln!("(x-fapi-interaction-id NOT echoed)"),
                 InteractionEcho::NotSent(_) => {}
             }
-            println!();
+            outln!();
             match r.body.json() {
-                Some(v) => println!("{}", output::pretty(&v)),
-                None => println!("{}", r.body_text),
+                Some(v) => outln!("{}", output::pretty(&v)),
+                None => outln!("{}", r.body_text),
             }
             if let ResponseBody::Token(t) = &r.body {
                 if let Some(secs) = t.expires_in() {
-                    println!(
+                    outln!(
                         "\naccess token expires in {} (at {})",
                         token_inspector::jose::numeric_date::format_duration(secs),
                         token_inspector::jose::numeric_date::format_utc(
@@ -421,7 +415,7 @@ fn print_exchange(exchange: &Exchange) {
                 }
                 for d in t.authorization_details() {
                     if let Some(c) = d.consent {
-                        println!(
+                        outln!(
                             "\nConsent {} ({}): status {}, purpose {}, expires {}",
                             c.consent_id.as_deref().unwrap_or("-"),
                             d.detail_type.as_deref().unwrap_or("-"),
@@ -429,9 +423,9 @@ fn print_exchange(exchange: &Exchange) {
                             c.consent_purpose.as_deref().unwrap_or("-"),
                             c.expiration_datetime.as_deref().unwrap_or("-"),
                         );
-                        println!("  permissions: {}", c.permissions.join(", "));
+                        outln!("  permissions: {}", c.permissions.join(", "));
                         for a in &c.accounts {
-                            println!(
+                            outln!(
                                 "  account {} {} ({})",
                                 a.account_number.as_deref().unwrap_or("-"),
                                 a.account_name.as_deref().unwrap_or("-"),
@@ -442,21 +436,21 @@ fn print_exchange(exchange: &Exchange) {
                 }
             }
             for t in &r.tokens {
-                println!("\n{} (decoded)", t.path);
+                outln!("\n{} (decoded)", t.path);
                 if let Some(h) = &t.header {
-                    println!("{}", output::pretty(&Value::Object(h.clone())));
+                    outln!("{}", output::pretty(&Value::Object(h.clone())));
                 }
                 if let Some(c) = &t.claims {
-                    println!(
+                    outln!(
                         "{}",
                         output::annotate_claims(c, token_inspector::jose::numeric_date::now_unix())
                     );
                 }
                 if let Some(e) = &t.error {
-                    println!("  does not decode: {e}");
+                    outln!("  does not decode: {e}");
                 }
                 if let Some(s) = &t.signature {
-                    println!(
+                    outln!(
                         "  signature: {}{}",
                         s.status(),
                         s.reason().map(|r| format!(" ({r})")).unwrap_or_default()
@@ -465,5 +459,5 @@ fn print_exchange(exchange: &Exchange) {
             }
         }
     }
-    println!("\n{}", output::render_findings(&exchange.findings));
+    outln!("\n{}", output::render_findings(&exchange.findings));
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{Exit, output};
+use anyhow::Context as _;
+
+use super::{Exit, InputError, output};
 use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
 use token_inspector::storage::profile::ProfileStore;
 
@@ -42,83 +44,86 @@ pub struct KeygenArgs {
     /// The kid (default: the RFC 7638 thumbprint).
     #[arg(long)]
     pub kid: Option<String>,
+    /// Print one JSON object (type, alg, kid, thumbprint, keychain entry, public JWKS).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `keygen`.
-pub async fn run(args: KeygenArgs) -> Exit {
+pub async fn run(args: KeygenArgs) -> anyhow::Result<Exit> {
     let key_type = match args.key_type {
         KeyTypeArg::Rsa2048 => KeyType::Rsa { bits: 2048 },
         KeyTypeArg::Rsa3072 => KeyType::Rsa { bits: 3072 },
         KeyTypeArg::P256 => KeyType::EC_P256,
         KeyTypeArg::Ed25519 => KeyType::ED25519,
     };
-    let key = match tokio::task::spawn_blocking(move || PrivateKey::generate(key_type)).await {
-        Ok(Ok(key)) => key,
-        Ok(Err(e)) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-        Err(e) => {
-            eprintln!("error: key generation stopped: {e}");
-            return Exit::Usage;
-        }
-    };
+    let key = tokio::task::spawn_blocking(move || PrivateKey::generate(key_type))
+        .await
+        .context("key generation stopped")?
+        .map_err(|e| InputError::new(e.to_string()))?;
     let alg = SigningAlg::default_for(key.key_type());
     let kid = args.kid.clone().unwrap_or_else(|| key.thumbprint());
     let jwks = key.public_jwks(Some(&kid), alg);
 
+    let mut stored_in = None;
     if let Some(name) = &args.profile {
-        let stored = (|| -> anyhow::Result<std::path::PathBuf> {
-            let store = ProfileStore::default_location()?;
-            let mut profile = store
-                .load(name)
-                .unwrap_or_else(|_| token_inspector::storage::profile::Profile::new(name, ""));
-            let entry = profile.key_entry();
-            let secrets = token_inspector::storage::secret_store::open_default_store()?;
-            secrets.set(&entry, key.to_pkcs8_pem())?;
-            profile.auth.key = Some(entry);
-            profile.auth.kid = Some(kid.clone());
-            profile.auth.alg = alg;
-            Ok(store.save(&profile)?)
-        })();
-        match stored {
-            Ok(path) => eprintln!(
-                "stored the private key in the keychain; profile saved in {}",
+        let store = ProfileStore::default_location().map_err(|e| InputError::new(e.to_string()))?;
+        let mut profile = store
+            .load(name)
+            .unwrap_or_else(|_| token_inspector::storage::profile::Profile::new(name, ""));
+        let entry = profile.key_entry();
+        let secrets = token_inspector::storage::secret_store::open_default_store()?;
+        secrets.set(&entry, key.to_pkcs8_pem())?;
+        profile.auth.key = Some(entry.clone());
+        profile.auth.kid = Some(kid.clone());
+        profile.auth.alg = alg;
+        let path = store
+            .save(&profile)
+            .map_err(|e| InputError::new(e.to_string()))?;
+        if !args.json {
+            eprintln!(
+                "stored the private key in the keychain ({}); profile saved in {}",
+                secrets.describe(),
                 path.display()
-            ),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                return Exit::Usage;
-            }
+            );
         }
+        stored_in = Some(entry);
     }
     if let Some(path) = &args.out {
-        if let Err(e) = write_private(path, key.to_pkcs8_pem().expose()) {
-            eprintln!("error: {}: {e}", path.display());
-            return Exit::Usage;
-        }
+        write_private(path, key.to_pkcs8_pem().expose())
+            .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
         eprintln!(
             "wrote the PRIVATE key to {} (plaintext, mode 0600): keep it out of version control",
             path.display()
         );
     }
-    if let Some(path) = &args.jwks_out
-        && let Err(e) = std::fs::write(path, output::pretty(&jwks))
-    {
-        eprintln!("error: {}: {e}", path.display());
-        return Exit::Usage;
+    if let Some(path) = &args.jwks_out {
+        std::fs::write(path, output::pretty(&jwks))
+            .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
     }
     if args.profile.is_none() && args.out.is_none() {
         eprintln!(
             "note: the private key was not kept; use --profile NAME (keychain) or --out FILE"
         );
     }
-    println!("type        {}", key.key_type());
-    println!("alg         {alg}");
-    println!("kid         {kid}");
-    println!("thumbprint  {}", key.thumbprint());
-    println!("\n{}", output::pretty(&jwks));
-    Exit::Ok
+    if args.json {
+        let out = serde_json::json!({
+            "type": key.key_type().to_string(),
+            "alg": alg.as_str(),
+            "kid": kid,
+            "thumbprint": key.thumbprint(),
+            "keychain_entry": stored_in,
+            "jwks": jwks,
+        });
+        outln!("{}", output::pretty(&out));
+    } else {
+        outln!("type        {}", key.key_type());
+        outln!("alg         {alg}");
+        outln!("kid         {kid}");
+        outln!("thumbprint  {}", key.thumbprint());
+        outln!("\n{}", output::pretty(&jwks));
+    }
+    Ok(Exit::Ok)
 }
 
 fn write_private(path: &std::path::Path, pem: &str) -> std::io::Result<()> {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::Exit;
+use super::{Exit, InputError};
 use token_inspector::sandbox::{
     ClientRegistration, DEMO_USERS, Sandbox, SandboxConfig, TlsOptions,
 };
@@ -51,27 +51,28 @@ pub struct MockServerArgs {
     /// Refuse TLS connections without a client certificate (mutual TLS, RFC 8705).
     #[arg(long, requires = "tls")]
     pub require_client_cert: bool,
+    /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
+    /// `{"log": ...}` per request; errors as `{"error": ...}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `mock-server`.
-pub async fn run(args: MockServerArgs) -> Exit {
-    let config = match config(&args) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Exit::Usage;
-        }
-    };
-    let sandbox = match Sandbox::start(config).await {
-        Ok(sandbox) => sandbox,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-    };
+pub async fn run(args: MockServerArgs) -> anyhow::Result<Exit> {
+    let config = config(&args).map_err(|e| InputError::new(format!("{e:#}")))?;
+    let sandbox = Sandbox::start(config)
+        .await
+        .map_err(|e| InputError::new(e.to_string()))?;
     let issuer = sandbox.issuer().to_owned();
     let mut log = sandbox.subscribe_log();
-    {
+    if args.json {
+        let ready = serde_json::json!({
+            "issuer": issuer,
+            "discovery": format!("{issuer}/.well-known/openid-configuration"),
+            "ca_pem": sandbox.ca_pem(),
+        });
+        outln!("{ready}");
+    } else {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "issuer: {issuer}");
         let _ = writeln!(out, "discovery: {issuer}/.well-known/openid-configuration");
@@ -106,18 +107,22 @@ pub async fn run(args: MockServerArgs) -> Exit {
             entry = log.recv() => match entry {
                 Ok(entry) => {
                     let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "{entry}");
+                    let _ = if args.json {
+                        writeln!(out, "{}", serde_json::json!({ "log": entry.to_string() }))
+                    } else {
+                        writeln!(out, "{entry}")
+                    };
                     let _ = out.flush();
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    println!("({n} log lines skipped: the server is busy)");
+                    outln!("({n} log lines skipped: the server is busy)");
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
         }
     }
     sandbox.shutdown().await;
-    Exit::Ok
+    Ok(Exit::Ok)
 }
 
 fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {

@@ -2,6 +2,24 @@
 
 use clap::{Parser, Subcommand};
 
+/// `println!` for the command line's output: when the reader went away (`| head`), the
+/// process ends quietly with the exit code so far instead of panicking on a broken pipe.
+macro_rules! outln {
+    () => {
+        $crate::cli::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` with the same broken-pipe handling as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
 pub mod authorize;
 pub mod client_args;
 pub mod decode;
@@ -43,9 +61,27 @@ pub enum Command {
     MockServer(mock_server::MockServerArgs),
 }
 
-/// Runs a subcommand and returns the process exit code.
+impl Command {
+    /// True when the subcommand was asked for JSON (errors are then JSON too).
+    fn json(&self) -> bool {
+        match self {
+            Command::Exchange(a) => a.json,
+            Command::Authorize(a) => a.json,
+            Command::Decode(a) => a.json,
+            Command::Discover(a) => a.json,
+            Command::Keygen(a) => a.json,
+            Command::Profile(a) => a.json,
+            Command::MockServer(a) => a.json,
+        }
+    }
+}
+
+/// Runs a subcommand and returns the process exit code. A failure is reported once,
+/// here: one line on stderr, or with `--json` one `{"error": {"kind", "message"}}`
+/// object on stdout, with the documented exit code.
 pub async fn run(command: Command) -> Exit {
-    match command {
+    let json = command.json();
+    let result = match command {
         Command::Exchange(args) => exchange::run(*args).await,
         Command::Authorize(args) => authorize::run(*args).await,
         Command::Decode(args) => decode::run(*args).await,
@@ -53,6 +89,10 @@ pub async fn run(command: Command) -> Exit {
         Command::Keygen(args) => keygen::run(args).await,
         Command::Profile(args) => profile::run(args).await,
         Command::MockServer(args) => mock_server::run(args).await,
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => report(&e, json),
     }
 }
 
@@ -69,16 +109,85 @@ impl InputError {
     }
 }
 
-/// Maps an error at the command-line edge to its exit code: transport failures are 3,
-/// everything else (bad input, bad files, bad flags) is 2.
-pub fn exit_for(error: &anyhow::Error) -> Exit {
-    for cause in error.chain() {
-        if let Some(e) = cause.downcast_ref::<token_inspector::oauth::transport::SendError>() {
-            return match e {
-                token_inspector::oauth::transport::SendError::Invalid(_) => Exit::Usage,
-                _ => Exit::Network,
-            };
+/// A failure whose kind and exit code the subcommand already knows.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Classified {
+    /// The JSON `kind`.
+    pub kind: &'static str,
+    /// The exit code.
+    pub exit: Exit,
+    /// What happened.
+    pub message: String,
+}
+
+/// Prints a failure as one line on stderr, or as one JSON object on stdout, and returns
+/// its exit code.
+pub fn report(error: &anyhow::Error, json: bool) -> Exit {
+    let (kind, exit) = classify(error);
+    let message = format!("{error:#}");
+    if json {
+        let object = serde_json::json!({"error": {"kind": kind, "message": message}});
+        outln!("{}", output::pretty(&object));
+    } else {
+        eprintln!("error: {message}");
+    }
+    exit
+}
+
+/// The kind of a failure and its exit code: transport and TLS failures are 3, a server
+/// that answered with an error is 1, everything else (bad input, files, flags, the
+/// keychain) is 2.
+pub fn classify(error: &anyhow::Error) -> (&'static str, Exit) {
+    use token_inspector::oauth::authorize::AuthorizeError;
+    use token_inspector::oauth::discovery::DiscoveryError;
+    use token_inspector::oauth::settings::SettingsError;
+    use token_inspector::oauth::transport::SendError;
+    fn send(e: &SendError) -> (&'static str, Exit) {
+        match e {
+            SendError::Invalid(_) => ("input", Exit::Usage),
+            SendError::Tls(_) => ("tls", Exit::Network),
+            _ => ("network", Exit::Network),
         }
     }
-    Exit::Usage
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<Classified>() {
+            return (e.kind, e.exit);
+        }
+        if cause.downcast_ref::<InputError>().is_some() {
+            return ("input", Exit::Usage);
+        }
+        if let Some(e) = cause.downcast_ref::<SendError>() {
+            return send(e);
+        }
+        if let Some(e) = cause.downcast_ref::<DiscoveryError>() {
+            return match e {
+                DiscoveryError::Send(e) => send(e),
+                DiscoveryError::BadIssuer(_) => ("input", Exit::Usage),
+                _ => ("server", Exit::ServerError),
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<AuthorizeError>() {
+            return match e {
+                AuthorizeError::Send(e) => send(e),
+                AuthorizeError::Build(_) | AuthorizeError::Missing(_) => ("input", Exit::Usage),
+                _ => ("server", Exit::ServerError),
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<SettingsError>() {
+            return match e {
+                SettingsError::Keychain { .. } | SettingsError::MissingSecret(_) => {
+                    ("keychain", Exit::Usage)
+                }
+                _ => ("input", Exit::Usage),
+            };
+        }
+        if cause
+            .downcast_ref::<token_inspector::storage::secret_store::SecretStoreError>()
+            .is_some()
+        {
+            return ("keychain", Exit::Usage);
+        }
+    }
+    ("input", Exit::Usage)
 }

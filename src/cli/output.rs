@@ -7,6 +7,18 @@ use serde_json::Value;
 use token_inspector::checks::{Finding, Severity};
 use token_inspector::jose::numeric_date::{NUMERIC_DATE_CLAIMS, describe_numeric_date};
 
+/// Writes to stdout; a closed pipe ends the process quietly (status 0, like `yes | head`)
+/// instead of a panic.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 /// Pretty JSON (numbers exactly as received).
 pub fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())

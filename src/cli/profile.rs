@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::Exit;
+use super::{Exit, InputError, output};
 use token_inspector::jose::keys::PrivateKey;
 use token_inspector::storage::profile::{Profile, ProfileStore};
 
@@ -14,6 +14,9 @@ pub struct ProfileArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: ProfileAction,
+    /// Print JSON (a list, a profile, or what was done) and JSON errors.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 /// Profile actions.
@@ -49,128 +52,119 @@ pub enum ProfileAction {
 }
 
 /// Runs `profile`.
-pub async fn run(args: ProfileArgs) -> Exit {
-    let store = match ProfileStore::default_location() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-    };
+pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
+    let input = |e: &dyn std::fmt::Display| InputError::new(e.to_string());
+    let store = ProfileStore::default_location().map_err(|e| input(&e))?;
+    let json = args.json;
     match args.action {
         ProfileAction::List => {
             let (good, bad) = store.list();
-            if good.is_empty() && bad.is_empty() {
-                println!("no profiles in {}", store.dir().display());
-            }
-            for p in &good {
-                println!(
-                    "{:<32} {:<44} {}",
-                    p.name,
-                    p.issuer,
-                    if p.client_id.is_empty() {
+            if json {
+                let out = serde_json::json!({
+                    "dir": store.dir(),
+                    "profiles": good.iter().map(|p| serde_json::json!({
+                        "name": p.name, "issuer": p.issuer, "client_id": p.client_id,
+                        "preset": p.preset,
+                    })).collect::<Vec<_>>(),
+                    "unreadable": bad.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                });
+                outln!("{}", output::pretty(&out));
+            } else {
+                if good.is_empty() && bad.is_empty() {
+                    outln!("no profiles in {}", store.dir().display());
+                }
+                for p in &good {
+                    let client = if p.client_id.is_empty() {
                         "-"
                     } else {
                         &p.client_id
-                    }
-                );
+                    };
+                    outln!("{:<32} {:<44} {client}", p.name, p.issuer);
+                }
+                for e in &bad {
+                    eprintln!("error: {e}");
+                }
             }
-            for e in &bad {
-                eprintln!("error: {e}");
-            }
-            if bad.is_empty() {
+            Ok(if bad.is_empty() {
                 Exit::Ok
             } else {
                 Exit::Usage
-            }
+            })
         }
         ProfileAction::Show { name } | ProfileAction::Export { name, out: None } => {
-            match store.load(&name) {
-                Ok(p) => {
-                    print!("{}", p.to_toml());
-                    Exit::Ok
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Exit::Usage
-                }
+            let p = store.load(&name).map_err(|e| input(&e))?;
+            if json {
+                outln!("{}", output::pretty(&serde_json::to_value(&p)?));
+            } else {
+                out!("{}", p.to_toml());
             }
+            Ok(Exit::Ok)
         }
         ProfileAction::Export {
             name,
             out: Some(path),
-        } => match store.load(&name) {
-            Ok(p) => match std::fs::write(&path, p.to_toml()) {
-                Ok(()) => Exit::Ok,
-                Err(e) => {
-                    eprintln!("error: {}: {e}", path.display());
-                    Exit::Usage
-                }
-            },
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::Usage
-            }
-        },
+        } => {
+            let p = store.load(&name).map_err(|e| input(&e))?;
+            std::fs::write(&path, p.to_toml())
+                .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
+            done(
+                json,
+                &format!("exported {:?} to {}", p.name, path.display()),
+            );
+            Ok(Exit::Ok)
+        }
         ProfileAction::Import { file } => {
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("error: {}: {e}", file.display());
-                    return Exit::Usage;
-                }
-            };
-            let profile = match Profile::from_toml(&text, &file) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Exit::Usage;
-                }
-            };
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
+            let profile = Profile::from_toml(&text, &file).map_err(|e| input(&e))?;
             let problems = profile.validate();
             if !problems.is_empty() {
-                for p in problems {
-                    eprintln!("error: {}: {p}", file.display());
-                }
-                return Exit::Usage;
+                let list: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", file.display()))
+                    .collect();
+                return Err(InputError::new(list.join("; ")).into());
             }
-            match store.save(&profile) {
-                Ok(path) => {
-                    println!("imported {:?} into {}", profile.name, path.display());
-                    Exit::Ok
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Exit::Usage
-                }
-            }
+            let path = store.save(&profile).map_err(|e| input(&e))?;
+            done(
+                json,
+                &format!("imported {:?} into {}", profile.name, path.display()),
+            );
+            Ok(Exit::Ok)
         }
         ProfileAction::ImportKey { name, file } => {
-            let result = (|| -> anyhow::Result<String> {
-                let mut profile = store.load(&name)?;
-                let text = std::fs::read_to_string(&file)?;
-                let key = PrivateKey::load(&text)?;
-                let entry = profile.key_entry();
-                token_inspector::storage::secret_store::open_default_store()?
-                    .set(&entry, key.to_pkcs8_pem())?;
-                profile.auth.key = Some(entry.clone());
-                store.save(&profile)?;
-                Ok(format!(
-                    "stored the {} key in the keychain entry {entry:?} (thumbprint {})",
+            let mut profile = store.load(&name).map_err(|e| input(&e))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
+            let key = PrivateKey::load(&text)
+                .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
+            let entry = profile.key_entry();
+            let secrets = token_inspector::storage::secret_store::open_default_store()?;
+            secrets.set(&entry, key.to_pkcs8_pem())?;
+            profile.auth.key = Some(entry.clone());
+            store.save(&profile).map_err(|e| input(&e))?;
+            done(
+                json,
+                &format!(
+                    "stored the {} key in the keychain entry {entry:?} of {} (thumbprint {})",
                     key.key_type(),
+                    secrets.describe(),
                     key.thumbprint()
-                ))
-            })();
-            match result {
-                Ok(msg) => {
-                    println!("{msg}");
-                    Exit::Ok
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    Exit::Usage
-                }
-            }
+                ),
+            );
+            Ok(Exit::Ok)
         }
+    }
+}
+
+/// Says what was done: a line, or `{"done": "..."}`.
+fn done(json: bool, message: &str) {
+    if json {
+        outln!(
+            "{}",
+            output::pretty(&serde_json::json!({ "done": message }))
+        );
+    } else {
+        outln!("{message}");
     }
 }
