@@ -759,3 +759,96 @@ fn a_new_refresh_token_of_the_same_length_is_the_one_sent() {
         "{bodies:?}"
     );
 }
+
+/// A keychain that opens and reads (nothing is there) but refuses to keep anything, as
+/// the kernel keyring did from a login session that could not reach it.
+struct RefusingStore;
+
+impl SecretStore for RefusingStore {
+    fn get(&self, entry: &str) -> Result<Option<Secret>, SecretStoreError> {
+        if entry.starts_with("probe") {
+            Ok(None)
+        } else {
+            Err(SecretStoreError::Locked("AccessDenied".into()))
+        }
+    }
+    fn set(&self, _: &str, _: &Secret) -> Result<(), SecretStoreError> {
+        Err(SecretStoreError::Locked("AccessDenied".into()))
+    }
+    fn delete(&self, _: &str) -> Result<(), SecretStoreError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "refusing test keychain".into()
+    }
+    fn is_persistent(&self) -> bool {
+        true
+    }
+}
+
+/// The first launch works even when the keychain refuses the generated key: the app
+/// keeps it for this session, says so, and the sandbox runs; the status bar and the
+/// panels tell the same story.
+#[test]
+fn first_launch_falls_back_to_session_secrets_when_the_keychain_refuses() {
+    let s = Setup::new();
+    let mut h = s.harness_with_store(Arc::new(RefusingStore));
+    wait_for(&mut h, "the sandbox", |a| {
+        matches!(
+            a.state.sandbox,
+            SandboxStatus::Running { .. } | SandboxStatus::Failed(_)
+        )
+    });
+    assert!(
+        matches!(h.state().state.sandbox, SandboxStatus::Running { .. }),
+        "{:?}",
+        h.state().state.sandbox
+    );
+    wait_for(&mut h, "the key", |a| a.state.loaded_key().is_some());
+    assert!(matches!(
+        h.state().state.store,
+        StoreStatus::Ready {
+            persistent: false,
+            ..
+        }
+    ));
+    h.get_by_label_contains("Sandbox: http://127.0.0.1");
+    assert_eq!(h.query_all_by_label_contains("Sandbox: failed").count(), 0);
+    h.get_by_label_contains("The Local sandbox is ready");
+    click(&mut h, "Client");
+    h.get_by_label_contains("kept for this session only");
+    // And the demo works end to end.
+    click(&mut h, "Request");
+    click(&mut h, "Authorize");
+    wait_for(&mut h, "the code", |a| !a.state.request.code.is_empty());
+    click(&mut h, "Send");
+    wait_for(&mut h, "the answer", |a| !a.state.history.is_empty());
+    assert!(h.state().state.history[0].exchange.is_success());
+}
+
+/// A saved profile whose key cannot be read from a refusing keychain: the key does not
+/// wait forever, the reason is shown, and a button leads on to session-only secrets.
+#[test]
+fn an_unreadable_key_offers_the_way_on() {
+    let s = Setup::new().with_profile(&bank_profile("Bank"));
+    let mut h = s.harness_with_store(Arc::new(RefusingStore));
+    wait_for(&mut h, "the key state", |a| {
+        matches!(a.state.key, KeyState::Failed(_))
+    });
+    click(&mut h, "Client");
+    h.get_by_label_contains("AccessDenied");
+    click(&mut h, "Keep secrets for this session only");
+    wait_for(&mut h, "the session store", |a| {
+        matches!(
+            &a.state.store,
+            StoreStatus::Ready {
+                persistent: false,
+                ..
+            }
+        )
+    });
+    click(&mut h, "Generate key");
+    wait_for(&mut h, "the generated key", |a| {
+        a.state.loaded_key().is_some()
+    });
+}

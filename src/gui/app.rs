@@ -232,7 +232,7 @@ impl App {
         self.shortcuts(ui.ctx());
         let actions = &mut self.actions;
         let state = &mut self.state;
-        egui::Panel::bottom("status_bar").show(ui, |ui| panels::status_bar::ui(ui, state));
+        egui::Panel::bottom("status_bar").show(ui, |ui| panels::status_bar::ui(ui, state, actions));
         egui::Panel::left("sidebar")
             .default_size(230.0)
             .show(ui, |ui| panels::sidebar::ui(ui, state, actions));
@@ -347,6 +347,9 @@ impl App {
                 }
             }
             Event::Store(Err(e)) => {
+                if matches!(st.key, KeyState::Loading) {
+                    st.key = KeyState::Failed(format!("the secret store is not available: {e}"));
+                }
                 st.store = StoreStatus::Failed(e);
             }
             Event::Profiles { profiles, errors } => {
@@ -481,9 +484,18 @@ impl App {
             }
             Event::SandboxFailed(e) => {
                 st.sandbox = SandboxStatus::Failed(e.clone());
-                st.client_notice = Some(Notice::error(format!(
-                    "the embedded sandbox could not start: {e}"
+                let text = format!("the embedded sandbox could not start: {e}");
+                st.client_notice = Some(Notice::error(text.clone()));
+                // One state everywhere: no "ready" left in the Request panel, no stale
+                // status line, no key waiting forever.
+                st.request_notice = Some(Notice::error(format!(
+                    "{text}. Retry from the status bar, or pick another profile."
                 )));
+                st.status = "Sandbox failed".into();
+                if matches!(st.key, KeyState::Loading | KeyState::Unknown) {
+                    st.key = KeyState::Failed(format!("the key could not be prepared: {e}"));
+                }
+                self.first_launch_started = false;
             }
             Event::Exchanged { id, exchange } => {
                 if matches!(st.send, Work::Running { id: run, .. } if run == id) {
@@ -835,7 +847,15 @@ impl App {
                 }
             }
             Action::StartSandbox => {
-                if let Some(p) = self.state.profile().cloned() {
+                // The selected profile when it is the Local sandbox, else the Local
+                // sandbox profile (the status bar's Retry).
+                let profile = self
+                    .state
+                    .profile()
+                    .filter(|p| p.local_sandbox)
+                    .or_else(|| self.state.profiles.iter().find(|p| p.local_sandbox))
+                    .cloned();
+                if let Some(p) = profile {
                     self.worker.send(Command::StartSandbox { profile: p });
                 }
             }

@@ -451,6 +451,20 @@ impl Inner {
         self.emit(Event::Store(Ok(info)));
     }
 
+    /// Switches to the in-memory store after the keychain refused, and says so.
+    fn fall_back_to_session_store(&self, why: &str) {
+        if self.store().is_ok_and(|s| !s.is_persistent()) {
+            return;
+        }
+        self.use_session_store();
+        self.notice(
+            Area::Client,
+            Notice::info(format!(
+                "The OS keychain could not keep the Local sandbox key ({why}); it is kept for this session only. Start a keychain (gnome-keyring, KeePassXC) to keep keys across restarts."
+            )),
+        );
+    }
+
     async fn load_key(&self, profile: &Profile) -> Result<Option<PrivateKey>, String> {
         let keychain = Keychain::given(self.store().map_err(|e| format!("{e:#}"))?);
         let profile = profile.clone();
@@ -768,11 +782,23 @@ impl Inner {
         let _one_at_a_time = self.sandbox_start.lock().await;
         self.emit(Event::SandboxStarting);
         let result = async {
-            let key = match self.load_key(&profile).await.map_err(|e| anyhow!(e))? {
+            // A keychain that cannot be read here is no reason for the demo to fail: the
+            // key is then made for this session only.
+            let loaded = match self.load_key(&profile).await {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    self.fall_back_to_session_store(&e);
+                    None
+                }
+            };
+            let key = match loaded {
                 Some(key) => key,
                 None => {
                     let key = self.generate_key(KeyType::Rsa { bits: 2048 }).await?;
-                    self.store_key(&profile, &key).await?;
+                    if let Err(e) = self.store_key(&profile, &key).await {
+                        self.fall_back_to_session_store(&format!("{e:#}"));
+                        self.store_key(&profile, &key).await?;
+                    }
                     self.emit(Event::Key {
                         profile: profile.name.clone(),
                         result: Ok(Some(key.clone())),

@@ -284,6 +284,23 @@ fn signing_key(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action
         }
         KeyState::Failed(e) => {
             ui.label(RichText::new(e).color(error_color(ui)));
+            // The way on: keep secrets in memory for this session, then import or
+            // generate the key again.
+            if matches!(
+                &state.store,
+                StoreStatus::Ready {
+                    persistent: true,
+                    ..
+                }
+            ) && ui
+                .button("Keep secrets for this session only")
+                .on_hover_text(
+                    "Nothing is written to disk; import or generate the key again afterwards",
+                )
+                .clicked()
+            {
+                actions.push(Action::UseSessionStore);
+            }
         }
         KeyState::Loaded(_) => {}
     }

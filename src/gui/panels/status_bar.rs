@@ -3,10 +3,11 @@
 use egui::RichText;
 
 use super::{error_color, ok_color};
+use crate::gui::app::Action;
 use crate::gui::state::{AppState, SandboxStatus, StoreStatus, Work};
 
 /// Paints the status bar.
-pub fn ui(ui: &mut egui::Ui, state: &AppState) {
+pub fn ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         let profile = state
             .profile()
@@ -24,8 +25,16 @@ pub fn ui(ui: &mut egui::Ui, state: &AppState) {
             SandboxStatus::Running { issuer } => {
                 ui.label(RichText::new(format!("Sandbox: {issuer}")).color(ok_color(ui)));
             }
-            SandboxStatus::Failed(_) => {
-                ui.label(RichText::new("Sandbox: failed").color(error_color(ui)));
+            SandboxStatus::Failed(reason) => {
+                ui.label(RichText::new("Sandbox: failed").color(error_color(ui)))
+                    .on_hover_text(reason);
+                if ui
+                    .small_button("Retry")
+                    .on_hover_text("Start the embedded sandbox again")
+                    .clicked()
+                {
+                    actions.push(Action::StartSandbox);
+                }
             }
         }
         ui.separator();
