@@ -482,3 +482,123 @@ fn unreachable_jwks_url_exits_3_and_bad_key_file_exits_2() {
     assert_eq!(r.code, 2);
     assert_eq!(json_out(&r)["error"]["kind"], "input");
 }
+
+// ---------------------------------------------------------------- tokens from other implementations
+
+mod other_implementations {
+    use super::*;
+    use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+    use token_inspector::jose::verify::{SignatureStatus, VerificationKey, verify};
+
+    fn signed(alg_header: &str, alg: Algorithm, key: &PrivateKey, extra: Value) -> String {
+        let mut header = Map::new();
+        header.insert("alg".into(), json!(alg_header));
+        header.insert("kid".into(), json!("k1"));
+        if let Value::Object(more) = extra {
+            header.extend(more);
+        }
+        sign_compact(&header, &json!({"sub": "alice"}), key.encoding_key(), alg).unwrap()
+    }
+
+    fn jwks(key: &PrivateKey, alg: SigningAlg) -> VerificationKey {
+        VerificationKey::Jwks(key.public_jwks(Some("k1"), alg))
+    }
+
+    /// RFC 9864's fully-specified names verify: `Ed25519` and `ESP256`, also against a
+    /// JWK registered under the polymorphic name.
+    #[test]
+    fn fully_specified_algorithm_names_verify() {
+        let ed = PrivateKey::generate(KeyType::ED25519).unwrap();
+        let token = signed("Ed25519", Algorithm::EdDSA, &ed, json!({}));
+        let status = verify(&decode(&token).unwrap(), &jwks(&ed, SigningAlg::EdDSA));
+        assert!(
+            matches!(status, SignatureStatus::Valid { .. }),
+            "{status:?}"
+        );
+
+        let ec = PrivateKey::generate(KeyType::EC_P256).unwrap();
+        let token = signed("ESP256", Algorithm::ES256, &ec, json!({}));
+        let status = verify(&decode(&token).unwrap(), &jwks(&ec, SigningAlg::ES256));
+        assert!(
+            matches!(status, SignatureStatus::Valid { .. }),
+            "{status:?}"
+        );
+        // A wrong key still fails.
+        let other = PrivateKey::generate(KeyType::EC_P256).unwrap();
+        let status = verify(&decode(&token).unwrap(), &jwks(&other, SigningAlg::ES256));
+        assert!(
+            matches!(status, SignatureStatus::Invalid { .. }),
+            "{status:?}"
+        );
+    }
+
+    /// An empty signature segment under alg RS256: header and claims are shown, the
+    /// signature is invalid (empty).
+    #[test]
+    fn an_empty_signature_shows_the_token_and_is_invalid() {
+        let token = format!(
+            "{}.{}.",
+            b64url(r#"{"alg":"RS256","kid":"k1"}"#),
+            b64url(r#"{"sub":"alice"}"#)
+        );
+        let decoded = decode(&token).expect("header and claims decode");
+        assert_eq!(decoded.header["alg"], "RS256");
+        assert_eq!(decoded.payload, Payload::Json(json!({"sub": "alice"})));
+        let key = PrivateKey::generate(KeyType::Rsa { bits: 2048 }).unwrap();
+        let status = verify(&decoded, &jwks(&key, SigningAlg::RS256));
+        match status {
+            SignatureStatus::Invalid { reason } => assert!(reason.contains("empty"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A `crit` extension this verifier does not understand makes the token invalid,
+    /// even with a correct signature, and the extension is named (RFC 7515 §4.1.11).
+    #[test]
+    fn an_unknown_critical_extension_is_rejected() {
+        let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+        let token = signed(
+            "ES256",
+            Algorithm::ES256,
+            &key,
+            json!({"crit": ["urn:example:exp-ext"], "urn:example:exp-ext": 1}),
+        );
+        let status = verify(&decode(&token).unwrap(), &jwks(&key, SigningAlg::ES256));
+        match status {
+            SignatureStatus::Invalid { reason } => {
+                assert!(reason.contains("urn:example:exp-ext"), "{reason}");
+                assert!(reason.contains("RFC 7515"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let token = signed("ES256", Algorithm::ES256, &key, json!({"crit": []}));
+        let status = verify(&decode(&token).unwrap(), &jwks(&key, SigningAlg::ES256));
+        assert!(
+            matches!(status, SignatureStatus::Invalid { .. }),
+            "{status:?}"
+        );
+    }
+
+    /// Kept as they are: a kid missing from the JWKS is named, and a key a token carries
+    /// about itself (`jwk`, `jku`, `x5c`) is never trusted.
+    #[test]
+    fn a_missing_kid_is_named_and_embedded_keys_are_not_trusted() {
+        let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+        let token = signed("ES256", Algorithm::ES256, &key, json!({"kid": "other"}));
+        let status = verify(&decode(&token).unwrap(), &jwks(&key, SigningAlg::ES256));
+        match status {
+            SignatureStatus::NotVerifiable { reason } => {
+                assert!(reason.contains("other"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let attacker = PrivateKey::generate(KeyType::EC_P256).unwrap();
+        let jwk = attacker.public_jwk(Some("k1"), SigningAlg::ES256);
+        let token = signed("ES256", Algorithm::ES256, &attacker, json!({"jwk": jwk}));
+        let status = verify(&decode(&token).unwrap(), &jwks(&key, SigningAlg::ES256));
+        assert!(
+            matches!(status, SignatureStatus::Invalid { .. }),
+            "{status:?}"
+        );
+    }
+}

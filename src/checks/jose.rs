@@ -9,12 +9,12 @@ use crate::jose::verify::SignatureStatus;
 
 /// The JWS algorithms FAPI 2.0 allows (FAPI 2.0 SP §5.4.1; `Ed25519` is the fully specified
 /// name of EdDSA with Ed25519, RFC 9864).
-pub const FAPI_ALGS: &[&str] = &["PS256", "ES256", "EdDSA", "Ed25519"];
+pub const FAPI_ALGS: &[&str] = &["PS256", "ES256", "EdDSA", "Ed25519", "ESP256"];
 
 /// JWS algorithms registered with IANA (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864).
 const REGISTERED_JWS_ALGS: &[&str] = &[
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256",
-    "PS384", "PS512", "EdDSA", "ES256K", "Ed25519", "Ed448", "none",
+    "PS384", "PS512", "EdDSA", "ES256K", "Ed25519", "Ed448", "ESP256", "ESP384", "ESP512", "none",
 ];
 
 /// The generic checks (see the module doc).

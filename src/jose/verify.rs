@@ -104,8 +104,14 @@ enum Alg {
 }
 
 impl Alg {
+    /// A JWS `alg`, including the fully-specified names of RFC 9864 (`Ed25519`,
+    /// `ESP256`, `ESP384`, `ESP512`), which name the same computations with the curve fixed.
     fn parse(alg: &str) -> Option<Self> {
         Some(match alg {
+            "ESP256" => Alg::Es256,
+            "ESP384" => Alg::Es384,
+            "ESP512" => Alg::Es512,
+            "Ed25519" => Alg::EdDsa,
             "HS256" => Alg::Hs(256),
             "HS384" => Alg::Hs(384),
             "HS512" => Alg::Hs(512),
@@ -179,9 +185,17 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
     let alg_name = decoded.alg().unwrap_or_default();
     let Some(alg) = Alg::parse(alg_name) else {
         return SignatureStatus::not_verifiable(format!(
-            "unsupported alg {alg_name:?} (supported: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA)"
+            "unsupported alg {alg_name:?} (supported: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA; RFC 9864's Ed25519, ESP256/384/512)"
         ));
     };
+    if let Some(refusal) = critical_extensions(decoded) {
+        return refusal;
+    }
+    if decoded.signature().is_some_and(<[u8]>::is_empty) {
+        return SignatureStatus::invalid(format!(
+            "the signature segment is empty, but the header says alg {alg_name}: the token is unsigned or the signature was cut off"
+        ));
+    }
     let (Some(signing_input), Some(signature_b64)) =
         (decoded.signing_input(), decoded.raw.rsplit('.').next())
     else {
@@ -236,6 +250,51 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
     SignatureStatus::invalid(format!(
         "{alg_name} signature does not verify with {which}: {last_failure}{hint}"
     ))
+}
+
+/// Header parameters this verifier understands when a token marks them critical: none
+/// beyond the registered ones, which RFC 7515 §4.1.11 forbids listing.
+const UNDERSTOOD_EXTENSIONS: &[&str] = &[];
+
+/// RFC 7515 §4.1.11: a `crit` extension the recipient does not understand makes the
+/// JWS invalid; so does a malformed `crit` (not a non-empty array of strings, or listing a
+/// parameter the header does not carry).
+fn critical_extensions(decoded: &DecodedJose) -> Option<SignatureStatus> {
+    let crit = decoded.header.get("crit")?;
+    let names: Option<Vec<&str>> = crit
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .and_then(|a| a.iter().map(Value::as_str).collect());
+    let Some(names) = names else {
+        return Some(SignatureStatus::invalid(
+            "the header's crit is not a non-empty array of names (RFC 7515 §4.1.11)",
+        ));
+    };
+    if let Some(absent) = names.iter().find(|n| !decoded.header.contains_key(**n)) {
+        return Some(SignatureStatus::invalid(format!(
+            "the header marks {absent:?} critical but does not carry it (RFC 7515 §4.1.11)"
+        )));
+    }
+    let unknown: Vec<&str> = names
+        .into_iter()
+        .filter(|n| !UNDERSTOOD_EXTENSIONS.contains(n))
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        SignatureStatus::invalid(format!(
+            "the header marks {} critical, an extension this verifier does not understand, so the token must be rejected (RFC 7515 §4.1.11)",
+            unknown
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+/// True when two `alg` names ask for the same computation (`ES256` and `ESP256`;
+/// `EdDSA` and `Ed25519` with an Ed25519 key).
+fn same_alg(a: &str, b: &str) -> bool {
+    a == b || Alg::parse(a).is_some_and(|x| Alg::parse(b) == Some(x))
 }
 
 fn signature_size_hint(alg: Alg, len: usize) -> String {
@@ -331,7 +390,7 @@ fn collect_candidates(
                     .filter(|k| k.get("use").and_then(Value::as_str) != Some("enc"))
                     .filter_map(|k| jwk_candidate(k).ok())
                     .filter(|c| c.kty.same_kind(wanted))
-                    .filter(|c| c.alg.as_deref().is_none_or(|a| a == alg_name))
+                    .filter(|c| c.alg.as_deref().is_none_or(|a| same_alg(a, alg_name)))
                     .collect();
                 if out.is_empty() {
                     Err(SignatureStatus::not_verifiable(format!(
@@ -354,7 +413,7 @@ fn check_fit(cand: &Candidate, wanted: KeyType, alg_name: &str) -> Result<(), Si
         )));
     }
     if let Some(key_alg) = cand.alg.as_deref()
-        && key_alg != alg_name
+        && !same_alg(key_alg, alg_name)
     {
         return Err(SignatureStatus::invalid(format!(
             "the key is registered for alg {key_alg} but the token says {alg_name} (RFC 7517 §4.4)"
