@@ -201,9 +201,21 @@ fn redirect_url_is_read_and_checked() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = stdout_json(&out);
     let form = v["request"]["form"].as_array().unwrap();
+    // The code is a credential: redacted in JSON, sent as read from the URL (curl).
     assert!(
         form.iter()
-            .any(|p| p["name"] == "code" && p["value"] == "abc")
+            .any(|p| p["name"] == "code" && p["redacted"] == true && p["value"].is_null())
+    );
+    let curl_args: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--dry-run" && *a != "--json")
+        .chain(["--curl"])
+        .collect();
+    let curl = env.run(&curl_args);
+    assert!(
+        String::from_utf8_lossy(&curl.stdout).contains("code=abc"),
+        "{curl:?}"
     );
     let codes: Vec<&str> = v["findings"]
         .as_array()
@@ -533,4 +545,160 @@ fn a_closed_pipe_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// Every file below `dir`, recursively.
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// A client secret, a refresh token and a code with unique canary values, sent with
+/// `RUST_LOG=trace` through every output mode: the canaries appear only where the user
+/// asked for the secrets (`--curl`), in no other output, and in no file under the
+/// config, data and cache directories.
+#[test]
+fn canaries_appear_only_in_curl() {
+    use token_inspector::sandbox::{Sandbox, SandboxConfig};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = rt
+        .block_on(Sandbox::start(SandboxConfig::default()))
+        .unwrap();
+    let issuer = sandbox.issuer().to_owned();
+    let env = Env::new();
+    let home = env.path("home");
+    for d in ["home/.config", "home/.local/share", "home/.cache"] {
+        std::fs::create_dir_all(env.path(d)).unwrap();
+    }
+    const SECRET: &str = "canary-client-secret-7f3a9e";
+    const REFRESH: &str = "canary-refresh-token-2b8d1c";
+    const CODE: &str = "canary-authorization-code-5c4e0a";
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env(
+                "TOKEN_INSPECTOR_CONFIG_DIR",
+                env.path("home/.config/token-inspector"),
+            )
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", env.path("home/.config"))
+            .env("XDG_DATA_HOME", env.path("home/.local/share"))
+            .env("XDG_CACHE_HOME", env.path("home/.cache"))
+            .env("RUST_LOG", "trace")
+            .env("TOKEN_INSPECTOR_CLIENT_SECRET", SECRET)
+            .env_remove("TOKEN_INSPECTOR_REFRESH_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let client = [
+        "exchange",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "canary-client",
+        "--auth-method",
+        "client_secret_post",
+    ];
+    let redirect = format!("https://client.example/cb?code={CODE}&state=st");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--grant", "refresh_token", "--refresh-token", REFRESH],
+        vec![
+            "--grant",
+            "refresh_token",
+            "--refresh-token",
+            REFRESH,
+            "--json",
+        ],
+        vec![
+            "--grant",
+            "refresh_token",
+            "--refresh-token",
+            REFRESH,
+            "--dry-run",
+        ],
+        vec![
+            "--grant",
+            "refresh_token",
+            "--refresh-token",
+            REFRESH,
+            "--dry-run",
+            "--json",
+        ],
+        vec![
+            "--grant",
+            "refresh_token",
+            "--refresh-token",
+            REFRESH,
+            "--curl-redacted",
+        ],
+        vec![
+            "--code",
+            CODE,
+            "--redirect-uri",
+            "https://client.example/cb",
+        ],
+        vec![
+            "--code",
+            CODE,
+            "--redirect-uri",
+            "https://client.example/cb",
+            "--json",
+        ],
+        vec!["--redirect-url", &redirect, "--state", "st", "--dry-run"],
+        vec!["--redirect-url", &redirect, "--state", "st", "--json"],
+    ];
+    for case in &cases {
+        let args: Vec<&str> = client.iter().copied().chain(case.iter().copied()).collect();
+        let out = run(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains("panicked"), "{case:?}: {text}");
+        for canary in [SECRET, REFRESH, CODE] {
+            assert!(!text.contains(canary), "{case:?} printed {canary}:\n{text}");
+        }
+    }
+    // Sanity: the canaries were really used; --curl prints what it was asked to.
+    let args: Vec<&str> = client
+        .iter()
+        .copied()
+        .chain([
+            "--grant",
+            "refresh_token",
+            "--refresh-token",
+            REFRESH,
+            "--curl",
+        ])
+        .collect();
+    let curl = String::from_utf8_lossy(&run(&args).stdout).into_owned();
+    assert!(curl.contains(REFRESH) && curl.contains(SECRET), "{curl}");
+    // A profile saved on the way holds no secret either.
+    let saved = run(&["discover", &issuer, "--save-to", "canary profile"]);
+    assert!(saved.status.success(), "{saved:?}");
+    let files = files_below(&home);
+    assert!(!files.is_empty(), "the profile was written under {home:?}");
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for canary in [SECRET, REFRESH, CODE] {
+            assert!(!text.contains(canary), "{} holds {canary}", file.display());
+        }
+    }
+    rt.block_on(sandbox.shutdown());
 }

@@ -852,3 +852,62 @@ fn an_unreadable_key_offers_the_way_on() {
         a.state.loaded_key().is_some()
     });
 }
+
+/// A canary client secret, refresh token and code typed into the app and sent: the
+/// server receives them, and they appear in no file the app wrote (profiles) and not in
+/// the state it remembers between runs.
+#[test]
+fn canaries_reach_the_server_and_no_file() {
+    const SECRET: &str = "canary-app-client-secret-91ce";
+    const REFRESH: &str = "canary-app-refresh-token-44af";
+    const CODE: &str = "canary-app-code-0d17";
+    let s = Setup::new();
+    let (port, bodies) = recording_token_server(&s);
+    let mut p = bank_profile("Canary bank");
+    p.auth.method = AuthMethod::ClientSecretPost;
+    p.endpoints.token = Some(format!("http://127.0.0.1:{port}/token"));
+    let s = s.with_profile(&p);
+    s.clipboard.set_text(CODE).unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Client");
+    type_secret(&mut h, "Client secret", SECRET);
+    click(&mut h, "Keep client secret");
+    wait_for(&mut h, "the stored secret", |a| {
+        a.state.client_secret.is_some()
+    });
+    click(&mut h, "Request");
+    click(&mut h, "Paste");
+    click(&mut h, "Send");
+    wait_for(&mut h, "the code answer", |a| a.state.history.len() == 1);
+    click(&mut h, "Request");
+    click(&mut h, "Grant type");
+    click(&mut h, "refresh_token");
+    type_secret(&mut h, "Refresh token", REFRESH);
+    click(&mut h, "Send");
+    wait_for(&mut h, "the refresh answer", |a| a.state.history.len() == 2);
+
+    let sent = bodies.lock().unwrap().join("\n");
+    for canary in [SECRET, REFRESH, CODE] {
+        assert!(sent.contains(canary), "the server got {canary}: {sent}");
+    }
+    let remembered = serde_json::to_string(h.state().persisted()).unwrap();
+    let mut texts = vec![("persisted state".to_owned(), remembered)];
+    let mut stack = vec![s.dir.path().to_owned()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+                texts.push((e.path().display().to_string(), text));
+            }
+        }
+    }
+    assert!(texts.len() > 1, "the profile file was read");
+    for (what, text) in texts {
+        for canary in [SECRET, REFRESH, CODE] {
+            assert!(!text.contains(canary), "{what} holds {canary}");
+        }
+    }
+}

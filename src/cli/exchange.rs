@@ -353,8 +353,10 @@ pub fn exchange_json(exchange: &Exchange) -> Value {
     })
 }
 
+/// The request for a reader: secrets stand as `<NAME>` (`--curl` prints them), the
+/// client assertion is shown decoded below.
 fn print_request(model: &RequestModel) {
-    outln!("{}", render::readable_http(model, Redaction::None));
+    outln!("{}", render::readable_http(model, Redaction::Redacted));
     if let Some(a) = &model.client_assertion {
         outln!("\nClient assertion (decoded)\n");
         outln!("{}", output::pretty(&Value::Object(a.header.clone())));

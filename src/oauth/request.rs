@@ -568,7 +568,7 @@ pub fn build_token_request(
                     "no authorization code: paste the code or the whole redirect URL".to_owned(),
                 ));
             }
-            model.form.push(param("code", code, false));
+            model.form.push(param("code", code, true));
             let redirect_uri = redirect_uri.trim();
             if redirect_uri.is_empty() {
                 return Err(BuildError::Missing(
