@@ -48,7 +48,7 @@ pub enum InteractionEcho {
 }
 
 /// A JWT found in the response, decoded.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct FoundToken {
     /// Where it was (`id_token`, `access_token`, `refresh_token`).
     pub path: String,
@@ -72,8 +72,8 @@ pub struct FoundToken {
     pub decoded: Option<DecodedJose>,
 }
 
-/// The answer part of an exchange.
-#[derive(Clone, Debug, Serialize)]
+/// The answer part of an exchange. `Debug` shows no token and no body text.
+#[derive(Clone, Serialize)]
 pub struct ExchangeResponse {
     /// Status, headers, capped body.
     pub http: HttpResponse,
@@ -405,6 +405,31 @@ fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec
     findings
 }
 
+impl std::fmt::Debug for FoundToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoundToken")
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .field("raw", &format_args!("<{} chars>", self.raw.len()))
+            .field("header", &self.header)
+            .field("error", &self.error)
+            .field("signature", &self.signature)
+            .field("findings", &self.findings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ExchangeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeResponse")
+            .field("http", &self.http)
+            .field("body", &self.body)
+            .field("interaction_id", &self.interaction_id)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -456,6 +481,35 @@ mod tests {
         assert_eq!(response.interaction_id, InteractionEcho::Echoed);
         assert!(matches!(response.body, ResponseBody::Token(_)));
         assert_eq!(*seen.lock().unwrap(), vec![body]);
+    }
+
+    /// `Debug` of a whole exchange (request and answer) prints no credential: not the
+    /// refresh token sent, not the tokens received.
+    #[tokio::test]
+    async fn debug_of_an_exchange_holds_no_token() {
+        let client = FnClient(|_: Call<'_>| {
+            Ok(HttpResponse::with(
+                200,
+                &[("content-type", "application/json")],
+                r#"{"access_token":"canary-at-1","refresh_token":"canary-rt-2","token_type":"Bearer"}"#,
+            ))
+        });
+        let model = build_token_request(
+            &public_client(),
+            &ClientSecrets::default(),
+            &Grant::RefreshToken {
+                refresh_token: crate::secret::Secret::new("canary-rt-sent-3"),
+            },
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        let exchange = run(&client, model, &ExchangeContext::default()).await;
+        assert!(exchange.is_success());
+        let debug = format!("{exchange:?}");
+        for canary in ["canary-at-1", "canary-rt-2", "canary-rt-sent-3"] {
+            assert!(!debug.contains(canary), "{debug}");
+        }
+        assert!(debug.contains("access_token"), "member names stay: {debug}");
     }
 
     #[tokio::test]

@@ -21,12 +21,21 @@ pub const KNOWN_TOKEN_FIELDS: [&str; 10] = [
     "issued_token_type",
 ];
 
-/// A successful token response, kept as the JSON object received.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A successful token response, kept as the JSON object received. `Debug` names the
+/// members without their values (tokens are credentials).
+#[derive(Clone, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct TokenResponse {
     /// The whole object, members in the order received.
     pub raw: Map<String, Value>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("members", &self.raw.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenResponse {
@@ -233,8 +242,8 @@ impl OAuthError {
     }
 }
 
-/// The body of a response, classified.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The body of a response, classified. `Debug` shows no token or body text.
+#[derive(Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum ResponseBody {
     /// A token response (2xx JSON object with `access_token`).
@@ -247,6 +256,26 @@ pub enum ResponseBody {
     Text(String),
     /// No body.
     Empty,
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResponseBody::Token(t) => f.debug_tuple("Token").field(t).finish(),
+            ResponseBody::Error(e) => f.debug_tuple("Error").field(e).finish(),
+            ResponseBody::Json(v) => {
+                let members: Vec<&String> = v
+                    .as_object()
+                    .map(|m| m.keys().collect())
+                    .unwrap_or_default();
+                f.debug_struct("Json")
+                    .field("members", &members)
+                    .finish_non_exhaustive()
+            }
+            ResponseBody::Text(text) => write!(f, "Text(<{} chars>)", text.chars().count()),
+            ResponseBody::Empty => f.write_str("Empty"),
+        }
+    }
 }
 
 impl ResponseBody {

@@ -96,7 +96,7 @@ pub enum SendError {
 }
 
 /// The answer, as received.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -113,6 +113,19 @@ pub struct HttpResponse {
     pub truncated: bool,
     /// The cap that applied.
     pub max_body: usize,
+}
+
+/// The body may hold tokens: `Debug` gives its length only.
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("truncated", &self.truncated)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpResponse {
