@@ -559,11 +559,13 @@ async fn redacted_curl_runs_once_the_variables_are_set() {
     let command = render::curl(&model, Redaction::Redacted);
     assert!(!command.contains(model.param("client_assertion").unwrap()));
     assert!(!command.contains(verifier.as_str()));
+    assert!(!command.contains(model.param("code").unwrap()));
     let output = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(&command)
         .env("CLIENT_ASSERTION", model.param("client_assertion").unwrap())
         .env("CODE_VERIFIER", verifier.as_str())
+        .env("CODE", model.param("code").unwrap())
         .output()
         .await
         .unwrap();
