@@ -59,6 +59,46 @@ pub struct AuthorizationSession {
     /// The PAR exchange, for display.
     #[serde(skip)]
     pub par: Option<Box<Exchange>>,
+    /// When the authorization started (the code's age is judged from the redirect).
+    #[serde(skip)]
+    pub started: Option<std::time::Instant>,
+    /// The redirect_uri sent (the token request must repeat it).
+    pub redirect_uri: String,
+}
+
+/// What an authorization asks for beyond the profile.
+#[derive(Clone, Debug, Default)]
+pub struct AuthorizationInput {
+    /// `authorization_details` JSON (RFC 9396); `None` uses the profile's consent when the
+    /// ecosystem creates consents inside PAR.
+    pub authorization_details: Option<String>,
+    /// More request object claims (`openbanking_intent_id` for a consent created first).
+    pub request_object_claims: serde_json::Map<String, Value>,
+    /// A scope to add (Brazil's `consent:<id>`).
+    pub extra_scope: Option<String>,
+}
+
+impl From<Option<String>> for AuthorizationInput {
+    fn from(authorization_details: Option<String>) -> Self {
+        Self {
+            authorization_details,
+            ..Self::default()
+        }
+    }
+}
+
+/// The profile's consent as `authorization_details` (placeholders filled in), when its
+/// ecosystem creates consents inside PAR (or it has no preset).
+pub fn profile_authorization_details(profile: &Profile) -> Option<String> {
+    let consent = profile
+        .consent
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())?;
+    let in_par = crate::storage::presets::for_profile(profile)
+        .is_none_or(|p| p.consent.creation == crate::storage::presets::ConsentCreation::InPar);
+    in_par.then(|| {
+        crate::storage::presets::fill_placeholders(consent, time::OffsetDateTime::now_utc())
+    })
 }
 
 /// A default account access consent for `authorization_details` (RFC 9396), valid for
@@ -87,9 +127,24 @@ pub async fn start(
     transport: &impl HttpClient,
     profile: &Profile,
     secrets: &ClientSecrets,
-    authorization_details: Option<String>,
+    input: impl Into<AuthorizationInput>,
     options: &RequestOptions,
 ) -> Result<AuthorizationSession, AuthorizeError> {
+    let input = input.into();
+    let started = std::time::Instant::now();
+    let authorization_details = input
+        .authorization_details
+        .clone()
+        .or_else(|| profile_authorization_details(profile));
+    let mut options = options.clone();
+    if let Some(extra) = input.extra_scope.as_deref().filter(|s| !s.is_empty()) {
+        let base = options
+            .scope
+            .clone()
+            .unwrap_or_else(|| profile.scope.clone());
+        options.scope = Some(format!("{} {extra}", base.trim()).trim().to_owned());
+    }
+    let options = &options;
     let authorization_endpoint = profile
         .endpoints
         .authorization
@@ -106,6 +161,7 @@ pub async fn start(
         nonce: nonce.clone(),
         code_challenge: verifier.challenge_s256(),
         authorization_details,
+        request_object_claims: input.request_object_claims.clone(),
     };
     let mut url = url::Url::parse(&authorization_endpoint).map_err(|e| {
         AuthorizeError::Missing(format!(
@@ -167,6 +223,8 @@ pub async fn start(
             request_uri: Some(request_uri),
             authorization_url: url.to_string(),
             par: Some(Box::new(par)),
+            started: Some(started),
+            redirect_uri: profile.redirect_uri.clone(),
         })
     } else {
         {
@@ -178,8 +236,12 @@ pub async fn start(
                 .append_pair("nonce", &nonce)
                 .append_pair("code_challenge", &params.code_challenge)
                 .append_pair("code_challenge_method", "S256");
-            if !profile.scope.is_empty() {
-                q.append_pair("scope", &profile.scope);
+            let scope = options
+                .scope
+                .clone()
+                .unwrap_or_else(|| profile.scope.clone());
+            if !scope.is_empty() {
+                q.append_pair("scope", &scope);
             }
             if let Some(details) = &params.authorization_details {
                 q.append_pair("authorization_details", details);
@@ -192,6 +254,8 @@ pub async fn start(
             request_uri: None,
             authorization_url: url.to_string(),
             par: None,
+            started: Some(started),
+            redirect_uri: profile.redirect_uri.clone(),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod render;
 pub mod request;
+pub mod request_object;
 pub mod response;
 pub mod settings;
 pub mod transport;

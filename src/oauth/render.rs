@@ -233,6 +233,7 @@ mod tests {
                 param("client_assertion", "eyJ.x.y", true),
             ],
             client_assertion: None,
+            request_object: None,
             interaction_id: None,
             transport: TransportSettings::default(),
         }

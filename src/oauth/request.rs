@@ -143,6 +143,8 @@ pub struct RequestModel {
     pub form: Vec<FormParam>,
     /// The client assertion in the form, decoded for display.
     pub client_assertion: Option<ClientAssertion>,
+    /// The signed request object in the form (PAR with JAR), decoded for display.
+    pub request_object: Option<crate::oauth::request_object::RequestObject>,
     /// The `x-fapi-interaction-id` sent.
     pub interaction_id: Option<String>,
     /// Transport settings.
@@ -428,6 +430,7 @@ fn base_model(
         headers,
         form: Vec::new(),
         client_assertion: None,
+        request_object: None,
         interaction_id: Some(interaction_id),
         transport: TransportSettings {
             insecure_skip_verify: tls.insecure_skip_verify,
@@ -617,6 +620,8 @@ pub struct AuthorizationParams {
     pub code_challenge: String,
     /// `authorization_details` JSON (RFC 9396), if any.
     pub authorization_details: Option<String>,
+    /// More request object claims (the UK's `openbanking_intent_id` inside `claims`).
+    pub request_object_claims: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Builds a pushed authorization request (RFC 9126).
@@ -629,6 +634,35 @@ pub fn build_par_request(
     let url = required_url(profile.endpoints.par.as_deref(), "PAR endpoint")?;
     let now = options.now_millis.unwrap_or_else(now_millis);
     let mut model = base_model(RequestKind::Par, url, profile, options)?;
+    let scope = options
+        .scope
+        .clone()
+        .unwrap_or_else(|| profile.scope.clone());
+    if profile.request_object.signed {
+        // RFC 9126 §3 with RFC 9101: client_id and the signed request object only.
+        let key = secrets.signing_key.as_ref().ok_or_else(|| {
+            BuildError::Missing(
+                "a signed request object needs the client's signing key: import or generate one"
+                    .to_owned(),
+            )
+        })?;
+        let object = crate::oauth::request_object::build(
+            profile,
+            key,
+            params,
+            &scope,
+            &params.request_object_claims,
+            now,
+        )?;
+        model
+            .form
+            .push(param("client_id", profile.client_id.trim(), false));
+        model.form.push(param("request", object.jwt.clone(), false));
+        model.request_object = Some(object);
+        add_client_auth(&mut model, profile, secrets, now)?;
+        dedupe_client_id(&mut model);
+        return Ok(model);
+    }
     model.form.push(param("response_type", "code", false));
     model
         .form
@@ -636,10 +670,6 @@ pub fn build_par_request(
     model
         .form
         .push(param("redirect_uri", profile.redirect_uri.trim(), false));
-    let scope = options
-        .scope
-        .clone()
-        .unwrap_or_else(|| profile.scope.clone());
     if !scope.trim().is_empty() {
         model.form.push(param("scope", scope.trim(), false));
     }
@@ -659,7 +689,12 @@ pub fn build_par_request(
             .push(param("authorization_details", details, false));
     }
     add_client_auth(&mut model, profile, secrets, now)?;
-    // client_id appears once (private_key_jwt adds none; the others add their own).
+    dedupe_client_id(&mut model);
+    Ok(model)
+}
+
+/// `client_id` appears once (private_key_jwt adds none; the other methods add their own).
+fn dedupe_client_id(model: &mut RequestModel) {
     let mut seen = false;
     model.form.retain(|p| {
         if p.name == "client_id" {
@@ -670,7 +705,6 @@ pub fn build_par_request(
             true
         }
     });
-    Ok(model)
 }
 
 /// Builds a revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1) request.
@@ -973,17 +1007,38 @@ mod tests {
     fn par_request_carries_pkce_and_details() {
         let mut p = seed_profile();
         p.endpoints.par = Some("https://as1.sandbox.mya.ozoneapi.io/par".into());
+        // Plain PAR form parameters first.
+        p.request_object.signed = false;
         let params = AuthorizationParams {
             state: "st".into(),
             nonce: "no".into(),
             code_challenge: "ch".into(),
             authorization_details: Some(r#"[{"type":"x"}]"#.into()),
+            ..AuthorizationParams::default()
         };
         let m = build_par_request(&p, &secrets(), &params, &Default::default()).unwrap();
         assert_eq!(m.param("code_challenge_method"), Some("S256"));
         assert_eq!(m.param("response_type"), Some("code"));
         assert_eq!(m.form.iter().filter(|f| f.name == "client_id").count(), 1);
         assert!(m.param("client_assertion").is_some());
+
+        // With a signed request object: client_id, request and client auth only.
+        p.request_object.signed = true;
+        let m = build_par_request(&p, &secrets(), &params, &Default::default()).unwrap();
+        let names: Vec<&str> = m.form.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "client_id",
+                "request",
+                "client_assertion_type",
+                "client_assertion"
+            ]
+        );
+        let object = m.request_object.as_ref().unwrap();
+        assert_eq!(m.param("request"), Some(object.jwt.as_str()));
+        assert_eq!(object.claims["state"], "st");
+        assert_eq!(object.claims["authorization_details"][0]["type"], "x");
     }
 
     #[test]

@@ -96,27 +96,36 @@ pub struct ConsentRules {
 impl ConsentRules {
     /// The template with its placeholders filled in (dates as RFC 3339 UTC, seconds).
     pub fn render_template(&self, now: time::OffsetDateTime) -> String {
-        let mut out = self.template.trim().to_owned();
-        while let Some(start) = out.find("{expires_in_days:") {
-            let Some(len) = out[start..].find('}') else {
-                break;
-            };
-            let days: i64 = out[start + 17..start + len].parse().unwrap_or(30);
-            let at = (now + time::Duration::days(days)).replace_nanosecond(0);
-            let text = at
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_default();
-            out.replace_range(start..start + len + 1, &text);
-        }
-        while out.contains("{uuid}") {
-            out = out.replacen("{uuid}", &uuid::Uuid::new_v4().to_string(), 1);
-        }
-        out
+        fill_placeholders(&self.template, now)
     }
+}
+
+/// Fills a consent template's placeholders: `{expires_in_days:N}` becomes the RFC 3339
+/// UTC time N days from `now` (whole seconds), `{uuid}` a new UUID v4.
+pub fn fill_placeholders(template: &str, now: time::OffsetDateTime) -> String {
+    let mut out = template.trim().to_owned();
+    let mut from = 0;
+    while let Some(found) = out[from..].find("{expires_in_days:") {
+        let start = from + found;
+        let Some(len) = out[start..].find('}') else {
+            break;
+        };
+        let days: i64 = out[start + 17..start + len].parse().unwrap_or(30);
+        let text = (now + time::Duration::days(days))
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        out.replace_range(start..start + len + 1, &text);
+        from = start + text.len();
+    }
+    while out.contains("{uuid}") {
+        out = out.replacen("{uuid}", &uuid::Uuid::new_v4().to_string(), 1);
+    }
+    out
 }
 
 /// One ecosystem's preset.
@@ -184,6 +193,12 @@ pub fn all() -> &'static [Preset] {
     })
 }
 
+/// The preset a profile started from (its `preset` is `id@version`).
+pub fn for_profile(profile: &Profile) -> Option<&'static Preset> {
+    let id = profile.preset.as_deref()?.split('@').next()?;
+    find(id)
+}
+
 /// The preset with this id.
 pub fn find(id: &str) -> Option<&'static Preset> {
     all().iter().find(|p| p.id == id)
@@ -203,6 +218,15 @@ impl Preset {
         p.auth.aud = self.aud.clone();
         p.auth.lifetime_secs = self.assertion_lifetime_secs;
         p.preset = Some(format!("{}@{}", self.id, self.version));
+        p.request_object.signed = self.jar.required;
+        p.request_object.lifetime_secs = self.jar.max_lifetime_secs.min(300);
+        if !self.consent.template.trim().is_empty() {
+            p.consent = Some(match self.consent.creation {
+                // authorization_details is an array of objects.
+                ConsentCreation::InPar => format!("[{}]", self.consent.template.trim()),
+                _ => self.consent.template.trim().to_owned(),
+            });
+        }
         p
     }
 }
@@ -224,6 +248,7 @@ pub fn seed_client() -> Profile {
     p.scope = "accounts".into();
     p.endpoints.par = None;
     p.endpoints.authorization = None;
+    p.request_object.lifetime_secs = 310;
     p.auth.kid = Some("CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI".into());
     p.auth.numeric_date = crate::oauth::assertion::NumericDateStyle::Milliseconds;
     p.auth.lifetime_secs = 310;

@@ -171,6 +171,26 @@ impl Default for ClientAuth {
     }
 }
 
+/// Signed request objects (JAR, RFC 9101) in PAR.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestObjectSettings {
+    /// Send the authorization parameters as a signed request object inside PAR (set by
+    /// the preset, by discovery's `require_signed_request_object`, or by hand).
+    pub signed: bool,
+    /// `exp` − `nbf`, seconds (FAPI: at most 3600; UAE: at most 600).
+    pub lifetime_secs: u32,
+}
+
+impl Default for RequestObjectSettings {
+    fn default() -> Self {
+        Self {
+            signed: false,
+            lifetime_secs: 300,
+        }
+    }
+}
+
 /// An extra header sent with every request of this profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +267,14 @@ pub struct Profile {
     /// The ecosystem preset this profile started from, `id@version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// Signed request objects.
+    #[serde(default)]
+    pub request_object: RequestObjectSettings,
+    /// The consent asked for: `authorization_details` JSON (RFC 9396), or for ecosystems
+    /// that create the consent first, the consent body; `{expires_in_days:N}` and `{uuid}`
+    /// are filled in when it is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<String>,
 }
 
 impl Profile {
@@ -264,6 +292,8 @@ impl Profile {
             tls: TlsSettings::default(),
             local_sandbox: false,
             preset: None,
+            request_object: RequestObjectSettings::default(),
+            consent: None,
         }
     }
 
