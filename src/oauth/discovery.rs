@@ -221,22 +221,40 @@ pub async fn fetch_jwks(transport: &impl HttpClient, url: &str) -> Result<Value,
     Ok(Value::Object(map))
 }
 
-/// Copies the discovered endpoints into a profile (only those the document names).
+/// Copies the discovered endpoints into a profile (only those the document names). A
+/// profile with a client certificate takes the `mtls_endpoint_aliases` where the server
+/// names them (RFC 8705 §5); a server that says `require_signed_request_object` turns
+/// signed request objects on (RFC 9101 §10.5).
 pub fn apply_to_profile(discovery: &Discovery, profile: &mut Profile) {
+    let mtls = profile.tls.client_cert.is_some();
     let e = &discovery.endpoints;
+    let m = &discovery.mtls_endpoints;
     let p = &mut profile.endpoints;
-    for (target, value) in [
-        (&mut p.token, &e.token),
-        (&mut p.par, &e.par),
-        (&mut p.authorization, &e.authorization),
-        (&mut p.jwks, &e.jwks),
-        (&mut p.revocation, &e.revocation),
-        (&mut p.introspection, &e.introspection),
-        (&mut p.userinfo, &e.userinfo),
+    for (target, value, alias) in [
+        (&mut p.token, &e.token, &m.token),
+        (&mut p.par, &e.par, &m.par),
+        (&mut p.authorization, &e.authorization, &None),
+        (&mut p.jwks, &e.jwks, &None),
+        (&mut p.revocation, &e.revocation, &m.revocation),
+        (&mut p.introspection, &e.introspection, &m.introspection),
+        (&mut p.userinfo, &e.userinfo, &m.userinfo),
     ] {
-        if value.is_some() {
-            target.clone_from(value);
+        let chosen = if mtls && alias.is_some() {
+            alias
+        } else {
+            value
+        };
+        if chosen.is_some() {
+            target.clone_from(chosen);
         }
+    }
+    if discovery
+        .document
+        .get("require_signed_request_object")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        profile.request_object.signed = true;
     }
 }
 
@@ -245,6 +263,40 @@ mod tests {
     use super::*;
     use crate::oauth::transport::{Transport, TransportConfig};
     use serde_json::json;
+
+    #[test]
+    fn mtls_aliases_and_required_request_objects_reach_the_profile() {
+        let doc = json!({
+            "issuer": "https://as.example",
+            "token_endpoint": "https://as.example/token",
+            "pushed_authorization_request_endpoint": "https://as.example/par",
+            "require_signed_request_object": true,
+            "mtls_endpoint_aliases": {
+                "token_endpoint": "https://mtls.as.example/token",
+                "pushed_authorization_request_endpoint": "https://mtls.as.example/par"
+            }
+        });
+        let Value::Object(map) = doc else { panic!() };
+        let d = read_document("https://as.example", "u", map);
+        let mut plain = Profile::new("p", "https://as.example");
+        apply_to_profile(&d, &mut plain);
+        assert_eq!(
+            plain.endpoints.token.as_deref(),
+            Some("https://as.example/token")
+        );
+        assert!(plain.request_object.signed);
+        let mut with_cert = Profile::new("m", "https://as.example");
+        with_cert.tls.client_cert = Some("cert.pem".into());
+        apply_to_profile(&d, &mut with_cert);
+        assert_eq!(
+            with_cert.endpoints.token.as_deref(),
+            Some("https://mtls.as.example/token")
+        );
+        assert_eq!(
+            with_cert.endpoints.par.as_deref(),
+            Some("https://mtls.as.example/par")
+        );
+    }
 
     #[test]
     fn reads_endpoints_and_flags_issuer_mismatch() {

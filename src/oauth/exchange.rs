@@ -150,31 +150,43 @@ fn check_context(ctx: &ExchangeContext) -> CheckContext {
 
 /// Findings on the request alone (the client assertion about to be sent).
 pub fn request_findings(request: &RequestModel, ctx: &ExchangeContext) -> Vec<Finding> {
-    let Some(assertion) = request.param("client_assertion") else {
-        return Vec::new();
-    };
-    match jwt::decode(assertion) {
-        // This app signed the assertion itself, so "signature not checked" says nothing.
-        Ok(decoded) => checks::check_jwt(
-            &decoded,
+    let mut out = Vec::new();
+    // This app signed these JWTs itself, so "signature not checked" says nothing.
+    let signed_here = [
+        (
+            "client_assertion",
             TokenKind::ClientAssertion,
-            &check_context(ctx),
-            None,
-        )
-        .into_iter()
-        .filter(|f| f.code != "jose.signature_not_checked")
-        .map(|mut f| {
-            f.message = format!("client_assertion: {}", f.message);
-            f
-        })
-        .collect(),
-        Err(e) => vec![Finding::new(
-            Severity::Error,
             "assertion.malformed",
-            format!("the client assertion does not decode: {e}"),
-            "RFC 7515 §7.1",
-        )],
+        ),
+        (
+            "request",
+            TokenKind::RequestObject,
+            "request_object.malformed",
+        ),
+    ];
+    for (name, kind, malformed) in signed_here {
+        let Some(value) = request.param(name) else {
+            continue;
+        };
+        match jwt::decode(value) {
+            Ok(decoded) => out.extend(
+                checks::check_jwt(&decoded, kind, &check_context(ctx), None)
+                    .into_iter()
+                    .filter(|f| f.code != "jose.signature_not_checked")
+                    .map(|mut f| {
+                        f.message = format!("{name}: {}", f.message);
+                        f
+                    }),
+            ),
+            Err(e) => out.push(Finding::new(
+                Severity::Error,
+                malformed,
+                format!("the {name} does not decode: {e}"),
+                "RFC 7515 §7.1",
+            )),
+        }
     }
+    out
 }
 
 /// Sends the request and builds the exchange record (never panics, never hangs past the
