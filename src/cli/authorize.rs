@@ -1,13 +1,26 @@
-//! `token-inspector authorize`: start an authorization (PKCE, state, nonce, PAR) and
-//! print the URL to open, with what the token request will need.
+//! `token-inspector authorize`: start an authorization (PKCE, state, nonce, PAR with a
+//! signed request object where the ecosystem wants one) and print the URL to open; with
+//! `--listen`, catch the bank's redirect on the loopback redirect_uri, exchange the code
+//! and print what `exchange` prints.
+//!
+//! Contract (scripts rely on it): as soon as the URL is ready, exactly one line
+//! `authorization_url: <URL>` goes to stderr.
+
+use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::client_args::ClientArgs;
+use super::exchange::{exchange_json, print_exchange};
 use super::{Exit, InputError, output};
-use token_inspector::oauth::authorize;
-use token_inspector::oauth::request::RequestOptions;
+use token_inspector::oauth::authorize::{self, AuthorizationSession};
+use token_inspector::oauth::exchange::{self, Exchange};
+use token_inspector::oauth::loopback::{self, RedirectCatcher};
+use token_inspector::oauth::redirect;
+use token_inspector::oauth::request::{self, Grant, RequestOptions};
+use token_inspector::oauth::settings;
+use token_inspector::secret::Secret;
 
 /// Arguments of `authorize`.
 #[derive(Debug, Args)]
@@ -15,12 +28,24 @@ pub struct AuthorizeArgs {
     /// Which client, which server (a --profile, or --issuer, --client-id, --key, ...).
     #[command(flatten)]
     pub client: ClientArgs,
-    /// authorization_details JSON (default: an account access consent for 30 days).
-    #[arg(long)]
+    /// authorization_details JSON, or @FILE (default: the profile's consent, else an Open
+    /// Finance Malaysia account access consent for 30 days).
+    #[arg(long, value_name = "JSON|@FILE")]
     pub authorization_details: Option<String>,
+    /// Send a signed request object (JAR) inside PAR even when neither the profile nor
+    /// discovery asks for one.
+    #[arg(long)]
+    pub jar: bool,
     /// Open the URL in the default browser.
     #[arg(long)]
     pub open: bool,
+    /// Listen on the loopback redirect_uri (RFC 8252 §7.3), catch the redirect, exchange
+    /// the code and print what `exchange` prints (with its exit codes).
+    #[arg(long)]
+    pub listen: bool,
+    /// How long --listen waits for the redirect, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub listen_timeout: u64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -28,11 +53,10 @@ pub struct AuthorizeArgs {
 
 /// Runs `authorize`.
 pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
-    run_inner(args).await
-}
-
-async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
-    let (settings, transport) = args.client.resolve(args.json).await?;
+    let (mut settings, transport) = args.client.resolve(args.json).await?;
+    if args.jar {
+        settings.profile.request_object.signed = true;
+    }
     let profile = &settings.profile;
     if settings.secrets.signing_key.is_none()
         && profile.auth.method == token_inspector::storage::profile::AuthMethod::PrivateKeyJwt
@@ -42,19 +66,169 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         )
         .into());
     }
-    let details = args
-        .authorization_details
-        .clone()
-        .unwrap_or_else(authorize::default_authorization_details);
+    let details = match args.authorization_details.as_deref() {
+        Some(text) => Some(read_details(text)?),
+        None if authorize::profile_authorization_details(profile).is_some() => None,
+        None => Some(authorize::default_authorization_details()),
+    };
+    // Bind before the browser goes to the bank, so a busy port fails first.
+    let catcher = if args.listen {
+        Some(
+            RedirectCatcher::bind(&profile.redirect_uri)
+                .await
+                .map_err(|e| InputError::new(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let session = authorize::start(
         &transport,
         profile,
         &settings.secrets,
-        Some(details),
+        details,
         &RequestOptions::default(),
     )
     .await?;
+    eprintln!("authorization_url: {}", session.authorization_url);
+    if args.open
+        && let Err(e) = open::that_detached(&session.authorization_url)
+    {
+        eprintln!("could not open a browser ({e}): open the URL above yourself");
+    }
+    let Some(catcher) = catcher else {
+        print_session(&args, &session);
+        return Ok(Exit::Ok);
+    };
+    if !args.json {
+        eprintln!(
+            "waiting for the bank's redirect on {} (up to {} s; Ctrl-C to stop)…",
+            profile.redirect_uri, args.listen_timeout
+        );
+    }
+    let caught = catcher
+        .wait(Duration::from_secs(args.listen_timeout))
+        .await
+        .map_err(|e| super::Classified {
+            kind: "timeout",
+            exit: Exit::Network,
+            message: e.to_string(),
+        })?;
+    let mut redirect_findings = redirect::check_authorization_response(
+        &caught.response,
+        Some(&session.state),
+        Some(profile.issuer.as_str()).filter(|s| !s.is_empty()),
+        Some(session.redirect_uri.as_str()),
+    );
+    redirect_findings.extend(loopback::redirect_findings(&caught, session.started));
+    let authorization = authorization_json(&session, &caught.response.params);
+    let Some(code) = caught.response.code.clone() else {
+        let error = caught.response.error.clone().unwrap_or_default();
+        let description = caught
+            .response
+            .error_description
+            .clone()
+            .unwrap_or_default();
+        if args.json {
+            outln!(
+                "{}",
+                output::pretty(&json!({
+                    "error": {"kind": "authorization", "message": format!("the bank answered error={error} {description}")},
+                    "authorization": authorization,
+                    "findings": redirect_findings,
+                }))
+            );
+        } else {
+            eprintln!(
+                "error: the bank answered error={error}{}",
+                if description.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({description})")
+                }
+            );
+            outln!("{}", output::render_findings(&redirect_findings));
+        }
+        return Ok(Exit::ServerError);
+    };
+    let grant = Grant::AuthorizationCode {
+        code: Secret::new(code),
+        redirect_uri: session.redirect_uri.clone(),
+        code_verifier: Some(Secret::new(session.verifier.as_str())),
+    };
+    let mut model = request::build_token_request(
+        profile,
+        &settings.secrets,
+        &grant,
+        &RequestOptions::default(),
+    )
+    .map_err(|e| InputError::new(e.to_string()))?;
+    model.transport.client_key_file = settings.client_key_file.clone();
+    let context = settings::exchange_context(
+        profile,
+        Some(session.state.clone()),
+        Some(session.nonce.clone()),
+    );
+    let mut exchange = exchange::run(&transport, model, &context).await;
+    exchange.findings.extend(redirect_findings);
+    exchange.findings.sort_by_key(|f| f.severity);
+    let exit = exit_for(&exchange);
     if args.json {
+        let mut out = exchange_json(&exchange);
+        if let Value::Object(map) = &mut out {
+            map.insert("authorization".into(), authorization);
+        }
+        outln!("{}", output::pretty(&out));
+    } else {
+        print_exchange(&exchange);
+    }
+    Ok(exit)
+}
+
+fn exit_for(exchange: &Exchange) -> Exit {
+    match &exchange.outcome {
+        Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
+        Ok(_) => Exit::ServerError,
+        Err(_) => Exit::Network,
+    }
+}
+
+/// `--authorization-details`: inline JSON or `@FILE`, checked to be JSON.
+fn read_details(text: &str) -> anyhow::Result<String> {
+    let json = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(format!("--authorization-details @{path}: {e}")))?,
+        None => text.to_owned(),
+    };
+    serde_json::from_str::<Value>(&json)
+        .map_err(|e| InputError::new(format!("--authorization-details is not JSON: {e}")))?;
+    Ok(json)
+}
+
+/// The authorization part of the JSON output: the URL, the PAR exchange and the decoded
+/// request object, and the redirect's parameters (without the code).
+fn authorization_json(session: &AuthorizationSession, redirect: &[(String, String)]) -> Value {
+    let par = session.par.as_deref();
+    json!({
+        "authorization_url": session.authorization_url,
+        "request_uri": session.request_uri,
+        "state": session.state,
+        "nonce": session.nonce,
+        "par": par.map(exchange_json),
+        "request_object": par
+            .and_then(|p| p.request.request_object.as_ref())
+            .map(|o| json!({"header": o.header, "claims": o.claims})),
+        "redirect": redirect
+            .iter()
+            .filter(|(name, _)| name != "code")
+            .map(|(n, v)| json!([n, v]))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// Without --listen: what to do next, with what the token request will need.
+fn print_session(args: &AuthorizeArgs, session: &AuthorizationSession) {
+    if args.json {
+        let par = session.par.as_deref();
         outln!(
             "{}",
             output::pretty(&json!({
@@ -63,30 +237,27 @@ async fn run_inner(args: AuthorizeArgs) -> anyhow::Result<Exit> {
                 "state": session.state,
                 "nonce": session.nonce,
                 "code_verifier": session.verifier.as_str(),
+                "request_object": par
+                    .and_then(|p| p.request.request_object.as_ref())
+                    .map(|o| json!({"header": o.header, "claims": o.claims})),
             }))
         );
-    } else {
-        outln!("Open this URL, consent, and copy the address the bank redirects to:\n");
-        outln!("  {}\n", session.authorization_url);
-        outln!("Then exchange the code:\n");
-        let client = match &args.client.profile {
-            Some(name) => format!(
-                "--profile {}",
-                token_inspector::oauth::render::shell_quote(name)
-            ),
-            None => "<the same client flags>".to_owned(),
-        };
-        outln!(
-            "  token-inspector exchange {client} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
-            session.state,
-            session.nonce,
-            session.verifier.as_str()
-        );
+        return;
     }
-    if args.open
-        && let Err(e) = open::that(&session.authorization_url)
-    {
-        eprintln!("could not open a browser: {e}");
-    }
-    Ok(Exit::Ok)
+    outln!("Open this URL, consent, and copy the address the bank redirects to:\n");
+    outln!("  {}\n", session.authorization_url);
+    outln!("Then exchange the code:\n");
+    let client = match &args.client.profile {
+        Some(name) => format!(
+            "--profile {}",
+            token_inspector::oauth::render::shell_quote(name)
+        ),
+        None => "<the same client flags>".to_owned(),
+    };
+    outln!(
+        "  token-inspector exchange {client} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
+        session.state,
+        session.nonce,
+        session.verifier.as_str()
+    );
 }

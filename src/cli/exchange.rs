@@ -367,7 +367,7 @@ fn print_request(model: &RequestModel) {
     }
 }
 
-fn print_exchange(exchange: &Exchange) {
+pub fn print_exchange(exchange: &Exchange) {
     let model = &exchange.request;
     outln!(
         "{} {}  (x-fapi-interaction-id {})",

@@ -8,6 +8,7 @@ pub mod assertion;
 pub mod authorize;
 pub mod discovery;
 pub mod exchange;
+pub mod loopback;
 pub mod pkce;
 pub mod redirect;
 pub mod render;

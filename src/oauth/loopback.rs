@@ -1,0 +1,338 @@
+//! The redirect catcher: when the `redirect_uri` is a loopback URL
+//! (`http://127.0.0.1:PORT/path`, `http://[::1]:PORT/path`, `http://localhost:PORT/path`;
+//! RFC 8252 §7.3), listen there, answer the browser with a small page, and hand back the
+//! authorization response the bank redirected with. The CLI (`authorize --listen`) and
+//! the app share it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use tokio::sync::{Mutex, oneshot};
+
+use crate::checks::{Finding, Severity};
+use crate::oauth::redirect::{self, AuthorizationResponse};
+
+/// How long a code may wait before it is redeemed (FAPI 2.0 SP §5.3.2.1: the AS keeps
+/// codes at most 60 s).
+pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Why listening for the redirect failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    /// The redirect_uri is not a loopback URL with a port.
+    #[error(
+        "the redirect_uri {0:?} is not a loopback URL with a port (http://127.0.0.1:PORT/path, http://[::1]:PORT/path or http://localhost:PORT/path): paste the redirect instead"
+    )]
+    NotLoopback(String),
+    /// The port could not be bound.
+    #[error(
+        "cannot listen on {addr} for the redirect: {reason} (is another program using the port?)"
+    )]
+    Bind {
+        /// Where.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// No redirect came in time.
+    #[error(
+        "no redirect reached {0} in time: finish the login at the bank, or raise --listen-timeout"
+    )]
+    Timeout(String),
+    /// The listener stopped.
+    #[error("the redirect listener stopped: {0}")]
+    Stopped(String),
+}
+
+/// Where a loopback redirect_uri listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopbackTarget {
+    /// The socket address to bind.
+    pub addr: SocketAddr,
+    /// The path the bank redirects to.
+    pub path: String,
+}
+
+/// The loopback address of a redirect_uri, or `None` for any other URL.
+pub fn loopback_target(redirect_uri: &str) -> Option<LoopbackTarget> {
+    let url = url::Url::parse(redirect_uri.trim()).ok()?;
+    if url.scheme() != "http" {
+        return None;
+    }
+    let ip = match url.host()? {
+        url::Host::Ipv4(ip) if ip.is_loopback() => IpAddr::V4(ip),
+        url::Host::Ipv6(ip) if ip.is_loopback() => IpAddr::V6(ip),
+        url::Host::Domain("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        _ => return None,
+    };
+    let port = url.port()?;
+    Some(LoopbackTarget {
+        addr: SocketAddr::new(ip, port),
+        path: url.path().to_owned(),
+    })
+}
+
+/// What came back on the loopback address.
+#[derive(Clone, Debug)]
+pub struct CaughtRedirect {
+    /// The whole URL the browser was sent to.
+    pub url: String,
+    /// It, read.
+    pub response: AuthorizationResponse,
+    /// When it arrived.
+    pub received: Instant,
+}
+
+type Slot = Arc<Mutex<Option<oneshot::Sender<String>>>>;
+
+/// A listener on the redirect_uri, bound before the browser is sent to the bank.
+pub struct RedirectCatcher {
+    target: LoopbackTarget,
+    redirect_uri: String,
+    received: oneshot::Receiver<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl RedirectCatcher {
+    /// Binds the redirect_uri's address.
+    pub async fn bind(redirect_uri: &str) -> Result<Self, LoopbackError> {
+        let target = loopback_target(redirect_uri)
+            .ok_or_else(|| LoopbackError::NotLoopback(redirect_uri.to_owned()))?;
+        let listener = tokio::net::TcpListener::bind(target.addr)
+            .await
+            .map_err(|e| LoopbackError::Bind {
+                addr: target.addr,
+                reason: e.to_string(),
+            })?;
+        let (tx, received) = oneshot::channel();
+        let slot: Slot = Arc::new(Mutex::new(Some(tx)));
+        let app = axum::Router::new()
+            .fallback(catch)
+            .with_state((slot, target.path.clone()));
+        let (shutdown, stop) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            target,
+            redirect_uri: redirect_uri.trim().to_owned(),
+            received,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The address listened on.
+    pub fn target(&self) -> &LoopbackTarget {
+        &self.target
+    }
+
+    /// Waits for the redirect (at most `timeout`), then stops listening.
+    pub async fn wait(mut self, timeout: Duration) -> Result<CaughtRedirect, LoopbackError> {
+        let outcome = tokio::time::timeout(timeout, &mut self.received).await;
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        let url = match outcome {
+            Ok(Ok(url)) => url,
+            Ok(Err(e)) => return Err(LoopbackError::Stopped(e.to_string())),
+            Err(_) => return Err(LoopbackError::Timeout(self.redirect_uri.clone())),
+        };
+        let full = format!("http://{}{url}", self.target.addr);
+        let response = redirect::parse_authorization_response(&full)
+            .map_err(|e| LoopbackError::Stopped(e.to_string()))?;
+        Ok(CaughtRedirect {
+            url: full,
+            response,
+            received: Instant::now(),
+        })
+    }
+}
+
+impl Drop for RedirectCatcher {
+    fn drop(&mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Answers the browser: the redirect path is caught (once), anything else is a 404.
+async fn catch(
+    State((slot, path)): State<(Slot, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    if uri.path() != path {
+        return (StatusCode::NOT_FOUND, "not the redirect path").into_response();
+    }
+    let query = uri.query().unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let page = match get("error") {
+        Some(error) => page(
+            "The bank did not authorize",
+            &format!(
+                "{}{}. Token Inspector has the details; you can close this tab.",
+                html_escape(&error),
+                get("error_description")
+                    .map(|d| format!(": {}", html_escape(&d)))
+                    .unwrap_or_default()
+            ),
+        ),
+        None => page(
+            "Authorized",
+            "Token Inspector received the code and is exchanging it. You can close this tab.",
+        ),
+    };
+    if let Some(tx) = slot.lock().await.take() {
+        let _ = tx.send(uri.to_string());
+    }
+    (StatusCode::OK, Html(page)).into_response()
+}
+
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{text}</p></body></html>"
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Findings on a caught redirect beyond `state` and `iss`: the code's age (FAPI 2.0 SP
+/// §5.3.2.1), and `access_denied` explained (RFC 6749 §4.1.2.1).
+pub fn redirect_findings(caught: &CaughtRedirect, started: Option<Instant>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(started) = started {
+        let age = caught.received.saturating_duration_since(started);
+        if age > CODE_LIFETIME {
+            out.push(Finding::new(
+                Severity::Info,
+                "redirect.slow_login",
+                format!(
+                    "the redirect came {} s after the authorization started; the code itself is fresh, but a FAPI 2.0 server refuses codes older than 60 s, so it is exchanged at once",
+                    age.as_secs()
+                ),
+                "FAPI 2.0 SP §5.3.2.1",
+            ));
+        }
+    }
+    if caught.response.error.as_deref() == Some("access_denied") {
+        out.push(Finding::new(
+            Severity::Error,
+            "redirect.access_denied",
+            "access_denied: the user declined or cancelled at the bank, or the bank refused the consent (in Brazil also when the logged-in user's CPF differs from the consent's loggedUser). Start a new authorization.",
+            "RFC 6749 §4.1.2.1",
+        ));
+    }
+    out
+}
+
+/// A free loopback port (for tests and for picking a redirect_uri).
+pub fn free_port() -> Option<u16> {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .ok()?
+        .local_addr()
+        .ok()
+        .map(|a| a.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        let t = loopback_target("http://127.0.0.1:8123/cb").unwrap();
+        assert_eq!(t.addr.port(), 8123);
+        assert_eq!(t.path, "/cb");
+        assert!(loopback_target("http://localhost:9000/x").is_some());
+        assert!(
+            loopback_target("http://[::1]:9000/x")
+                .unwrap()
+                .addr
+                .is_ipv6()
+        );
+        assert!(loopback_target("https://127.0.0.1:8123/cb").is_none());
+        assert!(
+            loopback_target("http://127.0.0.1/cb").is_none(),
+            "a port is needed"
+        );
+        assert!(loopback_target("http://client.example:80/cb").is_none());
+    }
+
+    #[tokio::test]
+    async fn catches_the_redirect_and_answers_the_browser() {
+        let port = free_port().unwrap();
+        let uri = format!("http://127.0.0.1:{port}/callback");
+        let catcher = RedirectCatcher::bind(&uri).await.unwrap();
+        let browser = tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let miss = client
+                .get(format!("http://127.0.0.1:{port}/favicon.ico"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(miss.status(), 404);
+            client
+                .get(format!(
+                    "{uri}?code=c1&state=s1&iss=https%3A%2F%2Fas.example"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+        let caught = catcher.wait(Duration::from_secs(10)).await.unwrap();
+        assert_eq!(caught.response.code.as_deref(), Some("c1"));
+        assert_eq!(caught.response.iss.as_deref(), Some("https://as.example"));
+        let page = browser.await.unwrap();
+        assert!(page.contains("close this tab"), "{page}");
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_explained_and_a_silent_bank_times_out() {
+        let port = free_port().unwrap();
+        let uri = format!("http://127.0.0.1:{port}/cb");
+        let catcher = RedirectCatcher::bind(&uri).await.unwrap();
+        tokio::spawn(async move {
+            let _ = reqwest::get(format!("{uri}?error=access_denied&state=s")).await;
+        });
+        let caught = catcher.wait(Duration::from_secs(10)).await.unwrap();
+        let codes: Vec<_> = redirect_findings(&caught, None)
+            .into_iter()
+            .map(|f| f.code)
+            .collect();
+        assert_eq!(codes, ["redirect.access_denied"]);
+
+        let uri = format!("http://127.0.0.1:{}/cb", free_port().unwrap());
+        let catcher = RedirectCatcher::bind(&uri).await.unwrap();
+        let e = catcher.wait(Duration::from_millis(200)).await.unwrap_err();
+        assert!(matches!(e, LoopbackError::Timeout(_)), "{e}");
+        assert!(matches!(
+            RedirectCatcher::bind("https://client.example/cb").await,
+            Err(LoopbackError::NotLoopback(_))
+        ));
+    }
+}

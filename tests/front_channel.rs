@@ -1,0 +1,204 @@
+//! The front channel as a user drives it from the command line: `authorize --listen`
+//! pushes the authorization (plain or as a signed request object), prints
+//! `authorization_url:` on stderr, catches the bank's redirect on a loopback
+//! redirect_uri, and exchanges the code. The test plays the browser: it opens the URL at
+//! the embedded sandbox (which approves for its first demo user) and follows the redirect
+//! to the listener.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+use token_inspector::oauth::loopback::free_port;
+use token_inspector::sandbox::{ClientRegistration, Sandbox, SandboxConfig, SandboxHandle};
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-inspector");
+
+struct Bank {
+    rt: tokio::runtime::Runtime,
+    sandbox: SandboxHandle,
+    dir: tempfile::TempDir,
+}
+
+fn bank(config: SandboxConfig, key: &PrivateKey, alg: SigningAlg) -> Bank {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = rt
+        .block_on(Sandbox::start(SandboxConfig {
+            clients: vec![ClientRegistration {
+                client_id: "cli-client".into(),
+                jwks: key.public_jwks(None, alg),
+                redirect_uris: Vec::new(),
+            }],
+            ..config
+        }))
+        .unwrap();
+    Bank {
+        rt,
+        sandbox,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// The browser: opens the authorization URL (the sandbox approves with
+/// `auto_approve=true`) and follows the redirect to the loopback listener.
+fn play_browser(rt: &tokio::runtime::Runtime, authorization_url: &str) {
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let consent = client
+            .get(format!("{authorization_url}&auto_approve=true"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(consent.status().as_u16(), 303, "the sandbox redirects");
+        let location = consent.headers()["location"].to_str().unwrap().to_owned();
+        let page = client.get(&location).send().await.unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page.text().await.unwrap().contains("close this tab"));
+    });
+}
+
+/// Runs `authorize --listen --json` and plays the browser once the URL is printed.
+fn authorize_listen(bank: &Bank, key_file: &str, extra: &[&str]) -> (i32, Value, String) {
+    let redirect_uri = format!("http://127.0.0.1:{}/callback", free_port().unwrap());
+    let mut child = Command::new(BIN)
+        .args([
+            "authorize",
+            "--issuer",
+            bank.sandbox.issuer(),
+            "--client-id",
+            "cli-client",
+            "--key",
+            key_file,
+            "--redirect-uri",
+            &redirect_uri,
+            "--scope",
+            "openid accounts",
+            "--listen",
+            "--listen-timeout",
+            "60",
+            "--json",
+        ])
+        .args(extra)
+        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let url = first
+        .strip_prefix("authorization_url: ")
+        .unwrap_or_else(|| panic!("the first stderr line is the URL: {first:?}"))
+        .trim()
+        .to_owned();
+    play_browser(&bank.rt, &url);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let value: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stdout}\n{rest}"));
+    (output.status.code().unwrap_or(-1), value, rest)
+}
+
+fn key_file(bank: &Bank, key: &PrivateKey) -> String {
+    let path = bank.dir.path().join("client.pem");
+    std::fs::write(&path, key.to_pkcs8_pem().expose()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn authorize_listen_exchanges_the_code_with_a_signed_request_object() {
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = bank(SandboxConfig::default(), &key, SigningAlg::ES256);
+    let file = key_file(&bank, &key);
+    let (code, out, stderr) = authorize_listen(&bank, &file, &["--jar"]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["response"]["status"], 200, "{out}");
+    let authorization = &out["authorization"];
+    let object = &authorization["request_object"];
+    assert_eq!(
+        object["header"]["typ"], "oauth-authz-req+jwt",
+        "{authorization}"
+    );
+    assert_eq!(object["claims"]["aud"], bank.sandbox.issuer());
+    assert!(object["claims"]["authorization_details"].is_array());
+    assert_eq!(authorization["par"]["response"]["status"], 201);
+    // The PAR form carried only client_id, request and client authentication.
+    let names: Vec<&str> = authorization["par"]["request"]["form"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "client_id",
+            "request",
+            "client_assertion_type",
+            "client_assertion"
+        ]
+    );
+    // The consent came back with the token.
+    let body = &out["response"]["body"];
+    assert!(body["authorization_details"][0]["consent"]["consent_id"].is_string());
+    // No redirect findings of error severity (state and iss matched).
+    let errors: Vec<&Value> = out["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn authorize_listen_with_plain_par_parameters() {
+    let key = PrivateKey::generate(KeyType::ED25519).unwrap();
+    let bank = bank(SandboxConfig::default(), &key, SigningAlg::EdDSA);
+    let file = key_file(&bank, &key);
+    let (code, out, stderr) = authorize_listen(&bank, &file, &[]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["response"]["status"], 200);
+    assert!(out["authorization"]["request_object"].is_null());
+}
+
+#[test]
+fn a_redirect_uri_that_is_not_loopback_cannot_be_listened_on() {
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = bank(SandboxConfig::default(), &key, SigningAlg::ES256);
+    let file = key_file(&bank, &key);
+    let out = Command::new(BIN)
+        .args([
+            "authorize",
+            "--issuer",
+            bank.sandbox.issuer(),
+            "--client-id",
+            "cli-client",
+            "--key",
+            &file,
+            "--redirect-uri",
+            "https://client.example/cb",
+            "--listen",
+            "--json",
+        ])
+        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a loopback URL")
+    );
+}
