@@ -53,7 +53,11 @@ pub struct AuthorizeArgs {
 
 /// Runs `authorize`.
 pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
-    let (mut settings, transport) = args.client.resolve(args.json).await?;
+    let super::client_args::Resolved {
+        mut settings,
+        transport,
+        notes,
+    } = args.client.resolve(args.json).await?;
     if args.jar {
         settings.profile.request_object.signed = true;
     }
@@ -96,6 +100,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         eprintln!("could not open a browser ({e}): open the URL above yourself");
     }
     let Some(catcher) = catcher else {
+        let _ = notes; // printed on stderr by resolve
         print_session(&args, &session);
         return Ok(Exit::Ok);
     };
@@ -120,6 +125,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         Some(session.redirect_uri.as_str()),
     );
     redirect_findings.extend(loopback::redirect_findings(&caught, session.started));
+    redirect_findings.extend(notes);
     let authorization = authorization_json(&session, &caught.response.params);
     let Some(code) = caught.response.code.clone() else {
         let error = caught.response.error.clone().unwrap_or_default();

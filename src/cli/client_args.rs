@@ -18,6 +18,17 @@ use token_inspector::storage::profile::{AuthMethod, Profile, ProfileStore};
 
 use super::InputError;
 
+/// What the client flags resolve to.
+pub struct Resolved {
+    /// The settings.
+    pub settings: Settings,
+    /// The HTTP client (the profile's TLS identity, CA and timeouts).
+    pub transport: Transport,
+    /// Warnings found on the way (the server's clock, the preset's requirements), for the
+    /// findings of what follows.
+    pub notes: Vec<token_inspector::checks::Finding>,
+}
+
 /// NumericDate styles for the assertion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum NumericDateArg {
@@ -129,7 +140,7 @@ impl ClientArgs {
     /// Loads the profile (if any), applies the flags, loads the secrets (files and the
     /// keychain), builds the HTTP client and, when the token endpoint is unknown, runs
     /// discovery. `quiet` keeps discovery's notes off stderr (`--json`).
-    pub async fn resolve(&self, quiet: bool) -> anyhow::Result<(Settings, Transport)> {
+    pub async fn resolve(&self, quiet: bool) -> anyhow::Result<Resolved> {
         let saved = self.profile.is_some();
         let mut profile = match &self.profile {
             Some(name) => ProfileStore::default_location()
@@ -156,19 +167,36 @@ impl ClientArgs {
         .map_err(|e| InputError::new(e.to_string()))?;
         let transport = Transport::new(settings.transport.clone())?;
         let profile = &mut settings.profile;
+        let mut notes = Vec::new();
         if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
             let found = discovery::discover(&transport, &profile.issuer)
                 .await
                 .context("discovery failed (give --token-endpoint to skip it)")?;
-            if !quiet {
-                for f in &found.findings {
-                    if f.severity == token_inspector::checks::Severity::Error {
-                        eprintln!("discovery: {}", f.message);
-                    }
+            for f in &found.findings {
+                let clock = f.code == "clock.skew";
+                if !quiet && (clock || f.severity == token_inspector::checks::Severity::Error) {
+                    eprintln!(
+                        "{}: {}",
+                        if clock { "warning" } else { "discovery" },
+                        f.message
+                    );
+                }
+                if clock {
+                    notes.push(f.clone());
                 }
             }
             discovery::apply_to_profile(&found, profile);
         }
-        Ok((settings, transport))
+        notes.extend(token_inspector::storage::presets::profile_findings(profile));
+        if !quiet {
+            for f in notes.iter().filter(|f| f.code.starts_with("preset.")) {
+                eprintln!("warning: {}", f.message);
+            }
+        }
+        Ok(Resolved {
+            settings,
+            transport,
+            notes,
+        })
     }
 }

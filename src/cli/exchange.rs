@@ -158,7 +158,11 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
 }
 
 async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
-    let (settings, transport) = args.client.resolve(args.json).await?;
+    let super::client_args::Resolved {
+        settings,
+        transport,
+        notes,
+    } = args.client.resolve(args.json).await?;
     let profile = &settings.profile;
     let mut redirect_uri = profile.redirect_uri.clone();
 
@@ -274,6 +278,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             );
         }
     }
+    redirect_findings.extend(notes);
     Ok(Prepared {
         settings,
         grant,

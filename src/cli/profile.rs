@@ -24,6 +24,25 @@ pub struct ProfileArgs {
 pub enum ProfileAction {
     /// List the saved profiles (and the files that do not load, with why).
     List,
+    /// List the ecosystem presets a new profile can start from.
+    Presets,
+    /// Create a profile from an ecosystem preset (editable afterwards, like any profile).
+    New {
+        /// Profile name.
+        name: String,
+        /// The preset id (see `profile presets`), e.g. ofm-paynet-sandbox.
+        #[arg(long)]
+        preset: String,
+        /// The client_id the ecosystem registered for you.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// The issuer (presets for ecosystems with one issuer per bank have none).
+        #[arg(long)]
+        issuer: Option<String>,
+        /// The redirect_uri registered for the client.
+        #[arg(long)]
+        redirect_uri: Option<String>,
+    },
     /// Print a profile as TOML.
     Show {
         /// Profile name.
@@ -90,6 +109,102 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             } else {
                 Exit::Usage
             })
+        }
+        ProfileAction::Presets => {
+            let presets = token_inspector::storage::presets::all();
+            if json {
+                outln!("{}", output::pretty(&serde_json::to_value(presets)?));
+            } else {
+                for p in presets {
+                    outln!("{:<20} {} (v{})", p.id, p.name, p.version);
+                    outln!(
+                        "{:<20} {}, {}, JAR {}, mTLS {}, consent {}",
+                        "",
+                        p.fapi,
+                        p.auth_method.as_str(),
+                        if p.jar.required {
+                            "required"
+                        } else {
+                            "optional"
+                        },
+                        if p.mtls_required {
+                            "required"
+                        } else {
+                            "optional"
+                        },
+                        if p.consent.consent_type.is_empty() {
+                            "none"
+                        } else {
+                            &p.consent.consent_type
+                        }
+                    );
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        ProfileAction::New {
+            name,
+            preset,
+            client_id,
+            issuer,
+            redirect_uri,
+        } => {
+            let found = token_inspector::storage::presets::find(&preset).ok_or_else(|| {
+                let ids: Vec<&str> = token_inspector::storage::presets::all()
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect();
+                InputError::new(format!(
+                    "no preset {preset:?}; the presets are {}",
+                    ids.join(", ")
+                ))
+            })?;
+            if store.load(&name).is_ok() {
+                return Err(InputError::new(format!(
+                    "a profile named {name:?} exists already: pick another name or delete it"
+                ))
+                .into());
+            }
+            let mut profile = found.to_profile(&name);
+            if let Some(v) = client_id {
+                profile.client_id = v;
+            }
+            if let Some(v) = issuer {
+                profile.issuer = v;
+            }
+            if let Some(v) = redirect_uri {
+                profile.redirect_uri = v;
+            }
+            let path = store.save(&profile).map_err(|e| input(&e))?;
+            if json {
+                outln!(
+                    "{}",
+                    output::pretty(
+                        &serde_json::json!({"done": "created", "path": path, "profile": profile})
+                    )
+                );
+            } else {
+                outln!(
+                    "created {:?} from {} in {}",
+                    profile.name,
+                    found.name,
+                    path.display()
+                );
+                outln!(
+                    "assertion aud: {} ({})",
+                    profile.auth.aud.as_str(),
+                    found.aud_note
+                );
+                if !found.redirect_note.is_empty() {
+                    outln!("redirect_uri: {}", found.redirect_note);
+                }
+                outln!(
+                    "next: token-inspector profile import-key {} KEY.pem, then authorize --profile {} --listen",
+                    token_inspector::oauth::render::shell_quote(&profile.name),
+                    token_inspector::oauth::render::shell_quote(&profile.name)
+                );
+            }
+            Ok(Exit::Ok)
         }
         ProfileAction::Show { name } | ProfileAction::Export { name, out: None } => {
             let p = store.load(&name).map_err(|e| input(&e))?;

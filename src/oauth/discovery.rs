@@ -175,6 +175,14 @@ pub async fn fetch_object(
     url: &str,
 ) -> Result<Map<String, Value>, DiscoveryError> {
     let response = transport.get_json(url).await?;
+    read_object(url, response)
+}
+
+/// Reads a fetched answer as a JSON object.
+fn read_object(
+    url: &str,
+    response: crate::oauth::transport::HttpResponse,
+) -> Result<Map<String, Value>, DiscoveryError> {
     if response.status != 200 {
         let snippet: String = String::from_utf8_lossy(&response.body)
             .chars()

@@ -349,6 +349,7 @@ async fn verify_with_issuer_keys(
 
 fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec<Finding> {
     let mut findings = Vec::new();
+    findings.extend(crate::oauth::transport::clock_skew_finding(&response.http));
     if response.http.truncated {
         findings.push(Finding::new(
             Severity::Error,
@@ -522,6 +523,48 @@ mod tests {
             assert!(!debug.contains(canary), "{debug}");
         }
         assert!(debug.contains("access_token"), "member names stay: {debug}");
+    }
+
+    /// A server whose `Date` is a minute ahead: the exchange says the clock is off.
+    #[tokio::test]
+    async fn a_server_clock_a_minute_off_is_a_warning() {
+        let ahead = httpdate::fmt_http_date(
+            std::time::SystemTime::now() + std::time::Duration::from_secs(60),
+        );
+        let client = FnClient(move |_: Call<'_>| {
+            Ok(HttpResponse::with(
+                400,
+                &[("content-type", "application/json"), ("date", &ahead)],
+                r#"{"error":"invalid_client","error_description":"iat is in the future"}"#,
+            ))
+        });
+        let model = build_token_request(
+            &public_client(),
+            &ClientSecrets::default(),
+            &Grant::ClientCredentials,
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        let exchange = run(&client, model, &ExchangeContext::default()).await;
+        let skew = exchange
+            .findings
+            .iter()
+            .find(|f| f.code == "clock.skew")
+            .expect("a clock finding");
+        assert!(skew.message.contains("ahead of"), "{}", skew.message);
+        // A server on time: no finding.
+        let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let client =
+            FnClient(move |_: Call<'_>| Ok(HttpResponse::with(200, &[("date", &now)], "{}")));
+        let model = build_token_request(
+            &public_client(),
+            &ClientSecrets::default(),
+            &Grant::ClientCredentials,
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        let exchange = run(&client, model, &ExchangeContext::default()).await;
+        assert!(!exchange.findings.iter().any(|f| f.code == "clock.skew"));
     }
 
     #[tokio::test]

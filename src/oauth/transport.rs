@@ -128,6 +128,41 @@ impl std::fmt::Debug for HttpResponse {
     }
 }
 
+/// How far the server's clock is ahead of ours (negative: behind), read from its `Date`
+/// header (RFC 9110 §6.6.1; whole seconds) against `now`.
+pub fn clock_skew_secs(response: &HttpResponse, now: std::time::SystemTime) -> Option<i64> {
+    let date = httpdate::parse_http_date(response.header("date")?).ok()?;
+    Some(match date.duration_since(now) {
+        Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
+        Err(behind) => -i64::try_from(behind.duration().as_secs()).unwrap_or(i64::MAX),
+    })
+}
+
+/// More skew than this (either way) is worth a warning before signing: servers accept
+/// `iat` at most a few seconds ahead (FAPI 2.0 SP §5.3.2.1 allows 10 s).
+pub const CLOCK_SKEW_WARNING_SECS: i64 = 5;
+
+/// A warning when the server's `Date` says our clock is off (FAPI 2.0 SP §5.3.3 Note 1;
+/// the `iat` in the future error developers hit, E2).
+pub fn clock_skew_finding(response: &HttpResponse) -> Option<crate::checks::Finding> {
+    // `Date` has whole seconds: allow one for the rounding.
+    let skew = clock_skew_secs(response, std::time::SystemTime::now())?;
+    (skew.abs() > CLOCK_SKEW_WARNING_SECS).then(|| {
+        crate::checks::Finding::new(
+            crate::checks::Severity::Warning,
+            "clock.skew",
+            format!(
+                "the server's clock (Date: {}) is {} s {} ours: assertions and request objects this machine signs carry iat/nbf/exp {}; servers refuse an iat in the future. Synchronise the clock (timedatectl, NTP).",
+                response.header("date").unwrap_or_default(),
+                skew.abs(),
+                if skew > 0 { "ahead of" } else { "behind" },
+                if skew > 0 { "in the server's past (fine until they expire early)" } else { "in the server's future" }
+            ),
+            "FAPI 2.0 SP §5.3.3 Note 1; RFC 7523 §3",
+        )
+    })
+}
+
 impl HttpResponse {
     /// A header value (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -30,6 +30,15 @@ pub enum FapiProfile {
     Fapi1Advanced,
 }
 
+impl std::fmt::Display for FapiProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FapiProfile::Fapi2 => "FAPI 2.0",
+            FapiProfile::Fapi1Advanced => "FAPI 1.0 Advanced",
+        })
+    }
+}
+
 /// How the consent comes to exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,6 +206,62 @@ pub fn all() -> &'static [Preset] {
 pub fn for_profile(profile: &Profile) -> Option<&'static Preset> {
     let id = profile.preset.as_deref()?.split('@').next()?;
     find(id)
+}
+
+/// What a profile misses that its preset requires: a client certificate where every
+/// back-channel call is mTLS, signed request objects switched off, an algorithm the
+/// ecosystem refuses.
+pub fn profile_findings(profile: &Profile) -> Vec<crate::checks::Finding> {
+    use crate::checks::{Finding, Severity};
+    let Some(preset) = for_profile(profile) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if preset.mtls_required && profile.tls.client_cert.is_none() {
+        out.push(Finding::new(
+            Severity::Warning,
+            "preset.mtls_missing",
+            format!(
+                "{} requires a client certificate (mTLS) on every back-channel call; the profile has none: give --cert/--cert-key or set the profile's certificate",
+                preset.name
+            ),
+            "RFC 8705 §2; the ecosystem's security profile",
+        ));
+    }
+    if preset.jar.required && !profile.request_object.signed {
+        out.push(Finding::new(
+            Severity::Warning,
+            "preset.jar_off",
+            format!(
+                "{} requires a signed request object inside PAR; the profile sends plain parameters",
+                preset.name
+            ),
+            "RFC 9101; RFC 9126 §3",
+        ));
+    }
+    if preset.jar.max_lifetime_secs < profile.request_object.lifetime_secs {
+        out.push(Finding::new(
+            Severity::Warning,
+            "preset.jar_lifetime",
+            format!(
+                "{} accepts request objects living at most {} s; the profile signs them for {} s",
+                preset.name, preset.jar.max_lifetime_secs, profile.request_object.lifetime_secs
+            ),
+            "FAPI 2.0 Message Signing; the ecosystem's security profile",
+        ));
+    }
+    if !preset.jar.algs.contains(&profile.auth.alg) {
+        out.push(Finding::new(
+            Severity::Warning,
+            "preset.alg",
+            format!(
+                "{} accepts {:?}; the profile signs with {}",
+                preset.name, preset.jar.algs, profile.auth.alg
+            ),
+            "the ecosystem's security profile",
+        ));
+    }
+    out
 }
 
 /// The preset with this id.

@@ -83,13 +83,20 @@ pub enum AudienceChoice {
     Custom(String),
 }
 
+impl AudienceChoice {
+    /// The word a profile file uses: `issuer`, `token_endpoint`, or the value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AudienceChoice::Issuer => "issuer",
+            AudienceChoice::TokenEndpoint => "token_endpoint",
+            AudienceChoice::Custom(v) => v,
+        }
+    }
+}
+
 impl Serialize for AudienceChoice {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            AudienceChoice::Issuer => s.serialize_str("issuer"),
-            AudienceChoice::TokenEndpoint => s.serialize_str("token_endpoint"),
-            AudienceChoice::Custom(v) => s.serialize_str(v),
-        }
+        s.serialize_str(self.as_str())
     }
 }
 
