@@ -117,7 +117,7 @@ async fn full_flow_against_the_sandbox() {
         expected_nonce: Some(session.nonce.clone()),
         expected_state: Some(session.state.clone()),
         jwks_uri: profile.endpoints.jwks.clone(),
-        jwks: None,
+        ..ExchangeContext::default()
     };
     let ex = exchange::run(&t, model, &ctx).await;
     let r = ex.response().unwrap();

@@ -47,6 +47,7 @@ impl Finding {
 
 pub mod access_token;
 pub mod assertion;
+pub mod binding;
 pub mod id_token;
 pub mod jose;
 pub mod request_object;

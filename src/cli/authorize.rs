@@ -169,11 +169,12 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     )
     .map_err(|e| InputError::new(e.to_string()))?;
     model.transport.client_key_file = settings.client_key_file.clone();
-    let context = settings::exchange_context(
+    let mut context = settings::exchange_context(
         profile,
         Some(session.state.clone()),
         Some(session.nonce.clone()),
     );
+    context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
     let mut exchange = exchange::run(&transport, model, &context).await;
     exchange.findings.extend(redirect_findings);
     exchange.findings.sort_by_key(|f| f.severity);

@@ -263,6 +263,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     };
 
     let mut context = settings::exchange_context(profile, expected_state, expected_nonce);
+    context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
     let only_show = args.curl || args.curl_redacted;
     if let Some(jwks) = &args.jwks
         && !only_show

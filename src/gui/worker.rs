@@ -879,6 +879,9 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                 let task = inner.handle.spawn(async move {
                     match inner2.transport(&profile).await {
                         Ok(transport) => {
+                            let mut context = context;
+                            context.binding.certificate_x5t =
+                                settings::certificate_x5t(transport.config());
                             let exchange = exchange::run(&transport, *model, &context).await;
                             inner2.emit(Event::Exchanged {
                                 id,

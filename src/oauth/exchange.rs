@@ -31,6 +31,8 @@ pub struct ExchangeContext {
     pub jwks_uri: Option<String>,
     /// A JWKS given directly (tests, offline use); wins over `jwks_uri`.
     pub jwks: Option<Value>,
+    /// What binds the token to this client (the certificate sent; the FAPI profile).
+    pub binding: checks::binding::Binding,
 }
 
 /// Whether the response echoed the `x-fapi-interaction-id` (FAPI 1 Baseline §6.2.1.11).
@@ -148,6 +150,37 @@ fn check_context(ctx: &ExchangeContext) -> CheckContext {
     }
 }
 
+/// Is the token bound to this client? `cnf` of a JWT access token or of an
+/// introspection answer against the certificate sent (RFC 8705 §3), and F9 for a token
+/// response.
+fn binding_findings(
+    response: &ExchangeResponse,
+    binding: &checks::binding::Binding,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match &response.body {
+        ResponseBody::Token(t) => {
+            let claims = response
+                .tokens
+                .iter()
+                .find(|f| f.path == "access_token")
+                .and_then(|f| f.claims.as_ref());
+            if let Some(claims) = claims {
+                out.extend(checks::binding::check_cnf(claims, binding, "access_token"));
+            }
+            let token_type = t.raw.get("token_type").and_then(Value::as_str);
+            out.extend(checks::binding::check_token_binding(
+                token_type, claims, binding,
+            ));
+        }
+        ResponseBody::Json(value) if value.get("active").is_some() => {
+            out.extend(checks::binding::check_cnf(value, binding, "introspection"));
+        }
+        _ => {}
+    }
+    out
+}
+
 /// Findings on the request alone (the client assertion about to be sent).
 pub fn request_findings(request: &RequestModel, ctx: &ExchangeContext) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -204,7 +237,7 @@ pub async fn run(
     let outcome = match outcome {
         Ok(http) => {
             let response = read_response(transport, &request, http, ctx).await;
-            findings.extend(response_findings(&request, &response));
+            findings.extend(response_findings(&request, &response, ctx));
             for t in &response.tokens {
                 findings.extend(t.findings.iter().cloned().map(|mut f| {
                     f.message = format!("{}: {}", t.path, f.message);
@@ -347,8 +380,13 @@ async fn verify_with_issuer_keys(
     verify::verify(decoded, &VerificationKey::Jwks(jwks))
 }
 
-fn response_findings(request: &RequestModel, response: &ExchangeResponse) -> Vec<Finding> {
+fn response_findings(
+    request: &RequestModel,
+    response: &ExchangeResponse,
+    ctx: &ExchangeContext,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
+    findings.extend(binding_findings(response, &ctx.binding));
     findings.extend(crate::oauth::transport::clock_skew_finding(&response.http));
     if response.http.truncated {
         findings.push(Finding::new(

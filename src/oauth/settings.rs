@@ -360,7 +360,21 @@ pub fn exchange_context(
         expected_state,
         jwks_uri: profile.endpoints.jwks.as_deref().and_then(set),
         jwks: None,
+        binding: crate::checks::binding::Binding {
+            certificate_x5t: None,
+            fapi2: crate::storage::presets::for_profile(profile)
+                .is_some_and(|p| p.fapi == crate::storage::presets::FapiProfile::Fapi2),
+        },
     }
+}
+
+/// The `x5t#S256` of the client certificate a transport presents (RFC 8705 §3.1), read
+/// from its mTLS identity.
+pub fn certificate_x5t(transport: &TransportConfig) -> Option<String> {
+    let identity = transport.identity_pem.as_ref()?;
+    crate::jose::public_key::certificate_info(identity.expose())
+        .ok()
+        .map(|info| info.x5t_s256)
 }
 
 #[cfg(test)]
