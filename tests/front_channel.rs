@@ -44,12 +44,14 @@ fn bank(config: SandboxConfig, key: &PrivateKey, alg: SigningAlg) -> Bank {
 
 /// The browser: opens the authorization URL (the sandbox approves with
 /// `auto_approve=true`) and follows the redirect to the loopback listener.
-fn play_browser(rt: &tokio::runtime::Runtime, authorization_url: &str) {
+fn play_browser(rt: &tokio::runtime::Runtime, authorization_url: &str, ca_pem: Option<&str>) {
     rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(ca) = ca_pem {
+            builder =
+                builder.tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()]);
+        }
+        let client = builder.build().unwrap();
         let consent = client
             .get(format!("{authorization_url}&auto_approve=true"))
             .send()
@@ -98,7 +100,7 @@ fn authorize_listen(bank: &Bank, key_file: &str, extra: &[&str]) -> (i32, Value,
         .unwrap_or_else(|| panic!("the first stderr line is the URL: {first:?}"))
         .trim()
         .to_owned();
-    play_browser(&bank.rt, &url);
+    play_browser(&bank.rt, &url, bank.sandbox.ca_pem().as_deref());
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let output = child.wait_with_output().unwrap();
@@ -200,5 +202,84 @@ fn a_redirect_uri_that_is_not_loopback_cannot_be_listened_on() {
             .as_str()
             .unwrap()
             .contains("not a loopback URL")
+    );
+}
+
+/// A self-signed transport certificate and its key, as PayNet's sandbox accepts them.
+fn transport_certificate(bank: &Bank) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["tpp.example".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let cert_file = bank.dir.path().join("transport.pem");
+    let key_file = bank.dir.path().join("transport-key.pem");
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    (
+        cert_file.to_str().unwrap().to_owned(),
+        key_file.to_str().unwrap().to_owned(),
+    )
+}
+
+/// The sandbox playing Open Finance Malaysia strictly (HTTPS, JAR required, mTLS on the
+/// back channel): `authorize --listen` signs the request object because discovery says
+/// so, presents the transport certificate on PAR and token, and gets a bound token;
+/// without the certificate the back channel refuses.
+#[test]
+fn the_strict_malaysia_sandbox_with_mtls() {
+    use token_inspector::sandbox::TlsOptions;
+    let key = PrivateKey::generate(KeyType::Rsa { bits: 2048 }).unwrap();
+    let bank = bank(
+        SandboxConfig {
+            malaysia: true,
+            tls: Some(TlsOptions::default()),
+            ..SandboxConfig::default()
+        },
+        &key,
+        SigningAlg::PS256,
+    );
+    let file = key_file(&bank, &key);
+    let ca = bank.dir.path().join("ca.pem");
+    std::fs::write(&ca, bank.sandbox.ca_pem().unwrap()).unwrap();
+    let ca = ca.to_str().unwrap().to_owned();
+    let (cert, cert_key) = transport_certificate(&bank);
+    let (code, out, stderr) = authorize_listen(
+        &bank,
+        &file,
+        &["--cacert", &ca, "--cert", &cert, "--cert-key", &cert_key],
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["response"]["status"], 200, "{out}");
+    assert_eq!(
+        out["authorization"]["request_object"]["header"]["typ"], "oauth-authz-req+jwt",
+        "discovery's require_signed_request_object turned JAR on"
+    );
+
+    // Without the transport certificate, PAR is refused on the back channel.
+    let out = Command::new(BIN)
+        .args([
+            "authorize",
+            "--issuer",
+            bank.sandbox.issuer(),
+            "--client-id",
+            "cli-client",
+            "--key",
+            &file,
+            "--redirect-uri",
+            "http://127.0.0.1:1/cb",
+            "--cacert",
+            &ca,
+            "--json",
+        ])
+        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("mTLS") || message.contains("certificate"),
+        "{message}"
     );
 }

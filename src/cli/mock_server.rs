@@ -51,6 +51,11 @@ pub struct MockServerArgs {
     /// Refuse TLS connections without a client certificate (mutual TLS, RFC 8705).
     #[arg(long, requires = "tls")]
     pub require_client_cert: bool,
+    /// Play Open Finance Malaysia strictly: a signed request object inside PAR, and a
+    /// client certificate on the back channel (PAR, token, revoke, introspect, userinfo)
+    /// while the browser's authorize stays open. Implies --tls.
+    #[arg(long)]
+    pub malaysia: bool,
     /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
     /// `{"log": ...}` per request; errors as `{"error": ...}`.
     #[arg(long)]
@@ -156,7 +161,7 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
             })
             .transpose()
     };
-    let tls = if args.tls {
+    let tls = if args.tls || args.malaysia {
         Some(TlsOptions {
             require_client_cert: args.require_client_cert,
             cert_pem: read(&args.cert, "certificate")?,
@@ -171,6 +176,7 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
         port: args.port,
         lenient_aud: args.lenient_aud,
         rotate_refresh_tokens: args.rotate_refresh_tokens,
+        malaysia: args.malaysia,
         tls,
         clients,
         ..SandboxConfig::default()

@@ -90,6 +90,12 @@ pub struct SandboxConfig {
     pub clients: Vec<ClientRegistration>,
     /// How long an authorization code stays valid (default 60 s).
     pub code_lifetime: Duration,
+    /// Play Open Finance Malaysia strictly: PAR must carry a signed request object (with
+    /// `nbf` and `exp` at most 60 min apart, `nbf` at most 60 min old, `aud` the issuer),
+    /// and the back channel (PAR, token, revoke, introspect, userinfo) needs a client
+    /// certificate, which binds the tokens, while the browser-facing authorize stays
+    /// open (as on Ozone's auth1/as1 hosts). Needs `tls`.
+    pub malaysia: bool,
 }
 
 impl Default for SandboxConfig {
@@ -103,6 +109,7 @@ impl Default for SandboxConfig {
             tls: None,
             clients: Vec::new(),
             code_lifetime: Duration::from_secs(60),
+            malaysia: false,
         }
     }
 }
@@ -155,6 +162,11 @@ impl Sandbox {
     /// or dropped. Generating the signing key (when none is given) takes about 0.3 s
     /// in a debug build and runs on the blocking pool.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        if config.malaysia && config.tls.is_none() {
+            return Err(SandboxError::Tls(
+                "the strict Malaysia mode needs TLS (the back channel is mTLS): add --tls".into(),
+            ));
+        }
         for client in &config.clients {
             state::validate_jwks(&client.jwks).map_err(|reason| SandboxError::Client {
                 client_id: client.client_id.clone(),

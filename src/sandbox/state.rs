@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub tls: bool,
     /// Client certificates are checked against a configured CA (PKI mTLS).
     pub client_ca: bool,
+    /// The strict Open Finance Malaysia mode (JAR in PAR, mTLS back channel).
+    pub malaysia: bool,
     inner: Mutex<Inner>,
     log: Mutex<VecDeque<LogEntry>>,
     log_tx: broadcast::Sender<LogEntry>,
@@ -150,6 +152,7 @@ impl Shared {
                 .tls
                 .as_ref()
                 .is_some_and(|t| t.client_ca_pem.is_some()),
+            malaysia: config.malaysia,
             inner: Mutex::new(inner),
             log: Mutex::new(VecDeque::with_capacity(64)),
             log_tx,

@@ -46,6 +46,15 @@ impl FromRequest<Arc<Shared>> for ClientRequest {
             .extensions()
             .get::<PeerCert>()
             .and_then(|p| p.0.clone());
+        if shared.malaysia && peer_cert.is_none() {
+            return Err(crate::sandbox::state::OAuthError::new(
+                "invalid_client",
+                format!(
+                    "{path} is on the mTLS back channel: present the client's transport certificate (RFC 8705 §2; Open Finance Malaysia's as1 endpoints refuse a connection without one)"
+                ),
+            )
+            .into_response());
+        }
         require_form(request.headers()).map_err(IntoResponse::into_response)?;
         let body = Bytes::from_request(request, shared)
             .await

@@ -52,6 +52,11 @@ pub(super) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
             "at_hash", "c_hash"
         ],
     });
+    if shared.malaysia
+        && let Some(map) = doc.as_object_mut()
+    {
+        map.insert("require_signed_request_object".into(), json!(true));
+    }
     if shared.tls
         && let Some(map) = doc.as_object_mut()
     {

@@ -43,6 +43,11 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
     }
     let authz = match params.get("request")? {
         Some(request) => request_object_params(shared, request, client_id)?,
+        None if shared.malaysia => {
+            return Err(OAuthError::invalid_request(
+                "this server requires a signed request object inside PAR (require_signed_request_object; RFC 9101, RFC 9126 §3): send client_id and request",
+            ));
+        }
         None => {
             let s = |name: &str| params.get(name).map(|v| v.map(str::to_owned));
             let authorization_details = match params.get("authorization_details")? {
@@ -192,8 +197,19 @@ fn request_object_params(
             now - exp
         )));
     }
+    if shared.malaysia && claims.get("nbf").is_none() {
+        return Err(err(
+            "request object has no nbf claim (FAPI 2.0 Message Signing: nbf is required)".into(),
+        ));
+    }
     if let Some(v) = claims.get("nbf") {
         let nbf = numeric_date(v, "nbf").map_err(err)?;
+        if shared.malaysia && now - nbf > MAX_ASSERTION_LIFETIME_SECS {
+            return Err(err(format!(
+                "request object nbf is {:.0} s old; at most 3600 s (FAPI 2.0 Message Signing)",
+                now - nbf
+            )));
+        }
         if nbf > now + CLOCK_SKEW_SECS {
             return Err(err("request object nbf is in the future".into()));
         }
