@@ -175,6 +175,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         Some(session.nonce.clone()),
     );
     context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
+    context.requested_consent = session.requested_consent();
     let mut exchange = exchange::run(&transport, model, &context).await;
     exchange.findings.extend(redirect_findings);
     exchange.findings.sort_by_key(|f| f.severity);

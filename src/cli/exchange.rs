@@ -172,6 +172,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     let mut expected_nonce = args.nonce.clone();
     let mut code_verifier = args.code_verifier.clone();
     let mut auto_code = None;
+    let mut requested_consent = None;
     if args.auto_approve {
         let session = token_inspector::oauth::authorize::start(
             &transport,
@@ -196,6 +197,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         }
         expected_state = Some(session.state.clone());
         expected_nonce = Some(session.nonce.clone());
+        requested_consent = session.requested_consent();
         code_verifier = Some(session.verifier.as_str().to_owned());
         auto_code = Some(answer.code.ok_or_else(|| {
             anyhow!(
@@ -264,6 +266,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
 
     let mut context = settings::exchange_context(profile, expected_state, expected_nonce);
     context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
+    context.requested_consent = requested_consent;
     let only_show = args.curl || args.curl_redacted;
     if let Some(jwks) = &args.jwks
         && !only_show

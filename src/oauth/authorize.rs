@@ -66,6 +66,18 @@ pub struct AuthorizationSession {
     pub redirect_uri: String,
 }
 
+impl AuthorizationSession {
+    /// The `authorization_details` this authorization asked for (from the request object
+    /// or the PAR form), to compare with what the token response grants.
+    pub fn requested_consent(&self) -> Option<Value> {
+        let request = &self.par.as_deref()?.request;
+        if let Some(object) = &request.request_object {
+            return object.claims.get("authorization_details").cloned();
+        }
+        serde_json::from_str(request.param("authorization_details")?).ok()
+    }
+}
+
 /// What an authorization asks for beyond the profile.
 #[derive(Clone, Debug, Default)]
 pub struct AuthorizationInput {

@@ -33,6 +33,10 @@ pub struct ExchangeContext {
     pub jwks: Option<Value>,
     /// What binds the token to this client (the certificate sent; the FAPI profile).
     pub binding: checks::binding::Binding,
+    /// The consent asked for (`authorization_details`), to compare with what is granted.
+    pub requested_consent: Option<Value>,
+    /// The ecosystem's word for an authorised consent (`authorized`, `Authorised`...).
+    pub consent_authorized: Option<String>,
 }
 
 /// Whether the response echoed the `x-fapi-interaction-id` (FAPI 1 Baseline §6.2.1.11).
@@ -387,6 +391,15 @@ fn response_findings(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     findings.extend(binding_findings(response, &ctx.binding));
+    if let (ResponseBody::Token(t), Some(asked)) = (&response.body, &ctx.requested_consent)
+        && let Some(granted) = t.raw.get("authorization_details")
+    {
+        findings.extend(crate::oauth::consent::compare(
+            asked,
+            granted,
+            ctx.consent_authorized.as_deref(),
+        ));
+    }
     findings.extend(crate::oauth::transport::clock_skew_finding(&response.http));
     if response.http.truncated {
         findings.push(Finding::new(

@@ -6,6 +6,7 @@
 
 pub mod assertion;
 pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod exchange;
 pub mod loopback;

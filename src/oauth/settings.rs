@@ -365,6 +365,11 @@ pub fn exchange_context(
             fapi2: crate::storage::presets::for_profile(profile)
                 .is_some_and(|p| p.fapi == crate::storage::presets::FapiProfile::Fapi2),
         },
+        requested_consent: None,
+        consent_authorized: crate::storage::presets::for_profile(profile)
+            .map(|p| p.consent.authorized.clone())
+            .filter(|w| !w.is_empty())
+            .or_else(|| profile.local_sandbox.then(|| "authorized".to_owned())),
     }
 }
 
