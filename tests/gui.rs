@@ -911,3 +911,163 @@ fn canaries_reach_the_server_and_no_file() {
         }
     }
 }
+
+/// The whole front channel in the app against the sandbox playing Open Finance Malaysia
+/// strictly (HTTPS, JAR required, mTLS back channel): a profile from the Malaysia preset,
+/// Authorize pushes a signed request object over mTLS, the browser (played by the test)
+/// approves at the bank, the redirect is caught on the loopback redirect_uri, and the
+/// code is exchanged at once; the token is bound to the transport certificate.
+#[test]
+fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
+    use token_inspector::gui::platform::FakeBrowser;
+    use token_inspector::jose::keys::SigningAlg;
+    use token_inspector::oauth::transport::{Transport, TransportConfig};
+    use token_inspector::sandbox::{ClientRegistration, Sandbox, SandboxConfig, TlsOptions};
+    let s = Setup::new();
+    let key = PrivateKey::generate(KeyType::Rsa { bits: 2048 }).unwrap();
+    let sandbox =
+        s.rt.block_on(Sandbox::start(SandboxConfig {
+            malaysia: true,
+            tls: Some(TlsOptions::default()),
+            clients: vec![ClientRegistration {
+                client_id: "app-client".into(),
+                jwks: key.public_jwks(None, SigningAlg::PS256),
+                redirect_uris: Vec::new(),
+            }],
+            ..SandboxConfig::default()
+        }))
+        .unwrap();
+    let ca = sandbox.ca_pem().unwrap();
+    let ca_file = s.dir.path().join("sandbox-ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    // A self-signed transport certificate; its key in the secret store.
+    let cert_key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["tpp.example".to_owned()])
+        .unwrap()
+        .self_signed(&cert_key)
+        .unwrap();
+    let cert_file = s.dir.path().join("transport.pem");
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+
+    let mut profile = token_inspector::storage::presets::find("ofm-paynet-sandbox")
+        .unwrap()
+        .to_profile("PayNet (local strict sandbox)");
+    profile.issuer = sandbox.issuer().to_owned();
+    profile.client_id = "app-client".into();
+    let port = token_inspector::oauth::loopback::free_port().unwrap();
+    profile.redirect_uri = format!("http://127.0.0.1:{port}/callback");
+    profile.tls.ca_file = Some(ca_file);
+    profile.tls.client_cert = Some(cert_file);
+    profile.tls.client_key = Some("profile/PayNet/mtls-key".into());
+    profile.endpoints = Default::default();
+    let transport = Transport::new(TransportConfig {
+        ca_pem: Some(ca.clone()),
+        ..TransportConfig::default()
+    })
+    .unwrap();
+    let found =
+        s.rt.block_on(token_inspector::oauth::discovery::discover(
+            &transport,
+            &profile.issuer,
+        ))
+        .unwrap();
+    token_inspector::oauth::discovery::apply_to_profile(&found, &mut profile);
+    s.store
+        .set(&profile.key_entry(), key.to_pkcs8_pem())
+        .unwrap();
+    s.store
+        .set(
+            "profile/PayNet/mtls-key",
+            &Secret::new(cert_key.serialize_pem()),
+        )
+        .unwrap();
+    let s = s.with_profile(&profile);
+
+    // The browser: approves at the bank (auto_approve, the sandbox's demo user) and
+    // follows the redirect to the loopback address.
+    let handle = s.rt.handle().clone();
+    let ca_for_browser = ca.clone();
+    let browser = Arc::new(FakeBrowser::visiting(move |url| {
+        let ca = ca_for_browser.clone();
+        handle.spawn(async move {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+                .build()
+                .unwrap();
+            let consent = client
+                .get(format!("{url}&auto_approve=true"))
+                .send()
+                .await
+                .unwrap();
+            let location = consent.headers()["location"].to_str().unwrap().to_owned();
+            client.get(location).send().await.unwrap();
+        });
+    }));
+    let app = App::new_for_test_with_browser(
+        s.store.clone(),
+        s.clipboard.clone(),
+        s.files.clone(),
+        browser.clone(),
+        s.dir.path().to_owned(),
+        s.rt.handle().clone(),
+    );
+    let mut h = Harness::builder()
+        .with_size(Vec2::new(1400.0, 1000.0))
+        .with_max_steps(50)
+        .build_ui_state(|ui, app: &mut App| app.frame(ui), app);
+    wait_for(&mut h, "the key", |a| a.state.loaded_key().is_some());
+    click(&mut h, "Request");
+    click(&mut h, "Authorize");
+    wait_for(&mut h, "the exchange", |a| !a.state.history.is_empty());
+    assert_eq!(browser.opened().len(), 1);
+    let entry = h.state().state.history.last().unwrap();
+    let response = entry.exchange.response().expect("an HTTP answer");
+    assert_eq!(response.http.status, 200, "{}", response.body_text);
+    let session = h.state().state.session.as_ref().unwrap();
+    let par = session.par.as_ref().unwrap();
+    assert!(par.request.request_object.is_some(), "PAR carried a JAR");
+    assert_eq!(par.request.form[1].name, "request");
+    h.get_by_label("HTTP 200 OK");
+}
+
+/// "New from preset…" makes a profile with the preset's values, and the consent editor's
+/// form and JSON edit the profile's consent.
+#[test]
+fn new_profile_from_preset_and_the_consent_editor() {
+    let s = Setup::new().with_profile(&bank_profile("Bank"));
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "New from preset…");
+    click(&mut h, "Open Finance Malaysia (PayNet) sandbox");
+    wait_for(&mut h, "the new profile", |a| {
+        a.state
+            .profile()
+            .is_some_and(|p| p.preset.as_deref() == Some("ofm-paynet-sandbox@1"))
+    });
+    let p = h.state().state.profile().unwrap().clone();
+    assert_eq!(p.issuer, "https://auth1.sandbox.mya.ozoneapi.io");
+    assert!(p.request_object.signed);
+    h.get_by_label_contains("Created from the Open Finance Malaysia (PayNet) sandbox preset");
+    // The consent editor: untick read_transactions, set the purpose.
+    h.get_by_label_contains("sent as authorization_details inside PAR");
+    click(&mut h, "read_transactions");
+    let consent = h.state().state.profile().unwrap().consent.clone().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&consent).unwrap();
+    assert_eq!(
+        value[0]["consent"]["permissions"],
+        serde_json::json!(["read_accounts", "read_balances"])
+    );
+    click(&mut h, "90 days");
+    let consent = h.state().state.profile().unwrap().consent.clone().unwrap();
+    assert!(consent.contains("{expires_in_days:90}"), "{consent}");
+    // Saved to disk too.
+    wait_for(&mut h, "the saved profile", |_| {
+        s.profiles().load(&p.name).is_ok_and(|saved| {
+            saved
+                .consent
+                .as_deref()
+                .is_some_and(|c| c.contains("{expires_in_days:90}"))
+        })
+    });
+}

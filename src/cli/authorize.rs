@@ -70,11 +70,11 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         )
         .into());
     }
-    let details = match args.authorization_details.as_deref() {
+    let given = match args.authorization_details.as_deref() {
         Some(text) => Some(read_details(text)?),
-        None if authorize::profile_authorization_details(profile).is_some() => None,
-        None => Some(authorize::default_authorization_details()),
+        None => None,
     };
+    let details = authorize::consent_or_default(profile, given);
     // Bind before the browser goes to the bank, so a busy port fails first.
     let catcher = if args.listen {
         Some(

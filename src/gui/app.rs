@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 use super::panels;
-use super::platform::{Clipboard, FileDialog};
+use super::platform::{Browser, Clipboard, FakeBrowser, FileDialog, SystemBrowser};
 use super::state::{
     AppState, HistoryEntry, JwtKeySource, KeyState, LoadedKey, Notice, Persisted, PreviewInputs,
     SandboxStatus, StoreStatus, Tab, Work,
@@ -44,6 +44,10 @@ pub enum Action {
     SelectProfile(usize),
     /// Create an empty profile.
     NewProfile,
+    /// Create a profile from an ecosystem preset (its id).
+    NewFromPreset(String),
+    /// Replace the selected profile's consent JSON (the consent editor).
+    SetConsent(String),
     /// Copy the selected profile under a new name (same key).
     DuplicateProfile,
     /// Open the rename box.
@@ -139,10 +143,11 @@ impl App {
         profiles: ProfileStore,
         clipboard: Arc<dyn Clipboard>,
         files: Arc<dyn FileDialog>,
+        browser: Arc<dyn Browser>,
         store: Option<Arc<dyn SecretStore>>,
         persisted: Persisted,
     ) -> Self {
-        let worker = Worker::start(handle, profiles, files, store);
+        let worker = Worker::start(handle, profiles, files, browser, store);
         worker.send(Command::OpenStore);
         worker.send(Command::ListProfiles);
         let mut state = AppState {
@@ -181,7 +186,15 @@ impl App {
             .unwrap_or_default();
         cc.egui_ctx
             .options_mut(|o| o.theme_preference = egui::ThemePreference::System);
-        let mut app = Self::build(handle, profiles, clipboard, files, None, persisted);
+        let mut app = Self::build(
+            handle,
+            profiles,
+            clipboard,
+            files,
+            Arc::new(SystemBrowser),
+            None,
+            persisted,
+        );
         app.worker.set_context(&cc.egui_ctx);
         app.first_frame = Some(started);
         app
@@ -196,11 +209,32 @@ impl App {
         profile_dir: PathBuf,
         handle: tokio::runtime::Handle,
     ) -> Self {
+        // Tests never open a real browser.
+        Self::new_for_test_with_browser(
+            store,
+            clipboard,
+            files,
+            Arc::new(FakeBrowser::default()),
+            profile_dir,
+            handle,
+        )
+    }
+
+    /// As [`App::new_for_test`], with a browser that plays the user.
+    pub fn new_for_test_with_browser(
+        store: Arc<dyn SecretStore>,
+        clipboard: Arc<dyn Clipboard>,
+        files: Arc<dyn FileDialog>,
+        browser: Arc<dyn Browser>,
+        profile_dir: PathBuf,
+        handle: tokio::runtime::Handle,
+    ) -> Self {
         Self::build(
             handle,
             ProfileStore::at(profile_dir),
             clipboard,
             files,
+            browser,
             Some(store),
             Persisted::default(),
         )
@@ -530,6 +564,29 @@ impl App {
                     st.request_notice = Some(Notice::error(message));
                 }
             }
+            Event::AuthorizeWaiting {
+                id,
+                url,
+                redirect_uri,
+                browser_opened,
+            } => {
+                if matches!(st.authorize, Work::Running { id: run, .. } if run == id) {
+                    st.authorize = Work::Running {
+                        id,
+                        what: format!("Waiting for the bank's redirect on {redirect_uri}…"),
+                    };
+                    st.request_notice = Some(Notice::info(if browser_opened {
+                        format!(
+                            "The bank's page opened in your browser; log in and approve. Waiting for the redirect on {redirect_uri} (Cancel stops waiting)."
+                        )
+                    } else {
+                        format!(
+                            "Open this URL in a browser, log in and approve: {url}. Waiting for the redirect on {redirect_uri}."
+                        )
+                    }));
+                    st.status = format!("Waiting for the bank's redirect on {redirect_uri}");
+                }
+            }
             Event::Authorized { id, result } => {
                 if matches!(st.authorize, Work::Running { id: run, .. } if run == id) {
                     st.authorize = Work::Idle;
@@ -539,10 +596,21 @@ impl App {
                             st.request.expected_nonce = Some(session.nonce.clone());
                             st.request.code_verifier = session.verifier.as_str().to_owned();
                             st.request.grant = GrantType::AuthorizationCode;
+                            let from_the_bank = st.profile().is_some_and(|p| !p.local_sandbox);
                             match answer {
                                 Some(answer) => {
                                     st.request.paste.clear();
+                                    st.request.requested_consent = session.requested_consent();
+                                    self.state.session = Some((*session).clone());
                                     self.apply_authorization_response(answer);
+                                    if from_the_bank && !self.state.request.code.is_empty() {
+                                        // Caught on the loopback address: a code lives
+                                        // seconds, so it is exchanged at once.
+                                        self.state.status =
+                                            "Redirect received: exchanging the code".into();
+                                        self.send();
+                                        return;
+                                    }
                                     self.state.status =
                                         "Authorized in the app: code received; press Send".into();
                                 }
@@ -692,6 +760,40 @@ impl App {
                 });
                 self.state.persisted.selected_profile = Some(name);
                 self.state.persisted.tab = Tab::Client;
+            }
+            Action::NewFromPreset(id) => {
+                if let Some(preset) = crate::storage::presets::find(&id) {
+                    let mut name = preset.name.clone();
+                    let mut n = 2;
+                    while self.state.profiles.iter().any(|p| p.name == name) {
+                        name = format!("{} {n}", preset.name);
+                        n += 1;
+                    }
+                    let profile = preset.to_profile(&name);
+                    self.state.client_notice = Some(Notice::info(format!(
+                        "Created from the {} preset (v{}). Fill in your client_id and redirect_uri, import the signing key and the transport certificate. Assertion aud: {}.",
+                        preset.name, preset.version, preset.aud_note
+                    )));
+                    self.worker.send(Command::SaveProfile {
+                        profile,
+                        previous_name: None,
+                        select: true,
+                    });
+                    self.state.persisted.selected_profile = Some(name);
+                    self.state.persisted.tab = Tab::Client;
+                }
+            }
+            Action::SetConsent(text) => {
+                if let Some(i) = self.state.selected {
+                    let mut profile = self.state.profiles[i].clone();
+                    profile.consent = Some(text);
+                    self.state.profiles[i] = profile.clone();
+                    self.worker.send(Command::SaveProfile {
+                        profile,
+                        previous_name: None,
+                        select: false,
+                    });
+                }
             }
             Action::DuplicateProfile => {
                 if let Some(p) = self.state.profile() {
@@ -1034,11 +1136,15 @@ impl App {
     fn exchange_context(&self) -> ExchangeContext {
         let request = &self.state.request;
         match self.state.profile() {
-            Some(p) => settings::exchange_context(
-                p,
-                request.expected_state.clone(),
-                request.expected_nonce.clone(),
-            ),
+            Some(p) => {
+                let mut ctx = settings::exchange_context(
+                    p,
+                    request.expected_state.clone(),
+                    request.expected_nonce.clone(),
+                );
+                ctx.requested_consent = request.requested_consent.clone();
+                ctx
+            }
             None => ExchangeContext::default(),
         }
     }

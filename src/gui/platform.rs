@@ -22,6 +22,55 @@ pub trait FileDialog: Send + Sync {
     fn save_file(&self, title: &str, file_name: &str) -> Option<PathBuf>;
 }
 
+/// Opens a URL in the user's browser (the bank's login and consent page).
+pub trait Browser: Send + Sync {
+    /// Opens the URL; the error says why it could not.
+    fn open(&self, url: &str) -> Result<(), String>;
+}
+
+/// The system's default browser (xdg-open, open, start).
+pub struct SystemBrowser;
+
+impl Browser for SystemBrowser {
+    fn open(&self, url: &str) -> Result<(), String> {
+        open::that_detached(url).map_err(|e| e.to_string())
+    }
+}
+
+/// A browser for tests: records the URLs and, when given, plays the user with them.
+#[derive(Default)]
+pub struct FakeBrowser {
+    opened: Mutex<Vec<String>>,
+    visit: Option<Box<dyn Fn(String) + Send + Sync>>,
+}
+
+impl FakeBrowser {
+    /// A browser that plays the user: `visit` gets each URL opened.
+    pub fn visiting(visit: impl Fn(String) + Send + Sync + 'static) -> Self {
+        Self {
+            opened: Mutex::new(Vec::new()),
+            visit: Some(Box::new(visit)),
+        }
+    }
+
+    /// The URLs opened so far.
+    pub fn opened(&self) -> Vec<String> {
+        self.opened.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+}
+
+impl Browser for FakeBrowser {
+    fn open(&self, url: &str) -> Result<(), String> {
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.push(url.to_owned());
+        }
+        if let Some(visit) = &self.visit {
+            visit(url.to_owned());
+        }
+        Ok(())
+    }
+}
+
 /// The system clipboard through arboard. One instance lives as long as the app: on X11
 /// the copied text is served by this process.
 pub struct SystemClipboard {

@@ -184,6 +184,8 @@ pub struct RequestInputs {
     pub interaction_id: String,
     /// The refresh token for the refresh grant (memory only).
     pub refresh_token: Secret,
+    /// The consent the last authorization asked for (to compare with what is granted).
+    pub requested_consent: Option<serde_json::Value>,
 }
 
 /// The request model built from the current inputs (the one shown is the one sent).
@@ -349,6 +351,9 @@ pub struct AppState {
     pub confirm_delete: bool,
     /// The key type "Generate key" makes (index into the panel's choices).
     pub keygen_choice: usize,
+    /// The consent editor's raw JSON as typed, and the profile it belongs to (kept while
+    /// it is not valid JSON, so no keystroke is lost).
+    pub consent_draft: Option<(String, String)>,
 }
 
 impl AppState {

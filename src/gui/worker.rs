@@ -13,12 +13,13 @@ use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::AbortHandle;
 
-use super::platform::FileDialog;
+use super::platform::{Browser, FileDialog};
 use super::state::Notice;
 use crate::jose::keys::{KeyType, PrivateKey};
 use crate::oauth::authorize::{self, AuthorizationSession};
 use crate::oauth::discovery::{self, Discovery};
 use crate::oauth::exchange::{self, Exchange, ExchangeContext};
+use crate::oauth::loopback;
 use crate::oauth::redirect::AuthorizationResponse;
 use crate::oauth::request::{ClientSecrets, RequestModel, RequestOptions};
 use crate::oauth::settings::{self, Keychain};
@@ -225,6 +226,17 @@ pub enum Event {
         message: String,
     },
     /// An authorization finished: the session and, for in-app approval, the redirect.
+    /// Authorize sent the browser to the bank and listens for the redirect.
+    AuthorizeWaiting {
+        /// Job id.
+        id: u64,
+        /// The authorization URL (shown in case the browser did not open).
+        url: String,
+        /// Where the redirect is awaited.
+        redirect_uri: String,
+        /// Whether the system browser opened.
+        browser_opened: bool,
+    },
     Authorized {
         /// Job id.
         id: u64,
@@ -269,6 +281,7 @@ impl Worker {
         handle: tokio::runtime::Handle,
         profiles: ProfileStore,
         files: Arc<dyn FileDialog>,
+        browser: Arc<dyn Browser>,
         store: Option<Arc<dyn SecretStore>>,
     ) -> Self {
         let (commands, rx) = unbounded_channel();
@@ -281,6 +294,7 @@ impl Worker {
             injected_store: store,
             store: Mutex::new(None),
             files,
+            browser,
             profiles,
             sandbox: tokio::sync::Mutex::new(None),
             sandbox_start: tokio::sync::Mutex::new(()),
@@ -321,6 +335,7 @@ struct Inner {
     injected_store: Option<Arc<dyn SecretStore>>,
     store: Mutex<Option<Arc<dyn SecretStore>>>,
     files: Arc<dyn FileDialog>,
+    browser: Arc<dyn Browser>,
     profiles: ProfileStore,
     sandbox: tokio::sync::Mutex<Option<SandboxHandle>>,
     /// Held for a whole sandbox start, so two starts (first launch and a selection)
@@ -657,23 +672,49 @@ impl Inner {
             } => {
                 let result = async {
                     let transport = self.transport(&profile).await?;
+                    // A loopback redirect_uri is listened on before the browser goes to
+                    // the bank (RFC 8252 §7.3); any other is pasted back by the user.
+                    let catcher = if in_app
+                        || loopback::loopback_target(&profile.redirect_uri).is_none()
+                    {
+                        None
+                    } else {
+                        Some(loopback::RedirectCatcher::bind(&profile.redirect_uri).await?)
+                    };
                     let session = authorize::start(
                         &transport,
                         &profile,
                         &secrets,
-                        Some(authorize::default_authorization_details()),
+                        authorize::consent_or_default(&profile, None),
                         &RequestOptions::default(),
                     )
                     .await?;
                     let answer = if in_app {
                         Some(authorize::auto_approve(&transport, &session).await?)
                     } else {
-                        open::that_detached(&session.authorization_url).map_err(|e| {
-                            anyhow!(
-                                "cannot open the browser ({e}): copy the authorization URL from the Request panel"
-                            )
-                        })?;
-                        None
+                        let opened = self.browser.open(&session.authorization_url);
+                        match catcher {
+                            Some(catcher) => {
+                                self.emit(Event::AuthorizeWaiting {
+                                    id,
+                                    url: session.authorization_url.clone(),
+                                    redirect_uri: profile.redirect_uri.clone(),
+                                    browser_opened: opened.is_ok(),
+                                });
+                                let caught = catcher
+                                    .wait(std::time::Duration::from_secs(600))
+                                    .await?;
+                                Some(caught.response)
+                            }
+                            None => {
+                                opened.map_err(|e| {
+                                    anyhow!(
+                                        "cannot open the browser ({e}): copy the authorization URL from the Request panel"
+                                    )
+                                })?;
+                                None
+                            }
+                        }
                     };
                     anyhow::Ok((Box::new(session), answer))
                 }

@@ -99,6 +99,17 @@ impl From<Option<String>> for AuthorizationInput {
     }
 }
 
+/// The consent to ask for: `given` (a flag, the editor), else none here (the profile's
+/// own consent is read by [`start`]), else an Open Finance Malaysia account access
+/// consent for 30 days.
+pub fn consent_or_default(profile: &Profile, given: Option<String>) -> Option<String> {
+    match given {
+        Some(given) => Some(given),
+        None if profile_authorization_details(profile).is_some() => None,
+        None => Some(default_authorization_details()),
+    }
+}
+
 /// The profile's consent as `authorization_details` (placeholders filled in), when its
 /// ecosystem creates consents inside PAR (or it has no preset).
 pub fn profile_authorization_details(profile: &Profile) -> Option<String> {

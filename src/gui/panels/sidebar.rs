@@ -14,6 +14,32 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         if ui.button("New profile").clicked() {
             actions.push(Action::NewProfile);
         }
+        ui.menu_button("New from preset…", |ui| {
+            for preset in crate::storage::presets::all() {
+                if ui
+                    .button(&preset.name)
+                    .on_hover_text(format!(
+                        "{}, {}; JAR {}; mTLS {}",
+                        preset.fapi,
+                        preset.auth_method.as_str(),
+                        if preset.jar.required {
+                            "required"
+                        } else {
+                            "optional"
+                        },
+                        if preset.mtls_required {
+                            "required"
+                        } else {
+                            "optional"
+                        }
+                    ))
+                    .clicked()
+                {
+                    actions.push(Action::NewFromPreset(preset.id.clone()));
+                    ui.close();
+                }
+            }
+        });
         let has = state.profile().is_some();
         if ui
             .add_enabled(has, egui::Button::new("Duplicate"))
