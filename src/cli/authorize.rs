@@ -221,6 +221,8 @@ fn authorization_json(session: &AuthorizationSession, redirect: &[(String, Strin
         "request_uri": session.request_uri,
         "state": session.state,
         "nonce": session.nonce,
+        "consent_id": session.consent_id,
+        "consent_steps": session.consent_steps.iter().map(exchange_json).collect::<Vec<_>>(),
         "par": par.map(exchange_json),
         "request_object": par
             .and_then(|p| p.request.request_object.as_ref())

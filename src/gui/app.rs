@@ -592,6 +592,16 @@ impl App {
                     st.authorize = Work::Idle;
                     match result {
                         Ok((session, answer)) => {
+                            // A consent created first shows like any other exchange.
+                            let profile_name =
+                                st.profile().map(|p| p.name.clone()).unwrap_or_default();
+                            for step in &session.consent_steps {
+                                st.history.push(HistoryEntry {
+                                    profile: profile_name.clone(),
+                                    exchange: step.clone(),
+                                    received: Instant::now(),
+                                });
+                            }
                             st.request.expected_state = Some(session.state.clone());
                             st.request.expected_nonce = Some(session.nonce.clone());
                             st.request.code_verifier = session.verifier.as_str().to_owned();

@@ -62,6 +62,12 @@ pub struct AuthorizationSession {
     /// When the authorization started (the code's age is judged from the redirect).
     #[serde(skip)]
     pub started: Option<std::time::Instant>,
+    /// The steps that created the consent first (client-credentials token, consent POST),
+    /// for ecosystems that create it before the authorization.
+    #[serde(skip)]
+    pub consent_steps: Vec<Exchange>,
+    /// The consent id created first, when there is one.
+    pub consent_id: Option<String>,
     /// The redirect_uri sent (the token request must repeat it).
     pub redirect_uri: String,
 }
@@ -153,8 +159,36 @@ pub async fn start(
     input: impl Into<AuthorizationInput>,
     options: &RequestOptions,
 ) -> Result<AuthorizationSession, AuthorizeError> {
-    let input = input.into();
+    let mut input = input.into();
     let started = std::time::Instant::now();
+    // UK and Brazil: create the consent first and carry its id.
+    let mut consent_steps = Vec::new();
+    let mut consent_id = None;
+    if let Some(preset) = crate::storage::presets::for_profile(profile)
+        && preset.consent.creation == crate::storage::presets::ConsentCreation::BeforeAuthorization
+        && input.request_object_claims.is_empty()
+        && input.extra_scope.is_none()
+    {
+        let (steps, id) = create_consent(transport, profile, secrets, options).await?;
+        consent_steps = steps;
+        match preset.consent.carry {
+            Some(crate::storage::presets::ConsentCarrier::Scope) => {
+                input.extra_scope = Some(format!("consent:{id}"));
+            }
+            _ => {
+                // UK: the intent id as an essential claim (OIDC Core §5.5).
+                let claim = json!({"value": id, "essential": true});
+                input.request_object_claims.insert(
+                    "claims".into(),
+                    json!({
+                        "userinfo": {"openbanking_intent_id": claim},
+                        "id_token": {"openbanking_intent_id": claim},
+                    }),
+                );
+            }
+        }
+        consent_id = Some(id);
+    }
     let authorization_details = input
         .authorization_details
         .clone()
@@ -247,6 +281,8 @@ pub async fn start(
             authorization_url: url.to_string(),
             par: Some(Box::new(par)),
             started: Some(started),
+            consent_steps,
+            consent_id,
             redirect_uri: profile.redirect_uri.clone(),
         })
     } else {
@@ -278,9 +314,112 @@ pub async fn start(
             authorization_url: url.to_string(),
             par: None,
             started: Some(started),
+            consent_steps,
+            consent_id,
             redirect_uri: profile.redirect_uri.clone(),
         })
     }
+}
+
+/// Creates the consent before the authorization (UK Open Banking, Open Finance Brasil): a
+/// client-credentials token, then a POST of the profile's consent to the consent
+/// endpoint with it. Returns both exchanges (shown like any other) and the consent id.
+pub async fn create_consent(
+    transport: &impl HttpClient,
+    profile: &Profile,
+    secrets: &ClientSecrets,
+    options: &RequestOptions,
+) -> Result<(Vec<Exchange>, String), AuthorizeError> {
+    let endpoint = profile
+        .endpoints
+        .consent
+        .clone()
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| {
+            AuthorizeError::Missing(
+                "this ecosystem creates the consent first: set the profile's consent endpoint (endpoints.consent), e.g. https://<resource server>/open-banking/v3.1/aisp/account-access-consents".into(),
+            )
+        })?;
+    let body = profile
+        .consent
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| AuthorizeError::Missing("the profile has no consent to create".into()))?;
+    let body: Value = serde_json::from_str(&crate::storage::presets::fill_placeholders(
+        body,
+        time::OffsetDateTime::now_utc(),
+    ))
+    .map_err(|e| AuthorizeError::Missing(format!("the profile's consent is not JSON: {e}")))?;
+    let ctx = ExchangeContext {
+        issuer: Some(profile.issuer.clone()),
+        client_id: Some(profile.client_id.clone()),
+        token_endpoint: profile.endpoints.token.clone(),
+        ..Default::default()
+    };
+    let cc_options = RequestOptions {
+        scope: Some(options.scope.clone().unwrap_or_else(|| "accounts".into())),
+        ..options.clone()
+    };
+    let model = request::build_token_request(
+        profile,
+        secrets,
+        &request::Grant::ClientCredentials,
+        &cc_options,
+    )?;
+    let token_exchange = exchange::run(transport, model, &ctx).await;
+    let access_token = match token_exchange.response().map(|r| &r.body) {
+        Some(ResponseBody::Token(t)) => t.access_token().map(crate::secret::Secret::new),
+        _ => None,
+    };
+    let Some(access_token) = access_token else {
+        let status = token_exchange.response().map_or(0, |r| r.http.status);
+        return Err(AuthorizeError::ParRefused {
+            status,
+            summary: "the client-credentials token for the consent was refused".into(),
+        });
+    };
+    let model = request::build_consent_request(profile, &endpoint, &access_token, body, options)?;
+    let consent_exchange = exchange::run(transport, model, &ctx).await;
+    let id = consent_exchange
+        .response()
+        .and_then(|r| r.body.json())
+        .as_ref()
+        .and_then(find_consent_id);
+    let steps = vec![token_exchange, consent_exchange];
+    match id {
+        Some(id) => Ok((steps, id)),
+        None => {
+            let (status, text) = steps[1]
+                .response()
+                .map(|r| {
+                    (
+                        r.http.status,
+                        r.body_text.chars().take(200).collect::<String>(),
+                    )
+                })
+                .unwrap_or_default();
+            Err(AuthorizeError::ParRefused {
+                status,
+                summary: format!("the consent endpoint gave no consent id: {text}"),
+            })
+        }
+    }
+}
+
+/// The consent id in a consent answer: UK `Data.ConsentId`, Brazil `data.consentId`, or
+/// a `consent_id` member.
+fn find_consent_id(body: &Value) -> Option<String> {
+    for holder in [body.get("Data"), body.get("data"), Some(body)]
+        .into_iter()
+        .flatten()
+    {
+        for key in ["ConsentId", "consentId", "consent_id"] {
+            if let Some(id) = holder.get(key).and_then(Value::as_str) {
+                return Some(id.to_owned());
+            }
+        }
+    }
+    None
 }
 
 /// Plays the user's consent at the embedded sandbox (`auto_approve=true`, sandbox only)
@@ -307,4 +446,125 @@ pub async fn auto_approve(
             ))
         })?;
     Ok(redirect::parse_authorization_response(&location)?)
+}
+
+#[cfg(test)]
+mod consent_first_tests {
+    use super::*;
+    use crate::jose::keys::{KeyType, PrivateKey};
+    use crate::oauth::request::RequestKind;
+    use crate::oauth::transport::{Call, FnClient, HttpResponse};
+    use std::sync::Mutex;
+
+    /// A bank that answers the client-credentials token, the consent POST and PAR, and
+    /// keeps what it was sent.
+    fn bank(
+        seen: &Mutex<Vec<(RequestKind, String)>>,
+    ) -> FnClient<impl Fn(Call<'_>) -> Result<HttpResponse, SendError> + Send + Sync + '_> {
+        FnClient(move |call: Call<'_>| {
+            let Call::Send(model) = call else {
+                return Err(SendError::Refused("no GET here".into()));
+            };
+            seen.lock()
+                .unwrap()
+                .push((model.kind.clone(), model.body()));
+            let json = [("content-type", "application/json")];
+            Ok(match model.kind {
+                RequestKind::Token(_) => HttpResponse::with(
+                    200,
+                    &json,
+                    r#"{"access_token":"cc-token","token_type":"Bearer","expires_in":300}"#,
+                ),
+                RequestKind::Consent => {
+                    assert_eq!(model.header("authorization"), Some("Bearer cc-token"));
+                    HttpResponse::with(
+                        201,
+                        &json,
+                        r#"{"Data":{"ConsentId":"urn-consent-1","Status":"AwaitingAuthorisation"}}"#,
+                    )
+                }
+                _ => HttpResponse::with(
+                    201,
+                    &json,
+                    r#"{"request_uri":"urn:ietf:params:oauth:request_uri:r1","expires_in":60}"#,
+                ),
+            })
+        })
+    }
+
+    fn profile(preset: &str) -> (Profile, ClientSecrets) {
+        let mut p = crate::storage::presets::find(preset)
+            .unwrap()
+            .to_profile("bank");
+        p.issuer = "https://as.bank.example".into();
+        p.client_id = "c1".into();
+        p.redirect_uri = "https://tpp.example/cb".into();
+        p.endpoints.token = Some("https://as.bank.example/token".into());
+        p.endpoints.par = Some("https://as.bank.example/par".into());
+        p.endpoints.authorization = Some("https://as.bank.example/authorize".into());
+        p.endpoints.consent = Some("https://rs.bank.example/consents".into());
+        let secrets = ClientSecrets {
+            signing_key: Some(PrivateKey::generate(KeyType::Rsa { bits: 2048 }).unwrap()),
+            client_secret: None,
+        };
+        (p, secrets)
+    }
+
+    #[tokio::test]
+    async fn uk_creates_the_consent_then_carries_the_intent_id() {
+        let seen = Mutex::new(Vec::new());
+        let (p, secrets) = profile("uk-openbanking");
+        let session = start(&bank(&seen), &p, &secrets, None, &RequestOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(session.consent_id.as_deref(), Some("urn-consent-1"));
+        assert_eq!(session.consent_steps.len(), 2);
+        let kinds: Vec<RequestKind> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                RequestKind::Token("client_credentials".into()),
+                RequestKind::Consent,
+                RequestKind::Par
+            ]
+        );
+        let consent_body: Value = serde_json::from_str(&seen.lock().unwrap()[1].1).unwrap();
+        assert!(
+            consent_body["Data"]["Permissions"].is_array(),
+            "{consent_body}"
+        );
+        let object = session.par.unwrap().request.request_object.unwrap();
+        assert_eq!(
+            object.claims["claims"]["id_token"]["openbanking_intent_id"]["value"],
+            "urn-consent-1"
+        );
+    }
+
+    #[tokio::test]
+    async fn brazil_carries_the_consent_in_the_scope() {
+        let seen = Mutex::new(Vec::new());
+        let (p, secrets) = profile("br-openfinance");
+        let session = start(&bank(&seen), &p, &secrets, None, &RequestOptions::default())
+            .await
+            .unwrap();
+        let object = session.par.unwrap().request.request_object.unwrap();
+        let scope = object.claims["scope"].as_str().unwrap();
+        assert!(scope.ends_with("consent:urn-consent-1"), "{scope}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_consent_endpoint_is_named() {
+        let seen = Mutex::new(Vec::new());
+        let (mut p, secrets) = profile("uk-openbanking");
+        p.endpoints.consent = None;
+        let e = start(&bank(&seen), &p, &secrets, None, &RequestOptions::default())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("endpoints.consent"), "{e}");
+    }
 }

@@ -85,6 +85,7 @@ fn endpoints_from(doc: &Map<String, Value>) -> Endpoints {
         revocation: s("revocation_endpoint"),
         introspection: s("introspection_endpoint"),
         userinfo: s("userinfo_endpoint"),
+        consent: None,
     }
 }
 

@@ -67,6 +67,9 @@ pub fn raw_http(model: &RequestModel, redaction: Redaction) -> String {
 }
 
 fn redacted_body(model: &RequestModel) -> String {
+    if model.json_body.is_some() {
+        return model.body();
+    }
     model
         .form
         .iter()
@@ -87,7 +90,10 @@ pub fn readable_http(model: &RequestModel, redaction: Redaction) -> String {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut out = head.replace("\r\n", "\n");
     out.push_str("\n\n");
-    out.push_str(&body.replace('&', "&\n"));
+    match &model.json_body {
+        Some(json) => out.push_str(&serde_json::to_string_pretty(json).unwrap_or_default()),
+        None => out.push_str(&body.replace('&', "&\n")),
+    }
     out
 }
 
@@ -168,6 +174,9 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
             ));
         }
     }
+    if let Some(json) = &model.json_body {
+        lines.push(format!("--data-raw {}", shell_quote(&json.to_string())));
+    }
     for p in &model.form {
         if p.value.is_secret() && redaction == Redaction::Redacted {
             lines.push(format!(
@@ -234,6 +243,7 @@ mod tests {
             ],
             client_assertion: None,
             request_object: None,
+            json_body: None,
             interaction_id: None,
             transport: TransportSettings::default(),
         }

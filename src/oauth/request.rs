@@ -106,6 +106,8 @@ pub enum RequestKind {
     Revoke,
     /// Token introspection (RFC 7662).
     Introspect,
+    /// Creating a consent before the authorization (UK, Brazil).
+    Consent,
 }
 
 /// Transport settings that travel with the request (so curl can reproduce them).
@@ -145,6 +147,8 @@ pub struct RequestModel {
     pub client_assertion: Option<ClientAssertion>,
     /// The signed request object in the form (PAR with JAR), decoded for display.
     pub request_object: Option<crate::oauth::request_object::RequestObject>,
+    /// A JSON body instead of the form (a consent created before the authorization).
+    pub json_body: Option<serde_json::Value>,
     /// The `x-fapi-interaction-id` sent.
     pub interaction_id: Option<String>,
     /// Transport settings.
@@ -156,6 +160,9 @@ impl RequestModel {
     /// as curl's `--data-urlencode` does (see [`percent_encode`]), so the curl export
     /// sends the same bytes.
     pub fn body(&self) -> String {
+        if let Some(json) = &self.json_body {
+            return json.to_string();
+        }
         self.form
             .iter()
             .map(|p| format!("{}={}", p.name, percent_encode(p.value.expose())))
@@ -431,6 +438,7 @@ fn base_model(
         form: Vec::new(),
         client_assertion: None,
         request_object: None,
+        json_body: None,
         interaction_id: Some(interaction_id),
         transport: TransportSettings {
             insecure_skip_verify: tls.insecure_skip_verify,
@@ -705,6 +713,40 @@ fn dedupe_client_id(model: &mut RequestModel) {
             true
         }
     });
+}
+
+/// Builds the request that creates a consent before the authorization (UK Open Banking's
+/// account-access-consents, Open Finance Brasil's consents): a JSON POST with the
+/// client-credentials access token.
+pub fn build_consent_request(
+    profile: &Profile,
+    url: &str,
+    access_token: &Secret,
+    body: serde_json::Value,
+    options: &RequestOptions,
+) -> Result<RequestModel, BuildError> {
+    let url = required_url(Some(url), "consent endpoint")?;
+    let mut model = base_model(RequestKind::Consent, url, profile, options)?;
+    for h in &mut model.headers {
+        if h.name.eq_ignore_ascii_case("Content-Type") {
+            h.value = FieldValue::Plain("application/json".into());
+        }
+    }
+    let at = model
+        .headers
+        .iter()
+        .position(|h| h.name == "Accept")
+        .unwrap_or(model.headers.len());
+    model.headers.insert(
+        at,
+        header(
+            "Authorization",
+            format!("Bearer {}", access_token.expose()),
+            true,
+        ),
+    );
+    model.json_body = Some(body);
+    Ok(model)
 }
 
 /// Builds a revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1) request.

@@ -136,6 +136,10 @@ pub struct Endpoints {
     pub introspection: Option<String>,
     /// `userinfo_endpoint`.
     pub userinfo: Option<String>,
+    /// Where a consent is created before the authorization (UK Open Banking's
+    /// account-access-consents, Open Finance Brasil's consents): the bank's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<String>,
 }
 
 /// Client authentication settings.
