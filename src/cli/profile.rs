@@ -169,8 +169,13 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             if let Some(v) = client_id {
                 profile.client_id = v;
             }
-            if let Some(v) = issuer {
+            if let Some(v) = issuer
+                && v != profile.issuer
+            {
+                // Another server (a bank's own, or the local sandbox): its endpoints come
+                // from its discovery, not from the preset.
                 profile.issuer = v;
+                profile.endpoints = Default::default();
             }
             if let Some(v) = redirect_uri {
                 profile.redirect_uri = v;

@@ -145,7 +145,12 @@ impl RedirectCatcher {
             Ok(Err(e)) => return Err(LoopbackError::Stopped(e.to_string())),
             Err(_) => return Err(LoopbackError::Timeout(self.redirect_uri.clone())),
         };
-        let full = format!("http://{}{url}", self.target.addr);
+        // The URL as the browser was sent to it: the redirect_uri's own host (localhost
+        // stays localhost), with the path and query received.
+        let full = match url::Url::parse(&self.redirect_uri) {
+            Ok(base) => format!("{}{url}", base.origin().ascii_serialization()),
+            Err(_) => format!("http://{}{url}", self.target.addr),
+        };
         let response = redirect::parse_authorization_response(&full)
             .map_err(|e| LoopbackError::Stopped(e.to_string()))?;
         Ok(CaughtRedirect {
@@ -309,6 +314,27 @@ mod tests {
         assert_eq!(caught.response.iss.as_deref(), Some("https://as.example"));
         let page = browser.await.unwrap();
         assert!(page.contains("close this tab"), "{page}");
+    }
+
+    #[tokio::test]
+    async fn a_localhost_redirect_uri_keeps_its_host() {
+        let port = free_port().unwrap();
+        let uri = format!("http://localhost:{port}/cb");
+        let catcher = RedirectCatcher::bind(&uri).await.unwrap();
+        tokio::spawn(async move {
+            let _ = reqwest::get(format!("http://127.0.0.1:{port}/cb?code=c&state=s")).await;
+        });
+        let caught = catcher.wait(Duration::from_secs(10)).await.unwrap();
+        assert_eq!(
+            caught.url,
+            format!("http://localhost:{port}/cb?code=c&state=s")
+        );
+        let findings =
+            redirect::check_authorization_response(&caught.response, Some("s"), None, Some(&uri));
+        assert!(
+            findings.iter().all(|f| f.code != "redirect.uri_mismatch"),
+            "{findings:?}"
+        );
     }
 
     #[tokio::test]
