@@ -1029,6 +1029,12 @@ fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
     assert!(par.request.request_object.is_some(), "PAR carried a JAR");
     assert_eq!(par.request.form[1].name, "request");
     h.get_by_label("HTTP 200 OK");
+    // The PAR is shown as sent, and the certificate the token is bound to.
+    click(&mut h, "Request");
+    click(&mut h, "Authorization request (PAR)");
+    h.get_by_label("Signed request object (decoded)");
+    click(&mut h, "Client");
+    h.get_by_label("x5t#S256 (RFC 8705)");
 }
 
 /// "New from preset…" makes a profile with the preset's values, and the consent editor's

@@ -670,6 +670,9 @@ impl App {
                     }
                 }
             }
+            Event::Certificate { path, result } => {
+                st.certificate = Some((path, result));
+            }
             Event::MtlsCert(path) => {
                 if let Some(p) = st.profile_mut() {
                     p.tls.client_cert = Some(path);

@@ -3,6 +3,7 @@
 //! the status line. Panels read and edit it; only [`Persisted`] is saved by eframe, and it
 //! holds no secret.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -351,6 +352,11 @@ pub struct AppState {
     pub confirm_delete: bool,
     /// The key type "Generate key" makes (index into the panel's choices).
     pub keygen_choice: usize,
+    /// The selected profile's client certificate, read.
+    pub certificate: Option<(
+        PathBuf,
+        Result<crate::jose::public_key::CertificateInfo, String>,
+    )>,
     /// The consent editor's raw JSON as typed, and the profile it belongs to (kept while
     /// it is not valid JSON, so no keystroke is lost).
     pub consent_draft: Option<(String, String)>,

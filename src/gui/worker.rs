@@ -254,6 +254,13 @@ pub enum Event {
     },
     /// The mTLS certificate file picked.
     MtlsCert(PathBuf),
+    /// What the profile's client certificate says (subject, validity, `x5t#S256`).
+    Certificate {
+        /// The file read.
+        path: PathBuf,
+        /// It, read.
+        result: Result<crate::jose::public_key::CertificateInfo, String>,
+    },
     /// The mTLS key was stored under this entry.
     MtlsKey {
         /// The profile name.
@@ -466,6 +473,15 @@ impl Inner {
         self.emit(Event::Store(Ok(info)));
     }
 
+    /// Reads a client certificate file and says what it holds (RFC 8705 §3.1 `x5t#S256`).
+    async fn read_certificate(&self, path: PathBuf) {
+        let result = match tokio::fs::read_to_string(&path).await {
+            Ok(text) => crate::jose::public_key::certificate_info(&text).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        };
+        self.emit(Event::Certificate { path, result });
+    }
+
     /// Switches to the in-memory store after the keychain refused, and says so.
     fn fall_back_to_session_store(&self, why: &str) {
         if self.store().is_ok_and(|s| !s.is_persistent()) {
@@ -554,6 +570,9 @@ impl Inner {
                     .await;
             }
             Command::LoadKey { profile } => {
+                if let Some(path) = profile.tls.client_cert.clone() {
+                    self.read_certificate(path).await;
+                }
                 let result = self.load_key(&profile).await;
                 self.emit(Event::Key {
                     profile: profile.name.clone(),
@@ -616,7 +635,10 @@ impl Inner {
                 text,
             } => self.save_text(&title, file_name, text, Area::Client).await,
             Command::PickMtlsCert => match self.pick_file("mTLS client certificate (PEM)").await {
-                Ok(Some(path)) => self.emit(Event::MtlsCert(path)),
+                Ok(Some(path)) => {
+                    self.emit(Event::MtlsCert(path.clone()));
+                    self.read_certificate(path).await;
+                }
                 Ok(None) => {}
                 Err(e) => self.notice(Area::Client, Notice::error(format!("{e:#}"))),
             },

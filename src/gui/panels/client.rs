@@ -374,6 +374,19 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
                 }
             });
             ui.end_row();
+            if let Some(preset) = crate::storage::presets::for_profile(p) {
+                ui.label("");
+                ui.label(RichText::new(&preset.aud_note).weak());
+                ui.end_row();
+            }
+            ui.label("Signed request object");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut p.request_object.signed, "JAR inside PAR")
+                    .on_hover_text("RFC 9101: the authorization parameters as a signed JWT (typ oauth-authz-req+jwt)");
+                ui.label("lifetime (s)");
+                ui.add(egui::DragValue::new(&mut p.request_object.lifetime_secs).range(1..=3600));
+            });
+            ui.end_row();
             ui.label("Assertion lifetime (s)");
             ui.add(egui::DragValue::new(&mut p.auth.lifetime_secs).range(1..=3600));
             ui.end_row();
@@ -535,6 +548,7 @@ fn signing_key(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action
 }
 
 fn tls(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
+    let certificate = state.certificate.clone();
     let Some(p) = state.profile_mut() else { return };
     ui.heading("TLS");
     let mut verify = !p.tls.insecure_skip_verify;
@@ -579,6 +593,42 @@ fn tls(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             actions.push(Action::PickMtlsCert);
         }
     });
+    if let (Some(cert), Some((path, info))) = (&p.tls.client_cert, &certificate)
+        && cert == path
+    {
+        match info {
+            Ok(info) => {
+                let now = crate::jose::numeric_date::now_unix() as i64;
+                let valid = info.not_before <= now && now <= info.not_after;
+                egui::Grid::new("certificate").num_columns(2).show(ui, |ui| {
+                    ui.label("Subject");
+                    ui.monospace(&info.subject);
+                    ui.end_row();
+                    ui.label("Valid until");
+                    let until = crate::jose::numeric_date::format_utc(info.not_after as f64);
+                    if valid {
+                        ui.label(until);
+                    } else {
+                        ui.label(
+                            RichText::new(format!("{until} (not valid now: servers refuse it)"))
+                                .color(error_color(ui)),
+                        );
+                    }
+                    ui.end_row();
+                    ui.label("x5t#S256 (RFC 8705)");
+                    ui.monospace(&info.x5t_s256)
+                        .on_hover_text("A certificate-bound token carries this in cnf; the Response panel compares them");
+                    ui.end_row();
+                });
+            }
+            Err(e) => {
+                ui.label(
+                    RichText::new(format!("The certificate does not read: {e}"))
+                        .color(error_color(ui)),
+                );
+            }
+        }
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label("mTLS key:");
         ui.monospace(

@@ -323,4 +323,69 @@ fn preview(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             }
             code_block(ui, &render::curl(model, redaction));
         });
+    authorization_request(ui, state, actions, redaction);
+}
+
+/// The last authorization's pushed request (RFC 9126) as sent: raw HTTP, the signed
+/// request object decoded with its findings (F18), and its curl.
+fn authorization_request(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    actions: &mut Vec<Action>,
+    redaction: Redaction,
+) {
+    let Some(par) = state.session.as_ref().and_then(|s| s.par.as_deref()) else {
+        return;
+    };
+    let model = &par.request;
+    egui::CollapsingHeader::new("Authorization request (PAR)")
+        .id_salt("par")
+        .default_open(false)
+        .show(ui, |ui| {
+            if let Some(r) = par.response() {
+                ui.label(format!(
+                    "{} answered HTTP {} {}",
+                    model.url, r.http.status, r.http.reason
+                ));
+            }
+            code_block(ui, &render::readable_http(model, redaction));
+            if let Some(object) = &model.request_object {
+                ui.label(RichText::new("Signed request object (decoded)").strong());
+                ui.horizontal(|ui| {
+                    copy_button(ui, actions, "Copy request object", &object.jwt);
+                    copy_button(
+                        ui,
+                        actions,
+                        "Copy request object claims",
+                        &pretty(&object.claims),
+                    );
+                });
+                ui.columns(2, |cols| {
+                    cols[0].label(RichText::new("Header").strong());
+                    code_block(
+                        &mut cols[0],
+                        &pretty(&serde_json::Value::Object(object.header.clone())),
+                    );
+                    cols[1].label(RichText::new("Claims").strong());
+                    code_block(&mut cols[1], &pretty(&object.claims));
+                });
+            }
+            let par_findings: Vec<_> = par
+                .findings
+                .iter()
+                .filter(|f| {
+                    f.code.starts_with("request_object") || f.message.starts_with("request:")
+                })
+                .cloned()
+                .collect();
+            if !par_findings.is_empty() {
+                findings(ui, &par_findings);
+            }
+            copy_button(
+                ui,
+                actions,
+                "Copy PAR curl",
+                &render::curl(model, redaction),
+            );
+        });
 }
