@@ -158,11 +158,21 @@ for (const event of [
   provider.on(event, (ctx, err) => {
     console.error(`${event}: ${err.name}: ${err.message}`
       + (err.error_description ? ` (${err.error_description})` : '')
+      + (err.error_detail ? ` detail: ${err.error_detail}` : '')
       + (err.cause ? ` [cause: ${err.cause.message ?? err.cause}]` : ''));
   });
 }
 provider.on('pushed_authorization_request.success', (ctx) => console.error(`PAR ok for ${ctx.oidc.client?.clientId}`));
 provider.on('grant.success', (ctx) => console.error(`token ok: ${ctx.oidc.params.grant_type}`));
+// The sender constraint of each issued access token, for run.sh to compare with the
+// client certificate's thumbprint.
+for (const model of ['access_token', 'client_credentials']) {
+  for (const event of ['saved', 'issued']) {
+    provider.on(`${model}.${event}`, (token) => {
+      console.error(`bound: ${model} x5t#S256=${token['x5t#S256'] ?? 'none'}`);
+    });
+  }
+}
 
 // The automatic interaction: login as alice, then grant what was asked.
 async function interaction(req, res) {

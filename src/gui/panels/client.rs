@@ -374,11 +374,6 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
                 }
             });
             ui.end_row();
-            if let Some(preset) = crate::storage::presets::for_profile(p) {
-                ui.label("");
-                ui.label(RichText::new(&preset.aud_note).weak());
-                ui.end_row();
-            }
             ui.label("Signed request object");
             ui.horizontal(|ui| {
                 ui.checkbox(&mut p.request_object.signed, "JAR inside PAR")
@@ -405,6 +400,9 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
             });
             ui.end_row();
         });
+    if let Some(preset) = crate::storage::presets::for_profile(p) {
+        ui.label(RichText::new(format!("Assertion aud: {}", preset.aud_note)).weak());
+    }
     let uses_secret = matches!(
         p.auth.method,
         AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost

@@ -94,9 +94,9 @@ fn authorization(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Acti
         {
             actions.push(Action::Authorize);
         }
-        if running {
+        if let crate::gui::state::Work::Running { what, .. } = &state.authorize {
             ui.label("⏳");
-            ui.label("Authorizing…");
+            ui.label(what);
         } else if local {
             ui.label(RichText::new("approves in the app (sandbox)").weak());
         } else {
