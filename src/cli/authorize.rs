@@ -57,6 +57,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         mut settings,
         transport,
         notes,
+        authorization_details_types,
     } = args.client.resolve(args.json).await?;
     if args.jar {
         settings.profile.request_object.signed = true;
@@ -74,7 +75,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         Some(text) => Some(read_details(text)?),
         None => None,
     };
-    let details = authorize::consent_or_default(profile, given);
+    let details = authorize::consent_or_default(profile, given, &authorization_details_types);
     // Bind before the browser goes to the bank, so a busy port fails first.
     let catcher = if args.listen {
         Some(

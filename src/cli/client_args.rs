@@ -27,6 +27,8 @@ pub struct Resolved {
     /// Warnings found on the way (the server's clock, the preset's requirements), for the
     /// findings of what follows.
     pub notes: Vec<token_inspector::checks::Finding>,
+    /// The `authorization_details` types the server takes (discovery), when discovered.
+    pub authorization_details_types: Vec<String>,
 }
 
 /// NumericDate styles for the assertion.
@@ -168,6 +170,7 @@ impl ClientArgs {
         let transport = Transport::new(settings.transport.clone())?;
         let profile = &mut settings.profile;
         let mut notes = Vec::new();
+        let mut authorization_details_types = Vec::new();
         if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
             let found = discovery::discover(&transport, &profile.issuer)
                 .await
@@ -185,6 +188,17 @@ impl ClientArgs {
                     notes.push(f.clone());
                 }
             }
+            authorization_details_types = found
+                .document
+                .get("authorization_details_types_supported")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
             discovery::apply_to_profile(&found, profile);
         }
         notes.extend(token_inspector::storage::presets::profile_findings(profile));
@@ -197,6 +211,7 @@ impl ClientArgs {
             settings,
             transport,
             notes,
+            authorization_details_types,
         })
     }
 }

@@ -162,6 +162,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         settings,
         transport,
         notes,
+        authorization_details_types,
     } = args.client.resolve(args.json).await?;
     let profile = &settings.profile;
     let mut redirect_uri = profile.redirect_uri.clone();
@@ -178,7 +179,11 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             &transport,
             profile,
             &settings.secrets,
-            Some(token_inspector::oauth::authorize::default_authorization_details()),
+            token_inspector::oauth::authorize::consent_or_default(
+                profile,
+                None,
+                &authorization_details_types,
+            ),
             &RequestOptions::default(),
         )
         .await?;

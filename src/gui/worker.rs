@@ -707,7 +707,7 @@ impl Inner {
                         &transport,
                         &profile,
                         &secrets,
-                        authorize::consent_or_default(&profile, None),
+                        authorize::consent_or_default(&profile, None, &[]),
                         &RequestOptions::default(),
                     )
                     .await?;

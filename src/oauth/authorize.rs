@@ -105,14 +105,24 @@ impl From<Option<String>> for AuthorizationInput {
     }
 }
 
-/// The consent to ask for: `given` (a flag, the editor), else none here (the profile's
-/// own consent is read by [`start`]), else an Open Finance Malaysia account access
-/// consent for 30 days.
-pub fn consent_or_default(profile: &Profile, given: Option<String>) -> Option<String> {
+/// The consent to ask for: `given` (a flag, the editor); else none here when the profile
+/// has its own (read by [`start`]); else an Open Finance Malaysia account access consent
+/// for 30 days when the server takes that type (`server_types`, discovery's
+/// `authorization_details_types_supported`) or it is the embedded sandbox; else none: an
+/// unknown `authorization_details` type is refused (RFC 9396 §5).
+pub fn consent_or_default(
+    profile: &Profile,
+    given: Option<String>,
+    server_types: &[String],
+) -> Option<String> {
+    let malaysia = crate::storage::presets::MALAYSIA_ACCOUNT_ACCESS_CONSENT;
     match given {
         Some(given) => Some(given),
         None if profile_authorization_details(profile).is_some() => None,
-        None => Some(default_authorization_details()),
+        None if profile.local_sandbox || server_types.iter().any(|t| t == malaysia) => {
+            Some(default_authorization_details())
+        }
+        None => None,
     }
 }
 
