@@ -301,6 +301,11 @@ fn authorize_and_send_against_the_embedded_sandbox() {
         "discovery filled the endpoints"
     );
     assert!(profile.redirect_uri.ends_with("/callback"));
+    // The Local sandbox plays Open Finance Malaysia strictly: HTTPS with its local CA,
+    // signed request objects, and the app's transport certificate on the back channel.
+    assert!(profile.issuer.starts_with("https://"), "{}", profile.issuer);
+    assert!(profile.request_object.signed);
+    assert!(profile.tls.client_cert.is_some() && profile.tls.ca_file.is_some());
 
     click(&mut h, "Request");
     click(&mut h, "Authorize");
@@ -812,7 +817,7 @@ fn first_launch_falls_back_to_session_secrets_when_the_keychain_refuses() {
             ..
         }
     ));
-    h.get_by_label_contains("Sandbox: http://127.0.0.1");
+    h.get_by_label_contains("Sandbox: https://127.0.0.1");
     assert_eq!(h.query_all_by_label_contains("Sandbox: failed").count(), 0);
     h.get_by_label_contains("The Local sandbox is ready");
     click(&mut h, "Client");

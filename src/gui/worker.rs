@@ -473,6 +473,67 @@ impl Inner {
         self.emit(Event::Store(Ok(info)));
     }
 
+    /// The Local sandbox profile's TLS: trust the sandbox's local CA (written next to the
+    /// profiles: it changes at every start) and present a transport certificate (made once,
+    /// self-signed, as PayNet's sandbox accepts; its key in the secret store).
+    async fn prepare_local_mtls(
+        &self,
+        profile: &mut Profile,
+        ca_pem: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let dir = self
+            .profiles
+            .dir()
+            .parent()
+            .map(|d| d.join("sandbox"))
+            .ok_or_else(|| anyhow!("no folder for the sandbox's certificates"))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        if let Some(ca) = ca_pem {
+            let ca_file = dir.join("local-ca.pem");
+            tokio::fs::write(&ca_file, ca)
+                .await
+                .with_context(|| format!("cannot write {}", ca_file.display()))?;
+            profile.tls.ca_file = Some(ca_file);
+        }
+        let entry = crate::storage::secret_store::entry_name(&profile.name, "mtls-key");
+        let cert_file = dir.join("local-transport.pem");
+        let have_key = self
+            .secret_get(entry.clone())
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        if !(have_key && cert_file.exists()) {
+            let (cert_pem, key_pem) = self
+                .blocking(|| -> anyhow::Result<(String, String)> {
+                    let key = rcgen::KeyPair::generate()?;
+                    let mut params =
+                        rcgen::CertificateParams::new(vec!["token-inspector.local".to_owned()])?;
+                    params
+                        .distinguished_name
+                        .push(rcgen::DnType::CommonName, "Token Inspector local TPP");
+                    let cert = params.self_signed(&key)?;
+                    Ok((cert.pem(), key.serialize_pem()))
+                })
+                .await??;
+            if let Err(e) = self
+                .secret_set(entry.clone(), Secret::new(key_pem.clone()))
+                .await
+            {
+                self.fall_back_to_session_store(&format!("{e:#}"));
+                self.secret_set(entry.clone(), Secret::new(key_pem)).await?;
+            }
+            tokio::fs::write(&cert_file, cert_pem)
+                .await
+                .with_context(|| format!("cannot write {}", cert_file.display()))?;
+        }
+        profile.tls.client_cert = Some(cert_file);
+        profile.tls.client_key = Some(entry);
+        Ok(())
+    }
+
     /// Reads a client certificate file and says what it holds (RFC 8705 §3.1 `x5t#S256`).
     async fn read_certificate(&self, path: PathBuf) {
         let result = match tokio::fs::read_to_string(&path).await {
@@ -875,14 +936,17 @@ impl Inner {
                     .ok()
                     .and_then(|u| u.port())
                     .unwrap_or(0);
-                let started = match Sandbox::start(SandboxConfig {
+                // The strict Open Finance Malaysia mode: the demo walks the real bank's
+                // path (HTTPS, JAR in PAR, mTLS on the back channel).
+                let strict = |port| SandboxConfig {
                     port,
+                    malaysia: true,
+                    tls: Some(crate::sandbox::TlsOptions::default()),
                     ..SandboxConfig::default()
-                })
-                .await
-                {
+                };
+                let started = match Sandbox::start(strict(port)).await {
                     Ok(h) => h,
-                    Err(_) if port != 0 => Sandbox::start(SandboxConfig::default())
+                    Err(_) if port != 0 => Sandbox::start(strict(0))
                         .await
                         .map_err(|e| anyhow!("{e}"))?,
                     Err(e) => return Err(anyhow!("{e}")),
@@ -893,6 +957,7 @@ impl Inner {
                 .as_ref()
                 .ok_or_else(|| anyhow!("the sandbox stopped while starting"))?;
             let issuer = sandbox.issuer().to_owned();
+            let ca_pem = sandbox.ca_pem();
             if profile.client_id.trim().is_empty() {
                 profile.client_id = DEMO_CLIENT_ID.to_owned();
             }
@@ -907,8 +972,13 @@ impl Inner {
             if profile.redirect_uri.is_empty() || profile.redirect_uri.starts_with(&old_issuer) {
                 profile.redirect_uri = format!("{issuer}/callback");
             }
-            let transport =
-                Transport::new(TransportConfig::default()).map_err(|e| anyhow!("{e}"))?;
+            self.prepare_local_mtls(&mut profile, ca_pem.as_deref())
+                .await?;
+            let transport = Transport::new(TransportConfig {
+                ca_pem: ca_pem.clone(),
+                ..TransportConfig::default()
+            })
+            .map_err(|e| anyhow!("{e}"))?;
             let found = discovery::discover(&transport, &issuer)
                 .await
                 .map_err(|e| anyhow!("discovery at the sandbox failed: {e}"))?;
