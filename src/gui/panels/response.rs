@@ -90,9 +90,26 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                         ui.label(format!("What it means: {}", err.explain()));
                     }
                     if let ResponseBody::Token(t) = &r.body {
+                        let asked = state
+                            .request
+                            .requested_consent
+                            .as_ref()
+                            .map(crate::oauth::consent::read);
+                        let differences: Vec<&crate::checks::Finding> = ex
+                            .findings
+                            .iter()
+                            .filter(|f| f.code.starts_with("consent."))
+                            .collect();
                         for (i, detail) in t.authorization_details().iter().enumerate() {
                             if let Some(consent) = &detail.consent {
-                                consent_card(ui, i, detail.detail_type.as_deref(), consent);
+                                consent_card(
+                                    ui,
+                                    i,
+                                    detail.detail_type.as_deref(),
+                                    consent,
+                                    asked.as_ref(),
+                                    &differences,
+                                );
                             }
                         }
                     }
@@ -206,7 +223,15 @@ fn countdown_text(left: Duration) -> String {
     }
 }
 
-fn consent_card(ui: &mut egui::Ui, i: usize, detail_type: Option<&str>, consent: &Consent) {
+/// The consent granted, beside what was asked for, with the differences flagged.
+fn consent_card(
+    ui: &mut egui::Ui,
+    i: usize,
+    detail_type: Option<&str>,
+    consent: &Consent,
+    asked: Option<&crate::oauth::consent::ConsentFields>,
+    differences: &[&crate::checks::Finding],
+) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("Consent").heading());
@@ -232,9 +257,18 @@ fn consent_card(ui: &mut egui::Ui, i: usize, detail_type: Option<&str>, consent:
                 ui.label(RichText::new(status).color(color));
                 ui.end_row();
                 row(ui, "Permissions", Some(&consent.permissions.join(", ")));
+                if let Some(asked) = asked {
+                    row(ui, "Asked for", Some(&asked.permissions.join(", ")));
+                }
                 row(ui, "Expires", consent.expiration_datetime.as_deref());
+                if let Some(expiry) = asked.and_then(|a| a.expiry.as_deref()) {
+                    row(ui, "Asked until", Some(expiry));
+                }
                 row(ui, "Consent id", consent.consent_id.as_deref());
             });
+        for f in differences {
+            ui.label(RichText::new(format!("⚠ {}", f.message)).color(warn_color(ui)));
+        }
         if !consent.accounts.is_empty() {
             ui.label(RichText::new("Accounts").strong());
             egui::Grid::new(format!("accounts_{i}"))
