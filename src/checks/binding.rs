@@ -15,6 +15,8 @@ pub struct Binding {
     pub certificate_x5t: Option<String>,
     /// The FAPI 2.0 profile is in force (sender-constrained tokens required).
     pub fapi2: bool,
+    /// The thumbprint of the DPoP key the proofs were signed with (RFC 9449 §6.1).
+    pub dpop_jkt: Option<String>,
 }
 
 /// Checks the `cnf` of a token's claims (JWT access token) or of an introspection answer
@@ -52,6 +54,35 @@ pub fn check_cnf(cnf_holder: &Value, binding: &Binding, where_: &str) -> Vec<Fin
         )),
         (None, _) => {}
     }
+    let jkt = cnf_holder
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str);
+    match (jkt, binding.dpop_jkt.as_deref()) {
+        (Some(bound), Some(ours)) if bound == ours => out.push(Finding::new(
+            Severity::Info,
+            "binding.jkt_match",
+            format!("{where_}: the token is bound to this client's DPoP key (cnf.jkt {bound})"),
+            "RFC 9449 §6",
+        )),
+        (Some(bound), Some(ours)) => out.push(Finding::new(
+            Severity::Error,
+            "binding.jkt_mismatch",
+            format!(
+                "{where_}: the token is bound to another DPoP key (cnf.jkt {bound}, ours is {ours}); proofs with our key will be refused"
+            ),
+            "RFC 9449 §6",
+        )),
+        (Some(bound), None) => out.push(Finding::new(
+            Severity::Warning,
+            "binding.jkt_without_dpop",
+            format!(
+                "{where_}: the token is bound to a DPoP key (cnf.jkt {bound}) but this client sent no proof; calls need the DPoP scheme and a proof"
+            ),
+            "RFC 9449 §6",
+        )),
+        (None, _) => {}
+    }
     out
 }
 
@@ -64,6 +95,17 @@ pub fn check_token_binding(
 ) -> Vec<Finding> {
     let has_cnf = access_token_claims.is_some_and(|c| c.get("cnf").is_some());
     let dpop = token_type.is_some_and(|t| t.eq_ignore_ascii_case("DPoP"));
+    if binding.dpop_jkt.is_some() && !dpop {
+        return vec![Finding::new(
+            Severity::Error,
+            "binding.dpop_not_bound",
+            format!(
+                "a DPoP proof was sent but the token_type is {:?}, not \"DPoP\": the server ignored the proof and issued an unbound token",
+                token_type.unwrap_or("missing")
+            ),
+            "RFC 9449 §5",
+        )];
+    }
     if binding.fapi2 && !dpop && !has_cnf && binding.certificate_x5t.is_none() {
         return vec![Finding::new(
             Severity::Warning,
@@ -85,6 +127,7 @@ mod tests {
         let sent = Binding {
             certificate_x5t: Some("abc".into()),
             fapi2: true,
+            dpop_jkt: Some("k1".into()),
         };
         let codes = |v: Value, b: &Binding| -> Vec<&'static str> {
             check_cnf(&v, b, "introspection")
@@ -105,6 +148,14 @@ mod tests {
             ["binding.x5t_without_certificate"]
         );
         assert!(codes(json!({"active": true}), &sent).is_empty());
+        assert_eq!(
+            codes(json!({"cnf": {"jkt": "k1"}}), &sent),
+            ["binding.jkt_match"]
+        );
+        assert_eq!(
+            codes(json!({"cnf": {"jkt": "k2"}}), &sent),
+            ["binding.jkt_mismatch"]
+        );
     }
 
     #[test]
@@ -112,6 +163,7 @@ mod tests {
         let fapi2 = Binding {
             certificate_x5t: None,
             fapi2: true,
+            dpop_jkt: None,
         };
         assert_eq!(check_token_binding(Some("Bearer"), None, &fapi2).len(), 1);
         assert!(check_token_binding(Some("DPoP"), None, &fapi2).is_empty());
@@ -120,5 +172,13 @@ mod tests {
                 .is_empty()
         );
         assert!(check_token_binding(Some("Bearer"), None, &Binding::default()).is_empty());
+        let dpop = Binding {
+            dpop_jkt: Some("k".into()),
+            ..Binding::default()
+        };
+        assert_eq!(
+            check_token_binding(Some("Bearer"), None, &dpop)[0].code,
+            "binding.dpop_not_bound"
+        );
     }
 }

@@ -56,6 +56,10 @@ pub struct MockServerArgs {
     /// while the browser's authorize stays open. Implies --tls.
     #[arg(long)]
     pub malaysia: bool,
+    /// Require a DPoP nonce in proofs (RFC 9449 §8): a proof without it is answered
+    /// use_dpop_nonce with the nonce in DPoP-Nonce.
+    #[arg(long)]
+    pub dpop_nonce: bool,
     /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
     /// `{"log": ...}` per request; errors as `{"error": ...}`.
     #[arg(long)]
@@ -177,6 +181,7 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
         lenient_aud: args.lenient_aud,
         rotate_refresh_tokens: args.rotate_refresh_tokens,
         malaysia: args.malaysia,
+        dpop_nonce: args.dpop_nonce,
         tls,
         clients,
         ..SandboxConfig::default()

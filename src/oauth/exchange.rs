@@ -107,6 +107,10 @@ pub struct Exchange {
     pub outcome: Result<ExchangeResponse, SendError>,
     /// Findings on what was sent and what came back.
     pub findings: Vec<Finding>,
+    /// The attempt before this one, when the server asked for a DPoP nonce and the
+    /// request was rebuilt and sent again (RFC 9449 §8, §9).
+    #[serde(skip)]
+    pub first_attempt: Option<Box<Exchange>>,
 }
 
 fn serialize_outcome<S: serde::Serializer>(
@@ -259,7 +263,42 @@ pub async fn run(
         elapsed_ms,
         outcome,
         findings,
+        first_attempt: None,
     }
+}
+
+/// Sends a request that may be asked for a DPoP nonce: `build(nonce)` makes the model
+/// (with its proof, and a fresh client assertion: a resent `jti` is refused as a replay).
+/// When the answer is `use_dpop_nonce` (RFC 9449 §8, §9) the request is built again with
+/// the server's nonce and sent once more; the first attempt is kept in the exchange. The
+/// latest nonce of each server is remembered in `nonces` for the next request.
+pub async fn run_with_nonce_retry<E>(
+    client: &impl HttpClient,
+    ctx: &ExchangeContext,
+    nonces: &crate::oauth::dpop::NonceStore,
+    mut build: impl FnMut(Option<&str>) -> Result<RequestModel, E>,
+) -> Result<Exchange, E> {
+    let first_model = build(None)?;
+    let url = first_model.url.clone();
+    let known = nonces.get(&url);
+    let first_model = match &known {
+        Some(nonce) if first_model.dpop.is_some() => build(Some(nonce))?,
+        _ => first_model,
+    };
+    let first = run(client, first_model, ctx).await;
+    let asked = first.response().and_then(|r| {
+        nonces.remember(&url, &r.http);
+        crate::oauth::dpop::nonce_requested(&r.http)
+    });
+    let Some(nonce) = asked.filter(|_| first.request.dpop.is_some()) else {
+        return Ok(first);
+    };
+    let mut second = run(client, build(Some(&nonce))?, ctx).await;
+    if let Some(r) = second.response() {
+        nonces.remember(&url, &r.http);
+    }
+    second.first_attempt = Some(Box::new(first));
+    Ok(second)
 }
 
 async fn read_response(
@@ -616,6 +655,82 @@ mod tests {
         .unwrap();
         let exchange = run(&client, model, &ExchangeContext::default()).await;
         assert!(!exchange.findings.iter().any(|f| f.code == "clock.skew"));
+    }
+
+    /// The DPoP nonce dance against the seam, no server: the first answer asks for a
+    /// nonce; the request is rebuilt with it (fresh proof, fresh client assertion) and
+    /// sent once more; both attempts are kept; the nonce is remembered.
+    #[tokio::test]
+    async fn a_dpop_nonce_request_is_answered_once_with_a_fresh_assertion() {
+        use crate::jose::keys::{KeyType, PrivateKey, SigningAlg};
+        use crate::oauth::dpop::{DpopKey, NonceStore};
+        let seen = Mutex::new(Vec::<(Option<String>, String)>::new());
+        let client = FnClient(|call: Call<'_>| {
+            let Call::Send(model) = call else {
+                return Err(SendError::Refused("get".into()));
+            };
+            let nonce = model
+                .dpop
+                .as_ref()
+                .and_then(|p| p.claims.get("nonce"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let assertion = model
+                .param("client_assertion")
+                .unwrap_or_default()
+                .to_owned();
+            seen.lock().unwrap().push((nonce.clone(), assertion));
+            Ok(match nonce.as_deref() {
+                Some("n1") => HttpResponse::with(
+                    200,
+                    &[("content-type", "application/json"), ("dpop-nonce", "n2")],
+                    r#"{"access_token":"at","token_type":"DPoP","expires_in":60}"#,
+                ),
+                _ => HttpResponse::with(
+                    400,
+                    &[("content-type", "application/json"), ("dpop-nonce", "n1")],
+                    r#"{"error":"use_dpop_nonce","error_description":"nonce required"}"#,
+                ),
+            })
+        });
+        let mut profile = public_client();
+        profile.auth.method = AuthMethod::PrivateKeyJwt;
+        profile.auth.alg = SigningAlg::ES256;
+        let secrets = ClientSecrets {
+            signing_key: Some(PrivateKey::generate(KeyType::EC_P256).unwrap()),
+            client_secret: None,
+        };
+        let dpop = DpopKey {
+            key: PrivateKey::generate(KeyType::EC_P256).unwrap(),
+            alg: SigningAlg::ES256,
+        };
+        let nonces = NonceStore::default();
+        let exchange =
+            run_with_nonce_retry(&client, &ExchangeContext::default(), &nonces, |nonce| {
+                let mut m = build_token_request(
+                    &profile,
+                    &secrets,
+                    &Grant::ClientCredentials,
+                    &RequestOptions::default(),
+                )?;
+                crate::oauth::request::attach_dpop(&mut m, &dpop, nonce, None, 1_800_000_000)?;
+                Ok::<_, crate::oauth::request::BuildError>(m)
+            })
+            .await
+            .unwrap();
+        assert!(exchange.is_success());
+        let first = exchange
+            .first_attempt
+            .as_ref()
+            .expect("the first attempt is kept");
+        assert_eq!(first.response().unwrap().http.status, 400);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].0, None);
+        assert_eq!(seen[1].0.as_deref(), Some("n1"));
+        assert_ne!(seen[0].1, seen[1].1, "a fresh client assertion");
+        assert_eq!(nonces.get("http://as.example/other").as_deref(), None);
+        assert_eq!(nonces.get("https://as.example/par").as_deref(), Some("n2"));
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod assertion;
 pub mod authorize;
 pub mod consent;
 pub mod discovery;
+pub mod dpop;
 pub mod exchange;
 pub mod loopback;
 pub mod pkce;

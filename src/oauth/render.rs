@@ -244,6 +244,7 @@ mod tests {
             client_assertion: None,
             request_object: None,
             json_body: None,
+            dpop: None,
             interaction_id: None,
             transport: TransportSettings::default(),
         }

@@ -108,6 +108,8 @@ pub enum RequestKind {
     Introspect,
     /// Creating a consent before the authorization (UK, Brazil).
     Consent,
+    /// A resource (API) call with the token.
+    Resource,
 }
 
 /// Transport settings that travel with the request (so curl can reproduce them).
@@ -149,6 +151,8 @@ pub struct RequestModel {
     pub request_object: Option<crate::oauth::request_object::RequestObject>,
     /// A JSON body instead of the form (a consent created before the authorization).
     pub json_body: Option<serde_json::Value>,
+    /// The DPoP proof in the `DPoP` header (RFC 9449), decoded for display.
+    pub dpop: Option<crate::oauth::dpop::DpopProof>,
     /// The `x-fapi-interaction-id` sent.
     pub interaction_id: Option<String>,
     /// Transport settings.
@@ -439,6 +443,7 @@ fn base_model(
         client_assertion: None,
         request_object: None,
         json_body: None,
+        dpop: None,
         interaction_id: Some(interaction_id),
         transport: TransportSettings {
             insecure_skip_verify: tls.insecure_skip_verify,
@@ -713,6 +718,86 @@ fn dedupe_client_id(model: &mut RequestModel) {
             true
         }
     });
+}
+
+/// Adds a DPoP proof for this request (RFC 9449 §4): the `DPoP` header, placed before
+/// `Accept`, with the server's `nonce` when it gave one and `ath` for a resource call.
+pub fn attach_dpop(
+    model: &mut RequestModel,
+    key: &crate::oauth::dpop::DpopKey,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+    now_secs: i64,
+) -> Result<(), BuildError> {
+    let proof = crate::oauth::dpop::proof(
+        key,
+        &model.method,
+        &model.url,
+        nonce,
+        access_token,
+        now_secs,
+    )
+    .map_err(|e| BuildError::Invalid(e.to_string()))?;
+    model
+        .headers
+        .retain(|h| !h.name.eq_ignore_ascii_case("DPoP"));
+    let at = model
+        .headers
+        .iter()
+        .position(|h| h.name == "Accept")
+        .unwrap_or(model.headers.len());
+    model
+        .headers
+        .insert(at, header("DPoP", proof.jwt.clone(), false));
+    model.dpop = Some(proof);
+    Ok(())
+}
+
+/// Builds a resource call (an API request with the token): `Authorization: Bearer` or,
+/// with a DPoP key, `Authorization: DPoP` and a proof with `ath` (RFC 9449 §7.1).
+pub fn build_resource_request(
+    profile: &Profile,
+    method: &str,
+    url: &str,
+    access_token: &Secret,
+    options: &RequestOptions,
+) -> Result<RequestModel, BuildError> {
+    let url = required_url(Some(url), "API URL")?;
+    let mut model = base_model(RequestKind::Resource, url, profile, options)?;
+    model.method = method.to_ascii_uppercase();
+    model
+        .headers
+        .retain(|h| !h.name.eq_ignore_ascii_case("Content-Type"));
+    let at = model
+        .headers
+        .iter()
+        .position(|h| h.name == "Accept")
+        .unwrap_or(model.headers.len());
+    model.headers.insert(
+        at,
+        header(
+            "Authorization",
+            format!("Bearer {}", access_token.expose()),
+            true,
+        ),
+    );
+    Ok(model)
+}
+
+/// Switches a resource call to the DPoP scheme with a proof bound to the token.
+pub fn use_dpop_for_resource(
+    model: &mut RequestModel,
+    key: &crate::oauth::dpop::DpopKey,
+    access_token: &Secret,
+    nonce: Option<&str>,
+    now_secs: i64,
+) -> Result<(), BuildError> {
+    for h in &mut model.headers {
+        if h.name.eq_ignore_ascii_case("Authorization") {
+            h.value = FieldValue::Secret(Secret::new(format!("DPoP {}", access_token.expose())));
+        }
+    }
+    attach_dpop(model, key, nonce, Some(access_token.expose()), now_secs)
 }
 
 /// Builds the request that creates a consent before the authorization (UK Open Banking's

@@ -362,6 +362,7 @@ pub fn exchange_context(
         jwks: None,
         binding: crate::checks::binding::Binding {
             certificate_x5t: None,
+            dpop_jkt: None,
             fapi2: crate::storage::presets::for_profile(profile)
                 .is_some_and(|p| p.fapi == crate::storage::presets::FapiProfile::Fapi2),
         },

@@ -28,6 +28,7 @@
 mod assertion;
 mod consent;
 mod demo;
+mod dpop;
 mod keys;
 mod log;
 mod routes;
@@ -96,6 +97,9 @@ pub struct SandboxConfig {
     /// certificate, which binds the tokens, while the browser-facing authorize stays
     /// open (as on Ozone's auth1/as1 hosts). Needs `tls`.
     pub malaysia: bool,
+    /// Require a DPoP nonce in proofs (RFC 9449 §8): the first proof without it is
+    /// answered `use_dpop_nonce` with the nonce in `DPoP-Nonce`.
+    pub dpop_nonce: bool,
 }
 
 impl Default for SandboxConfig {
@@ -110,6 +114,7 @@ impl Default for SandboxConfig {
             clients: Vec::new(),
             code_lifetime: Duration::from_secs(60),
             malaysia: false,
+            dpop_nonce: false,
         }
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub client_ca: bool,
     /// The strict Open Finance Malaysia mode (JAR in PAR, mTLS back channel).
     pub malaysia: bool,
+    /// The DPoP nonce proofs must carry, when the server asks for one.
+    pub dpop_nonce: Option<String>,
     inner: Mutex<Inner>,
     log: Mutex<VecDeque<LogEntry>>,
     log_tx: broadcast::Sender<LogEntry>,
@@ -109,6 +111,8 @@ pub(crate) struct TokenRecord {
     pub active: bool,
     /// RFC 8705 §3.1 `x5t#S256` of the client certificate the token is bound to.
     pub cnf_x5t: Option<String>,
+    /// RFC 9449 §6 `jkt` of the DPoP key the token is bound to.
+    pub cnf_jkt: Option<String>,
     /// The authorization code the token descends from (revoked if the code is reused).
     pub code: Option<String>,
 }
@@ -153,6 +157,9 @@ impl Shared {
                 .as_ref()
                 .is_some_and(|t| t.client_ca_pem.is_some()),
             malaysia: config.malaysia,
+            dpop_nonce: config
+                .dpop_nonce
+                .then(|| uuid::Uuid::new_v4().simple().to_string()),
             inner: Mutex::new(inner),
             log: Mutex::new(VecDeque::with_capacity(64)),
             log_tx,
@@ -226,6 +233,8 @@ pub(crate) struct OAuthError {
     pub error: &'static str,
     pub description: String,
     pub client_id: Option<String>,
+    /// The nonce to send back in `DPoP-Nonce` (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -240,6 +249,7 @@ impl OAuthError {
             error,
             description: description.into(),
             client_id: None,
+            dpop_nonce: None,
         }
     }
 
@@ -279,6 +289,11 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("private_key_jwt"),
             );
+        }
+        if let Some(nonce) = self.dpop_nonce.as_deref()
+            && let Ok(value) = HeaderValue::from_str(nonce)
+        {
+            headers.insert("dpop-nonce", value);
         }
         response.extensions_mut().insert(LogInfo {
             client_id: self.client_id,

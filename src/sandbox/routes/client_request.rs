@@ -23,6 +23,8 @@ pub(crate) struct ClientRequest {
     pub params: Params,
     /// The TLS client certificate (DER), when one was presented.
     pub peer_cert: Option<Arc<Vec<u8>>>,
+    /// The thumbprint of the DPoP key of a valid proof (RFC 9449), when one was sent.
+    pub dpop_jkt: Option<String>,
 }
 
 impl ClientRequest {
@@ -56,6 +58,9 @@ impl FromRequest<Arc<Shared>> for ClientRequest {
             .into_response());
         }
         require_form(request.headers()).map_err(IntoResponse::into_response)?;
+        let dpop_jkt =
+            crate::sandbox::dpop::check_proof(shared, request.headers(), "POST", &path, None)
+                .map_err(IntoResponse::into_response)?;
         let body = Bytes::from_request(request, shared)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -71,6 +76,7 @@ impl FromRequest<Arc<Shared>> for ClientRequest {
             client,
             params,
             peer_cert,
+            dpop_jkt,
         })
     }
 }

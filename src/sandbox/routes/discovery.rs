@@ -45,6 +45,7 @@ pub(super) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "authorization_response_iss_parameter_supported": true,
         "require_pushed_authorization_requests": true,
         "request_parameter_supported": true,
+        "dpop_signing_alg_values_supported": ["ES256", "PS256", "EdDSA"],
         "acr_values_supported": [ACR],
         "claims_supported": [
             "sub", "acr", "amr", "name", "given_name", "family_name", "preferred_username",

@@ -5,6 +5,7 @@ mod client_request;
 mod discovery;
 mod par;
 mod register;
+mod resource;
 mod revoke_introspect;
 mod token;
 mod userinfo;
@@ -57,6 +58,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/register", post(register::register))
+        .route("/accounts", get(resource::accounts))
         .route("/callback", get(authorize::callback))
         .layer(from_fn_with_state(shared.clone(), log::middleware))
         .with_state(shared)

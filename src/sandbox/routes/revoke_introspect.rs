@@ -100,8 +100,15 @@ fn introspect_token(shared: &Shared, request: &ClientRequest) -> Result<Response
             if let Some(details) = &r.authorization_details {
                 m.insert("authorization_details".into(), details.clone());
             }
+            let mut cnf = serde_json::Map::new();
             if let Some(x5t) = &r.cnf_x5t {
-                m.insert("cnf".into(), json!({ "x5t#S256": x5t }));
+                cnf.insert("x5t#S256".into(), json!(x5t));
+            }
+            if let Some(jkt) = &r.cnf_jkt {
+                cnf.insert("jkt".into(), json!(jkt));
+            }
+            if !cnf.is_empty() {
+                m.insert("cnf".into(), Value::Object(cnf));
             }
             Value::Object(m)
         }

@@ -21,7 +21,10 @@ use crate::sandbox::state::{
 pub(super) async fn token(State(shared): State<Arc<Shared>>, request: ClientRequest) -> Response {
     let client_id = request.client_id();
     let params = &request.params;
-    let cnf = request.cert().map(x5t_s256);
+    let cnf = Binding {
+        x5t: request.cert().map(x5t_s256),
+        jkt: request.dpop_jkt.clone(),
+    };
     let result = params.require("grant_type").and_then(|grant_type| match grant_type {
         "authorization_code" => authorization_code_grant(&shared, params, client_id, cnf),
         "refresh_token" => refresh_token_grant(&shared, params, client_id, cnf),
@@ -34,6 +37,21 @@ pub(super) async fn token(State(shared): State<Arc<Shared>>, request: ClientRequ
         )),
     });
     finish(result.map_err(|e| e.for_client(client_id)))
+}
+
+/// What binds the tokens issued now: the client certificate (RFC 8705) and the DPoP key
+/// (RFC 9449).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Binding {
+    x5t: Option<String>,
+    jkt: Option<String>,
+}
+
+impl Binding {
+    /// `DPoP` for a DPoP-bound token (RFC 9449 §5), else `Bearer`.
+    fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() { "DPoP" } else { "Bearer" }
+    }
 }
 
 /// BASE64URL of the left half of SHA-256 (OIDC Core §3.1.3.6 `at_hash`, §3.3.2.11
@@ -59,7 +77,7 @@ fn authorization_code_grant(
     shared: &Shared,
     params: &Params,
     client_id: &str,
-    cnf: Option<String>,
+    cnf: Binding,
 ) -> Result<Response, OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
@@ -132,7 +150,8 @@ fn authorization_code_grant(
             issued_at,
             expires_at: Some(issued_at + ACCESS_TOKEN_LIFETIME_SECS as i64),
             active: true,
-            cnf_x5t: cnf,
+            cnf_x5t: cnf.x5t.clone(),
+            cnf_jkt: cnf.jkt.clone(),
             code: Some(code.to_owned()),
         };
         let refresh = TokenRecord {
@@ -157,7 +176,7 @@ fn authorization_code_grant(
     let mut body = Map::new();
     body.insert("access_token".into(), json!(access_token));
     body.insert("expires_in".into(), json!(ACCESS_TOKEN_LIFETIME_SECS));
-    body.insert("token_type".into(), json!("Bearer"));
+    body.insert("token_type".into(), json!(cnf.token_type()));
     body.insert("scope".into(), json!(granted_scope(&record.par.scope)));
     if let Some(state) = &record.par.state {
         body.insert("state".into(), json!(state));
@@ -231,7 +250,7 @@ fn refresh_token_grant(
     shared: &Shared,
     params: &Params,
     client_id: &str,
-    cnf: Option<String>,
+    cnf: Binding,
 ) -> Result<Response, OAuthError> {
     let presented = params.require("refresh_token")?;
     let asked_scope = params.get("scope")?;
@@ -263,7 +282,7 @@ fn refresh_token_grant(
         return Err(OAuthError::invalid_grant(why));
     }
     if let Some(bound) = &old.cnf_x5t
-        && cnf.as_ref() != Some(bound)
+        && cnf.x5t.as_ref() != Some(bound)
     {
         return Err(OAuthError::invalid_grant(
             "refresh_token is bound to a client certificate (RFC 8705 §3) that this connection did not present",
@@ -290,7 +309,8 @@ fn refresh_token_grant(
         scope: scope.clone(),
         issued_at,
         expires_at: Some(issued_at + ACCESS_TOKEN_LIFETIME_SECS as i64),
-        cnf_x5t: old.cnf_x5t.clone().or(cnf),
+        cnf_x5t: old.cnf_x5t.clone().or(cnf.x5t.clone()),
+        cnf_jkt: old.cnf_jkt.clone().or(cnf.jkt.clone()),
         ..old.clone()
     };
     inner.insert_token(access_token.clone(), access);
@@ -314,7 +334,11 @@ fn refresh_token_grant(
     let mut body = Map::new();
     body.insert("access_token".into(), json!(access_token));
     body.insert("expires_in".into(), json!(ACCESS_TOKEN_LIFETIME_SECS));
-    body.insert("token_type".into(), json!("Bearer"));
+    let bound_to_dpop = old.cnf_jkt.is_some() || cnf.jkt.is_some();
+    body.insert(
+        "token_type".into(),
+        json!(if bound_to_dpop { "DPoP" } else { "Bearer" }),
+    );
     body.insert("scope".into(), json!(scope));
     if let Some(state) = &old.state {
         body.insert("state".into(), json!(state));
@@ -337,7 +361,7 @@ fn client_credentials_grant(
     shared: &Shared,
     params: &Params,
     client_id: &str,
-    cnf: Option<String>,
+    cnf: Binding,
 ) -> Result<Response, OAuthError> {
     let scope = params.get("scope")?.unwrap_or_default().to_owned();
     let issued_at = unix_now();
@@ -355,14 +379,15 @@ fn client_credentials_grant(
             issued_at,
             expires_at: Some(issued_at + ACCESS_TOKEN_LIFETIME_SECS as i64),
             active: true,
-            cnf_x5t: cnf,
+            cnf_x5t: cnf.x5t.clone(),
+            cnf_jkt: cnf.jkt.clone(),
             code: None,
         },
     );
     let mut body = Map::new();
     body.insert("access_token".into(), json!(access_token));
     body.insert("expires_in".into(), json!(ACCESS_TOKEN_LIFETIME_SECS));
-    body.insert("token_type".into(), json!("Bearer"));
+    body.insert("token_type".into(), json!(cnf.token_type()));
     if !scope.is_empty() {
         body.insert("scope".into(), json!(scope));
     }

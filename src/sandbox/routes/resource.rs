@@ -1,0 +1,180 @@
+//! The protected resources: who may call (RFC 6750 Bearer, RFC 9449 DPoP), with the
+//! binding the token carries (the client certificate, RFC 8705 §3; the DPoP key with a
+//! proof whose `ath` matches, RFC 9449 §7), and `GET /accounts`, which answers with the
+//! accounts of the token's consent when it grants `read_accounts`.
+
+use std::sync::Arc;
+
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{Peer, peer_cert, unix_now, x5t_s256};
+use crate::sandbox::state::{OAuthError, Shared, TokenKind, TokenRecord, json_response};
+
+/// An RFC 6750 §3 / RFC 9449 §7.1 challenge answer.
+pub(super) fn challenge(
+    scheme: &str,
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    nonce: Option<&str>,
+) -> Response {
+    let value = format!(
+        "{scheme} error=\"{error}\", error_description=\"{}\"",
+        description.replace('"', "'")
+    );
+    let mut e = OAuthError::new(error, description).with_status(status);
+    e.dpop_nonce = nonce.map(str::to_owned);
+    let mut response = e.into_response();
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// The access token of a resource call, checked: known, active, an access token, and
+/// presented with the binding it carries.
+pub(super) fn authorize(
+    shared: &Shared,
+    peer: &Peer,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+) -> Result<TokenRecord, Response> {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (scheme, token) = match auth.split_once(' ') {
+        Some((scheme, token)) if !token.trim().is_empty() => (scheme, token.trim()),
+        _ => {
+            return Err(challenge(
+                "Bearer",
+                StatusCode::UNAUTHORIZED,
+                "invalid_request",
+                "missing Authorization: Bearer <token> (RFC 6750 §2.1) or DPoP <token> (RFC 9449 §7.1)".into(),
+                None,
+            ));
+        }
+    };
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(challenge(
+            "Bearer",
+            StatusCode::UNAUTHORIZED,
+            "invalid_request",
+            format!("unknown authorization scheme {scheme:?}"),
+            None,
+        ));
+    }
+    let record = shared.lock().tokens.get(token).cloned();
+    let Some(record) = record.filter(|r| r.kind == TokenKind::Access && r.is_active(unix_now()))
+    else {
+        return Err(challenge(
+            if dpop { "DPoP" } else { "Bearer" },
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is unknown, expired or revoked".into(),
+            None,
+        ));
+    };
+    if let Some(bound) = &record.cnf_x5t
+        && peer_cert(peer).map(x5t_s256).as_ref() != Some(bound)
+    {
+        return Err(challenge(
+            "Bearer",
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is bound to a client certificate (RFC 8705 §3) that this connection did not present".into(),
+            None,
+        ));
+    }
+    if let Some(jkt) = &record.cnf_jkt {
+        if !dpop {
+            return Err(challenge(
+                "DPoP",
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is DPoP-bound: send Authorization: DPoP <token> with a DPoP proof (RFC 9449 §7.1)".into(),
+                None,
+            ));
+        }
+        match crate::sandbox::dpop::check_proof(shared, headers, method, path, Some(token)) {
+            Ok(Some(proof_jkt)) if proof_jkt == *jkt => {}
+            Ok(Some(_)) => {
+                return Err(challenge(
+                    "DPoP",
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "the DPoP proof is signed with another key than the token is bound to (cnf.jkt)".into(),
+                    None,
+                ));
+            }
+            Ok(None) => {
+                return Err(challenge(
+                    "DPoP",
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_dpop_proof",
+                    "no DPoP proof sent with a DPoP-bound token".into(),
+                    None,
+                ));
+            }
+            Err(e) => {
+                let status = StatusCode::UNAUTHORIZED;
+                return Err(challenge(
+                    "DPoP",
+                    status,
+                    e.error,
+                    e.description,
+                    e.dpop_nonce.as_deref(),
+                ));
+            }
+        }
+    }
+    Ok(record)
+}
+
+/// `GET /accounts`: the consent's accounts (RFC 9396 authorization details of the token).
+pub(super) async fn accounts(
+    State(shared): State<Arc<Shared>>,
+    peer: Peer,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let record = match authorize(&shared, &peer, &headers, method.as_str(), uri.path()) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let consent = record
+        .authorization_details
+        .as_ref()
+        .and_then(|d| d.get(0))
+        .and_then(|d| d.get("consent"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let granted = consent
+        .get("permissions")
+        .and_then(Value::as_array)
+        .is_some_and(|p| p.iter().any(|v| v == "read_accounts"));
+    if !granted {
+        return challenge(
+            if record.cnf_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token's consent does not grant read_accounts".into(),
+            None,
+        );
+    }
+    let body = json!({
+        "data": consent.get("accounts").cloned().unwrap_or(json!([])),
+        "consent_id": consent.get("consent_id"),
+    });
+    json_response(StatusCode::OK, body, Some(&record.client_id))
+}
