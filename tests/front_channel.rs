@@ -283,3 +283,78 @@ fn the_strict_malaysia_sandbox_with_mtls() {
         "{message}"
     );
 }
+
+/// DPoP against a server that requires nonces (RFC 9449 §8): a client-credentials
+/// exchange answers the nonce request once with a fresh proof and assertion and gets a
+/// DPoP-bound token; `authorize --listen --dpop --call` binds the code, the token and the
+/// API call (a proof with `ath`) to the key.
+#[test]
+fn dpop_with_required_nonces_from_the_token_to_the_api_call() {
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = bank(
+        SandboxConfig {
+            dpop_nonce: true,
+            ..SandboxConfig::default()
+        },
+        &key,
+        SigningAlg::ES256,
+    );
+    let file = key_file(&bank, &key);
+    let out = Command::new(BIN)
+        .args([
+            "exchange",
+            "--grant",
+            "client_credentials",
+            "--issuer",
+            bank.sandbox.issuer(),
+            "--client-id",
+            "cli-client",
+            "--key",
+            &file,
+            "--scope",
+            "accounts",
+            "--dpop",
+            "--json",
+        ])
+        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["response"]["body"]["token_type"], "DPoP", "{v}");
+    // The first attempt was refused for the nonce; both are in the record.
+    assert_eq!(v["first_attempt"]["response"]["status"], 400, "{v}");
+    assert_eq!(
+        v["first_attempt"]["response"]["body"]["error"],
+        "use_dpop_nonce"
+    );
+    assert!(v["dpop_proof"]["claims"]["nonce"].is_string());
+    let errors: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let accounts = format!("{}/accounts", bank.sandbox.issuer());
+    let (code, out, stderr) = authorize_listen(&bank, &file, &["--dpop", "--call", &accounts]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["response"]["body"]["token_type"], "DPoP");
+    let call = &out["call"];
+    assert_eq!(call["response"]["status"], 200, "{call}");
+    assert!(
+        call["response"]["body"]["data"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    assert!(call["dpop_proof"]["claims"]["ath"].is_string(), "{call}");
+    let auth_header = call["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "Authorization")
+        .unwrap();
+    assert_eq!(auth_header["redacted"], true);
+}

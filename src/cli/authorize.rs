@@ -49,6 +49,10 @@ pub struct AuthorizeArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// With --listen: call this API with the token once it came back (the JSON gains
+    /// `call`).
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub call: Option<String>,
 }
 
 /// Runs `authorize`.
@@ -86,11 +90,16 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     } else {
         None
     };
+    let input = authorize::AuthorizationInput {
+        authorization_details: details,
+        dpop: settings.dpop.clone(),
+        ..authorize::AuthorizationInput::default()
+    };
     let session = authorize::start(
         &transport,
         profile,
         &settings.secrets,
-        details,
+        input,
         &RequestOptions::default(),
     )
     .await?;
@@ -162,33 +171,57 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         redirect_uri: session.redirect_uri.clone(),
         code_verifier: Some(Secret::new(session.verifier.as_str())),
     };
-    let mut model = request::build_token_request(
-        profile,
-        &settings.secrets,
-        &grant,
-        &RequestOptions::default(),
-    )
-    .map_err(|e| InputError::new(e.to_string()))?;
-    model.transport.client_key_file = settings.client_key_file.clone();
     let mut context = settings::exchange_context(
         profile,
         Some(session.state.clone()),
         Some(session.nonce.clone()),
     );
     context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
+    context.binding.dpop_jkt = settings.dpop.as_ref().map(|k| k.jkt());
     context.requested_consent = session.requested_consent();
-    let mut exchange = exchange::run(&transport, model, &context).await;
+    let nonces = token_inspector::oauth::dpop::NonceStore::default();
+    let mut exchange = exchange::run_with_nonce_retry(&transport, &context, &nonces, |nonce| {
+        let mut model = request::build_token_request(
+            profile,
+            &settings.secrets,
+            &grant,
+            &RequestOptions::default(),
+        )?;
+        model.transport.client_key_file = settings.client_key_file.clone();
+        if let Some(key) = &settings.dpop {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            request::attach_dpop(&mut model, key, nonce, None, now)?;
+        }
+        Ok::<_, request::BuildError>(model)
+    })
+    .await
+    .map_err(|e| InputError::new(e.to_string()))?;
     exchange.findings.extend(redirect_findings);
     exchange.findings.sort_by_key(|f| f.severity);
-    let exit = exit_for(&exchange);
+    let call = match &args.call {
+        Some(url) => {
+            super::call::after_exchange(&transport, &settings, &exchange, url, &nonces).await?
+        }
+        None => None,
+    };
+    let mut exit = exit_for(&exchange);
+    if exit == Exit::Ok && call.as_ref().is_some_and(|c| !c.is_success()) {
+        exit = Exit::ServerError;
+    }
     if args.json {
         let mut out = exchange_json(&exchange);
         if let Value::Object(map) = &mut out {
             map.insert("authorization".into(), authorization);
+            if let Some(call) = &call {
+                map.insert("call".into(), super::call::call_json(call));
+            }
         }
         outln!("{}", output::pretty(&out));
     } else {
         print_exchange(&exchange);
+        if let Some(call) = &call {
+            super::call::print_call(call);
+        }
     }
     Ok(exit)
 }

@@ -107,6 +107,17 @@ pub struct ClientArgs {
     /// Total timeout in seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Sender-constrain the tokens with DPoP (RFC 9449): proofs on PAR, token and API
+    /// calls, with the profile's DPoP key (kept in the keychain, made on first use; a key
+    /// for this run only without a profile).
+    #[arg(long)]
+    pub dpop: bool,
+    /// A DPoP key file (PEM or JWK) instead (implies --dpop).
+    #[arg(long, value_name = "FILE")]
+    pub dpop_key: Option<PathBuf>,
+    /// The DPoP proof algorithm: ES256 (default), EdDSA or PS256.
+    #[arg(long)]
+    pub dpop_alg: Option<SigningAlg>,
 }
 
 impl ClientArgs {
@@ -136,7 +147,41 @@ impl ClientArgs {
             client_cert_key: self.cert_key.clone(),
             connect_timeout_secs: self.connect_timeout,
             timeout_secs: self.timeout,
+            dpop: self.dpop,
+            dpop_key_file: self.dpop_key.clone(),
+            dpop_alg: self.dpop_alg,
         }
+    }
+
+    /// As [`ClientArgs::resolve`] for a call that needs no authorization server (an API
+    /// call): no issuer needed, no discovery.
+    pub async fn resolve_without_server(&self, _quiet: bool) -> anyhow::Result<Resolved> {
+        let saved = self.profile.is_some();
+        let mut profile = match &self.profile {
+            Some(name) => ProfileStore::default_location()
+                .and_then(|s| s.load(name))
+                .map_err(|e| InputError::new(e.to_string()))?,
+            None => Profile::new("command line", ""),
+        };
+        let overrides = self.overrides();
+        overrides
+            .apply(&mut profile, saved)
+            .map_err(|e| InputError::new(e.to_string()))?;
+        // A token is given: no signing key or client secret is needed.
+        profile.auth.method = AuthMethod::None;
+        let settings = tokio::task::spawn_blocking(move || {
+            settings::resolve(profile, &overrides, saved, &Keychain::default_store())
+        })
+        .await
+        .context("resolving the profile")?
+        .map_err(|e| InputError::new(e.to_string()))?;
+        let transport = Transport::new(settings.transport.clone())?;
+        Ok(Resolved {
+            settings,
+            transport,
+            notes: Vec::new(),
+            authorization_details_types: Vec::new(),
+        })
     }
 
     /// Loads the profile (if any), applies the flags, loads the secrets (files and the

@@ -72,6 +72,10 @@ pub struct ExchangeArgs {
     /// One JSON object on stdout (request, response, decoded JWTs, findings).
     #[arg(long)]
     pub json: bool,
+    /// After a token came back, call this API with it (GET; Bearer or DPoP, the client
+    /// certificate, an x-fapi-interaction-id); the JSON gains `call`.
+    #[arg(long, value_name = "URL")]
+    pub call: Option<String>,
 }
 
 fn input(msg: impl Into<String>) -> anyhow::Error {
@@ -103,6 +107,11 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     )
     .map_err(|e| input(e.to_string()))?;
     model.transport.client_key_file = prepared.settings.client_key_file.clone();
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Some(key) = &prepared.settings.dpop {
+        request::attach_dpop(&mut model, key, None, None, now())
+            .map_err(|e| input(e.to_string()))?;
+    }
 
     if args.curl || args.curl_redacted {
         let redaction = if args.curl {
@@ -141,7 +150,29 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     if prepared.settings.transport.insecure_skip_verify {
         eprintln!("WARNING: TLS certificate verification is OFF (--insecure)");
     }
-    let mut exchange = exchange::run(&prepared.transport, model, &prepared.context).await;
+    let nonces = token_inspector::oauth::dpop::NonceStore::default();
+    let mut exchange = match &prepared.settings.dpop {
+        // A DPoP nonce request is answered once, with a fresh proof and assertion.
+        Some(key) => exchange::run_with_nonce_retry(
+            &prepared.transport,
+            &prepared.context,
+            &nonces,
+            |nonce| {
+                let mut m = request::build_token_request(
+                    &prepared.settings.profile,
+                    &prepared.settings.secrets,
+                    &prepared.grant,
+                    &prepared.options,
+                )?;
+                m.transport.client_key_file = prepared.settings.client_key_file.clone();
+                request::attach_dpop(&mut m, key, nonce, None, now())?;
+                Ok::<_, request::BuildError>(m)
+            },
+        )
+        .await
+        .map_err(|e| input(e.to_string()))?,
+        None => exchange::run(&prepared.transport, model, &prepared.context).await,
+    };
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
     let exit = match &exchange.outcome {
@@ -149,10 +180,35 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
         Ok(_) => Exit::ServerError,
         Err(_) => Exit::Network,
     };
+    let call = match &args.call {
+        Some(url) => {
+            super::call::after_exchange(
+                &prepared.transport,
+                &prepared.settings,
+                &exchange,
+                url,
+                &nonces,
+            )
+            .await?
+        }
+        None => None,
+    };
+    let exit = if call.as_ref().is_some_and(|c| !c.is_success()) && exit == Exit::Ok {
+        Exit::ServerError
+    } else {
+        exit
+    };
     if args.json {
-        outln!("{}", output::pretty(&exchange_json(&exchange)));
+        let mut out = exchange_json(&exchange);
+        if let (Value::Object(map), Some(call)) = (&mut out, &call) {
+            map.insert("call".into(), super::call::call_json(call));
+        }
+        outln!("{}", output::pretty(&out));
     } else {
         print_exchange(&exchange);
+        if let Some(call) = &call {
+            super::call::print_call(call);
+        }
     }
     Ok(exit)
 }
@@ -271,6 +327,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
 
     let mut context = settings::exchange_context(profile, expected_state, expected_nonce);
     context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
+    context.binding.dpop_jkt = settings.dpop.as_ref().map(|k| k.jkt());
     context.requested_consent = requested_consent;
     let only_show = args.curl || args.curl_redacted;
     if let Some(jwks) = &args.jwks
@@ -332,6 +389,21 @@ pub fn request_json(model: &RequestModel) -> Value {
 
 /// The whole exchange for `--json`.
 pub fn exchange_json(exchange: &Exchange) -> Value {
+    let mut out = exchange_json_one(exchange);
+    if let (Value::Object(map), Some(first)) = (&mut out, &exchange.first_attempt) {
+        // The server asked for a DPoP nonce: the attempt before this one.
+        map.insert("first_attempt".into(), exchange_json_one(first));
+    }
+    if let (Value::Object(map), Some(proof)) = (&mut out, &exchange.request.dpop) {
+        map.insert(
+            "dpop_proof".into(),
+            json!({"header": proof.header, "claims": proof.claims}),
+        );
+    }
+    out
+}
+
+fn exchange_json_one(exchange: &Exchange) -> Value {
     let response = match &exchange.outcome {
         Ok(r) => json!({
             "status": r.http.status,
@@ -382,6 +454,12 @@ fn print_request(model: &RequestModel) {
 }
 
 pub fn print_exchange(exchange: &Exchange) {
+    if let Some(first) = &exchange.first_attempt {
+        let status = first.response().map_or(0, |r| r.http.status);
+        outln!(
+            "(the first attempt was answered {status} use_dpop_nonce: sent again with the server's nonce, a fresh proof and a fresh client assertion)\n"
+        );
+    }
     let model = &exchange.request;
     outln!(
         "{} {}  (x-fapi-interaction-id {})",

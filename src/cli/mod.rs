@@ -21,6 +21,7 @@ macro_rules! out {
 }
 
 pub mod authorize;
+pub mod call;
 pub mod client_args;
 pub mod decode;
 pub mod discover;
@@ -49,6 +50,8 @@ pub enum Command {
     Exchange(Box<exchange::ExchangeArgs>),
     /// Start an authorization (PKCE, state, nonce, PAR) and print the URL to open.
     Authorize(Box<authorize::AuthorizeArgs>),
+    /// Call an API with a token (Bearer or DPoP), and explain the answer.
+    Call(Box<call::CallArgs>),
     /// Decode a JWT/JWS/JWE, verify it and list findings.
     Decode(Box<decode::DecodeArgs>),
     /// Fetch an issuer's OpenID discovery document.
@@ -67,6 +70,7 @@ impl Command {
         match self {
             Command::Exchange(a) => a.json,
             Command::Authorize(a) => a.json,
+            Command::Call(a) => a.json,
             Command::Decode(a) => a.json,
             Command::Discover(a) => a.json,
             Command::Keygen(a) => a.json,
@@ -84,6 +88,7 @@ pub async fn run(command: Command) -> Exit {
     let result = match command {
         Command::Exchange(args) => exchange::run(*args).await,
         Command::Authorize(args) => authorize::run(*args).await,
+        Command::Call(args) => call::run(*args).await,
         Command::Decode(args) => decode::run(*args).await,
         Command::Discover(args) => discover::run(args).await,
         Command::Keygen(args) => keygen::run(args).await,

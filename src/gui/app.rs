@@ -1200,7 +1200,7 @@ impl App {
             id,
             profile,
             model: Box::new(model),
-            context,
+            context: Box::new(context),
         });
     }
 

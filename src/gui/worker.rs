@@ -132,7 +132,7 @@ pub enum Command {
         /// The model shown in the preview.
         model: Box<RequestModel>,
         /// What the checks compare against.
-        context: ExchangeContext,
+        context: Box<ExchangeContext>,
     },
     /// Abort a job.
     Cancel {
@@ -1012,7 +1012,7 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                 let task = inner.handle.spawn(async move {
                     match inner2.transport(&profile).await {
                         Ok(transport) => {
-                            let mut context = context;
+                            let mut context = *context;
                             context.binding.certificate_x5t =
                                 settings::certificate_x5t(transport.config());
                             let exchange = exchange::run(&transport, *model, &context).await;

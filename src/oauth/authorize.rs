@@ -94,6 +94,8 @@ pub struct AuthorizationInput {
     pub request_object_claims: serde_json::Map<String, Value>,
     /// A scope to add (Brazil's `consent:<id>`).
     pub extra_scope: Option<String>,
+    /// The DPoP key: PAR carries a proof, which binds the code to the key (RFC 9449 §10).
+    pub dpop: Option<crate::oauth::dpop::DpopKey>,
 }
 
 impl From<Option<String>> for AuthorizationInput {
@@ -241,14 +243,22 @@ pub async fn start(
         .as_deref()
         .is_some_and(|p| !p.is_empty())
     {
-        let model = request::build_par_request(profile, secrets, &params, options)?;
         let ctx = ExchangeContext {
             issuer: Some(profile.issuer.clone()),
             client_id: Some(profile.client_id.clone()),
             token_endpoint: profile.endpoints.token.clone(),
             ..Default::default()
         };
-        let par = exchange::run(transport, model, &ctx).await;
+        let nonces = crate::oauth::dpop::NonceStore::default();
+        let par = exchange::run_with_nonce_retry(transport, &ctx, &nonces, |nonce| {
+            let mut model = request::build_par_request(profile, secrets, &params, options)?;
+            if let Some(key) = &input.dpop {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                request::attach_dpop(&mut model, key, nonce, None, now)?;
+            }
+            Ok::<_, request::BuildError>(model)
+        })
+        .await?;
         let response = match &par.outcome {
             Ok(r) => r,
             Err(e) => return Err(AuthorizeError::Send(e.clone())),

@@ -16,6 +16,7 @@ pub mod redirect;
 pub mod render;
 pub mod request;
 pub mod request_object;
+pub mod resource;
 pub mod response;
 pub mod settings;
 pub mod transport;

@@ -97,6 +97,13 @@ pub struct Overrides {
     pub connect_timeout_secs: Option<u64>,
     /// Total timeout in seconds.
     pub timeout_secs: Option<u64>,
+    /// Sender-constrain with DPoP (RFC 9449): the profile's DPoP key from the keychain,
+    /// made on first use.
+    pub dpop: bool,
+    /// A DPoP key file instead (implies `dpop`).
+    pub dpop_key_file: Option<PathBuf>,
+    /// The DPoP proof algorithm: ES256 (default), EdDSA or PS256.
+    pub dpop_alg: Option<SigningAlg>,
 }
 
 impl Overrides {
@@ -222,6 +229,8 @@ pub struct Settings {
     pub transport: TransportConfig,
     /// The mTLS key file, when it came from a file (curl names it).
     pub client_key_file: Option<PathBuf>,
+    /// The DPoP key, when DPoP is used.
+    pub dpop: Option<crate::oauth::dpop::DpopKey>,
 }
 
 /// Step 2: loads what `profile` (with the overrides already applied) refers to: the
@@ -264,12 +273,75 @@ pub fn resolve(
         }
         None => None,
     };
+    let dpop = dpop_key(&profile, overrides, saved, keychain)?;
     Ok(Settings {
         profile,
         secrets,
         transport,
         client_key_file: overrides.client_cert_key.clone(),
+        dpop,
     })
+}
+
+/// The DPoP key (RFC 9449): a file, else the saved profile's keychain entry (made on
+/// first use and kept there), else a key for this run only.
+pub fn dpop_key(
+    profile: &Profile,
+    overrides: &Overrides,
+    saved: bool,
+    keychain: &Keychain,
+) -> Result<Option<crate::oauth::dpop::DpopKey>, SettingsError> {
+    use crate::jose::keys::KeyType;
+    if !overrides.dpop && overrides.dpop_key_file.is_none() {
+        return Ok(None);
+    }
+    let alg = overrides.dpop_alg.unwrap_or(SigningAlg::ES256);
+    let key_type = match alg {
+        SigningAlg::ES256 => KeyType::EC_P256,
+        SigningAlg::EdDSA => KeyType::ED25519,
+        _ => KeyType::Rsa { bits: 2048 },
+    };
+    let generate = || {
+        PrivateKey::generate(key_type)
+            .map_err(|e| SettingsError::Input(format!("the DPoP key could not be made: {e}")))
+    };
+    let key = if let Some(path) = &overrides.dpop_key_file {
+        let key = PrivateKey::load(&read_file("--dpop-key", path)?)
+            .map_err(|e| SettingsError::Input(format!("--dpop-key {}: {e}", path.display())))?;
+        let alg = overrides
+            .dpop_alg
+            .unwrap_or_else(|| SigningAlg::default_for(key.key_type()));
+        return Ok(Some(crate::oauth::dpop::DpopKey { key, alg }));
+    } else if saved {
+        let entry = crate::storage::secret_store::entry_name(&profile.name, "dpop-key");
+        match keychain.read(&entry, "the profile's DPoP key")? {
+            Some(pem) => PrivateKey::load(pem.expose()).map_err(|e| {
+                SettingsError::Input(format!("the DPoP key in the keychain does not load: {e}"))
+            })?,
+            None => {
+                let key = generate()?;
+                let keychain_error = |source| SettingsError::Keychain {
+                    what: "the new DPoP key".into(),
+                    source,
+                };
+                keychain
+                    .store()
+                    .map_err(keychain_error)?
+                    .set(&entry, key.to_pkcs8_pem())
+                    .map_err(keychain_error)?;
+                key
+            }
+        }
+    } else {
+        generate()?
+    };
+    if !alg.fits(key.key_type()) {
+        return Err(SettingsError::Input(format!(
+            "the DPoP key is {} and cannot sign {alg}",
+            key.key_type()
+        )));
+    }
+    Ok(Some(crate::oauth::dpop::DpopKey { key, alg }))
 }
 
 /// The profile's signing key from the keychain; `Ok(None)` when the entry is empty.

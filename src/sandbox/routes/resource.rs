@@ -42,7 +42,7 @@ pub(super) fn authorize(
     headers: &HeaderMap,
     method: &str,
     path: &str,
-) -> Result<TokenRecord, Response> {
+) -> Result<TokenRecord, Box<Response>> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -50,86 +50,86 @@ pub(super) fn authorize(
     let (scheme, token) = match auth.split_once(' ') {
         Some((scheme, token)) if !token.trim().is_empty() => (scheme, token.trim()),
         _ => {
-            return Err(challenge(
+            return Err(Box::new(challenge(
                 "Bearer",
                 StatusCode::UNAUTHORIZED,
                 "invalid_request",
                 "missing Authorization: Bearer <token> (RFC 6750 §2.1) or DPoP <token> (RFC 9449 §7.1)".into(),
                 None,
-            ));
+            )));
         }
     };
     let dpop = scheme.eq_ignore_ascii_case("dpop");
     if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(challenge(
+        return Err(Box::new(challenge(
             "Bearer",
             StatusCode::UNAUTHORIZED,
             "invalid_request",
             format!("unknown authorization scheme {scheme:?}"),
             None,
-        ));
+        )));
     }
     let record = shared.lock().tokens.get(token).cloned();
     let Some(record) = record.filter(|r| r.kind == TokenKind::Access && r.is_active(unix_now()))
     else {
-        return Err(challenge(
+        return Err(Box::new(challenge(
             if dpop { "DPoP" } else { "Bearer" },
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "the access token is unknown, expired or revoked".into(),
             None,
-        ));
+        )));
     };
     if let Some(bound) = &record.cnf_x5t
         && peer_cert(peer).map(x5t_s256).as_ref() != Some(bound)
     {
-        return Err(challenge(
+        return Err(Box::new(challenge(
             "Bearer",
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "the access token is bound to a client certificate (RFC 8705 §3) that this connection did not present".into(),
             None,
-        ));
+        )));
     }
     if let Some(jkt) = &record.cnf_jkt {
         if !dpop {
-            return Err(challenge(
+            return Err(Box::new(challenge(
                 "DPoP",
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the access token is DPoP-bound: send Authorization: DPoP <token> with a DPoP proof (RFC 9449 §7.1)".into(),
                 None,
-            ));
+            )));
         }
         match crate::sandbox::dpop::check_proof(shared, headers, method, path, Some(token)) {
             Ok(Some(proof_jkt)) if proof_jkt == *jkt => {}
             Ok(Some(_)) => {
-                return Err(challenge(
+                return Err(Box::new(challenge(
                     "DPoP",
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
                     "the DPoP proof is signed with another key than the token is bound to (cnf.jkt)".into(),
                     None,
-                ));
+                )));
             }
             Ok(None) => {
-                return Err(challenge(
+                return Err(Box::new(challenge(
                     "DPoP",
                     StatusCode::UNAUTHORIZED,
                     "invalid_dpop_proof",
                     "no DPoP proof sent with a DPoP-bound token".into(),
                     None,
-                ));
+                )));
             }
             Err(e) => {
                 let status = StatusCode::UNAUTHORIZED;
-                return Err(challenge(
+                return Err(Box::new(challenge(
                     "DPoP",
                     status,
                     e.error,
                     e.description,
                     e.dpop_nonce.as_deref(),
-                ));
+                )));
             }
         }
     }
@@ -146,7 +146,7 @@ pub(super) async fn accounts(
 ) -> Response {
     let record = match authorize(&shared, &peer, &headers, method.as_str(), uri.path()) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let consent = record
         .authorization_details

@@ -20,7 +20,7 @@ pub(super) async fn userinfo(
     let record =
         match super::resource::authorize(&shared, &peer, &headers, method.as_str(), "/userinfo") {
             Ok(r) => r,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
     let bearer_error = |status: StatusCode, error: &'static str, desc: String| {
         super::resource::challenge("Bearer", status, error, desc, None)
