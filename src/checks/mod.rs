@@ -48,6 +48,7 @@ impl Finding {
 pub mod access_token;
 pub mod assertion;
 pub mod binding;
+pub mod dpop_proof;
 pub mod id_token;
 pub mod jose;
 pub mod request_object;
@@ -72,6 +73,8 @@ pub enum TokenKind {
     AccessToken,
     /// A signed authorization request object (RFC 9101).
     RequestObject,
+    /// A DPoP proof (RFC 9449).
+    DpopProof,
     /// Nothing says what it is: only the generic JWT rules apply.
     Unknown,
 }
@@ -84,6 +87,7 @@ impl TokenKind {
             TokenKind::IdToken => "id_token",
             TokenKind::AccessToken => "access_token",
             TokenKind::RequestObject => "request_object",
+            TokenKind::DpopProof => "dpop_proof",
             TokenKind::Unknown => "unknown",
         }
     }
@@ -97,10 +101,11 @@ impl TokenKind {
             "id_token" => TokenKind::IdToken,
             "access_token" => TokenKind::AccessToken,
             "request_object" => TokenKind::RequestObject,
+            "dpop" | "dpop_proof" => TokenKind::DpopProof,
             "unknown" | "jwt" => TokenKind::Unknown,
             other => {
                 return Err(format!(
-                    "unknown kind {other:?} (assertion, id_token, access_token, request_object or auto)"
+                    "unknown kind {other:?} (assertion, id_token, access_token, request_object, dpop_proof or auto)"
                 ));
             }
         }))
@@ -118,6 +123,7 @@ pub fn guess_kind(decoded: &DecodedJose) -> TokenKind {
         Some("oauth-authz-req+jwt" | "application/oauth-authz-req+jwt") => {
             return TokenKind::RequestObject;
         }
+        Some("dpop+jwt") => return TokenKind::DpopProof,
         _ => {}
     }
     let Some(claims) = decoded.unverified_claims() else {
@@ -209,6 +215,7 @@ pub fn check_jwt(
             TokenKind::IdToken => out.extend(id_token::check(decoded, ctx)),
             TokenKind::AccessToken => out.extend(access_token::check(decoded, ctx)),
             TokenKind::RequestObject => out.extend(request_object::check(decoded, ctx)),
+            TokenKind::DpopProof => out.extend(dpop_proof::check(decoded, ctx)),
             TokenKind::Unknown => {}
         }
     }

@@ -227,6 +227,21 @@ pub fn request_findings(request: &RequestModel, ctx: &ExchangeContext) -> Vec<Fi
             )),
         }
     }
+    if let Some(proof) = request.header("DPoP")
+        && let Ok(decoded) = jwt::decode(proof)
+    {
+        let mut cctx = check_context(ctx);
+        cctx.now = crate::jose::numeric_date::now_unix();
+        out.extend(
+            checks::check_jwt(&decoded, TokenKind::DpopProof, &cctx, None)
+                .into_iter()
+                .filter(|f| f.code != "jose.signature_not_checked" && f.severity != Severity::Info)
+                .map(|mut f| {
+                    f.message = format!("DPoP proof: {}", f.message);
+                    f
+                }),
+        );
+    }
     out
 }
 
