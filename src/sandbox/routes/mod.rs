@@ -59,6 +59,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/register", post(register::register))
         .route("/accounts", get(resource::accounts))
+        .route("/accounts/{id}/balances", get(resource::balances))
         .route("/callback", get(authorize::callback))
         .layer(from_fn_with_state(shared.clone(), log::middleware))
         .with_state(shared)

@@ -136,6 +136,67 @@ pub(super) fn authorize(
     Ok(record)
 }
 
+/// `GET /accounts/{id}/balances`: a made-up balance for an account of the token's
+/// consent, when the consent grants `read_balances`.
+pub(super) async fn balances(
+    State(shared): State<Arc<Shared>>,
+    peer: Peer,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    axum::extract::Path(account_id): axum::extract::Path<String>,
+) -> Response {
+    let record = match authorize(&shared, &peer, &headers, method.as_str(), uri.path()) {
+        Ok(r) => r,
+        Err(response) => return *response,
+    };
+    let consent = record
+        .authorization_details
+        .as_ref()
+        .and_then(|d| d.get(0))
+        .and_then(|d| d.get("consent"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let scheme = if record.cnf_jkt.is_some() { "DPoP" } else { "Bearer" };
+    let granted = consent
+        .get("permissions")
+        .and_then(Value::as_array)
+        .is_some_and(|p| p.iter().any(|v| v == "read_balances"));
+    if !granted {
+        return challenge(
+            scheme,
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token's consent does not grant read_balances".into(),
+            None,
+        );
+    }
+    let account = consent
+        .get("accounts")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|x| x.get("account_id").and_then(Value::as_str) == Some(account_id.as_str())))
+        .cloned();
+    let Some(account) = account else {
+        return challenge(
+            scheme,
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("account {account_id} is not in the token's consent"),
+            None,
+        );
+    };
+    // A stable made-up amount from the account number.
+    let cents: u64 = account_id.bytes().map(u64::from).sum::<u64>() * 1379 % 10_000_000;
+    let body = json!({
+        "data": {
+            "account_id": account_id,
+            "account_name": account.get("account_name"),
+            "balance": {"amount": format!("{}.{:02}", cents / 100, cents % 100), "currency": "MYR"},
+        }
+    });
+    json_response(StatusCode::OK, body, Some(&record.client_id))
+}
+
 /// `GET /accounts`: the consent's accounts (RFC 9396 authorization details of the token).
 pub(super) async fn accounts(
     State(shared): State<Arc<Shared>>,
