@@ -49,7 +49,13 @@ impl Setup {
     }
 
     fn profiles(&self) -> ProfileStore {
-        ProfileStore::at(self.dir.path())
+        ProfileStore::at(self.profile_dir())
+    }
+
+    /// The profiles folder: inside the test's own folder, so what the app keeps next
+    /// to it (the sandbox's certificates) is this test's alone.
+    fn profile_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("profiles")
     }
 
     fn with_profile(self, profile: &Profile) -> Self {
@@ -62,7 +68,7 @@ impl Setup {
             store,
             self.clipboard.clone(),
             self.files.clone(),
-            self.dir.path().to_owned(),
+            self.profile_dir(),
             self.rt.handle().clone(),
         );
         Harness::builder()
@@ -111,6 +117,24 @@ fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
     h.get_by_label(label).type_text(text);
     h.run_ok();
+}
+
+/// Waits for Authorize to fill the code; fails at once with the app's message when
+/// the authorization ended without one.
+fn wait_for_code(h: &mut Harness<'_, App>) {
+    wait_for(h, "the code", |a| {
+        let st = &a.state;
+        if !st.authorize.is_running()
+            && st.request.code.is_empty()
+            && let Some(n) = &st.request_notice
+        {
+            panic!(
+                "Authorize ended without a code: {} (status: {})",
+                n.text, st.status
+            );
+        }
+        !st.request.code.is_empty()
+    });
 }
 
 /// True when a label or a (read-only) text field shows `needle`.
@@ -168,7 +192,7 @@ fn create_and_rename_a_profile() {
     type_into(&mut h, "Issuer", "https://bank.example");
     click(&mut h, "Save profile");
     wait_for(&mut h, "the save", |_| {
-        ProfileStore::at(s.dir.path())
+        ProfileStore::at(s.profile_dir())
             .load("My bank")
             .is_ok_and(|p| p.issuer == "https://bank.example")
     });
@@ -309,7 +333,7 @@ fn authorize_and_send_against_the_embedded_sandbox() {
 
     click(&mut h, "Request");
     click(&mut h, "Authorize");
-    wait_for(&mut h, "the code", |a| !a.state.request.code.is_empty());
+    wait_for_code(&mut h);
     assert!(h.state().state.request.redirect_findings.is_empty());
     h.get_by_label_contains("matches the state sent");
 
@@ -825,7 +849,7 @@ fn first_launch_falls_back_to_session_secrets_when_the_keychain_refuses() {
     // And the demo works end to end.
     click(&mut h, "Request");
     click(&mut h, "Authorize");
-    wait_for(&mut h, "the code", |a| !a.state.request.code.is_empty());
+    wait_for_code(&mut h);
     click(&mut h, "Send");
     wait_for(&mut h, "the answer", |a| !a.state.history.is_empty());
     assert!(h.state().state.history[0].exchange.is_success());
@@ -1014,7 +1038,7 @@ fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
         s.clipboard.clone(),
         s.files.clone(),
         browser.clone(),
-        s.dir.path().to_owned(),
+        s.profile_dir(),
         s.rt.handle().clone(),
     );
     let mut h = Harness::builder()
@@ -1081,4 +1105,149 @@ fn new_profile_from_preset_and_the_consent_editor() {
                 .is_some_and(|c| c.contains("{expires_in_days:90}"))
         })
     });
+}
+
+/// DPoP in the app: the Client panel's checkbox binds the code, the token and the API
+/// call to the profile's DPoP key; "Call API" sends the token as `DPoP` with a proof
+/// whose `ath` is the token's hash, and the sandbox's accounts API answers.
+#[test]
+fn dpop_checkbox_binds_the_token_and_call_api_uses_it() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    click(&mut h, "Client");
+    click(&mut h, "DPoP (RFC 9449)");
+    assert!(h.state().state.profile().unwrap().dpop);
+    click(&mut h, "Request");
+    click(&mut h, "Authorize");
+    wait_for_code(&mut h);
+    click(&mut h, "Send");
+    wait_for(&mut h, "the answer", |a| !a.state.history.is_empty());
+    let entry = h.state().state.history.last().unwrap();
+    let response = entry.exchange.response().expect("an HTTP answer");
+    assert_eq!(response.http.status, 200, "{}", response.body_text);
+    let body = response.body.json().unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let proof = entry.exchange.request.dpop.as_ref().expect("a DPoP proof");
+    assert_eq!(proof.header["typ"], "dpop+jwt");
+    assert!(
+        !entry
+            .exchange
+            .findings
+            .iter()
+            .any(|f| f.severity == token_inspector::checks::Severity::Error),
+        "{:?}",
+        entry.exchange.findings
+    );
+    h.get_by_label("DPoP proof sent");
+
+    // The API URL starts as the sandbox's accounts API.
+    click(&mut h, "Call API");
+    wait_for(&mut h, "the API answer", |a| {
+        a.state.api.result.is_some() && !a.state.api.work.is_running()
+    });
+    let app = h.state();
+    let call = app.state.api.result.as_ref().unwrap().as_ref().unwrap();
+    assert!(
+        app.state.api.url.ends_with("/accounts"),
+        "{}",
+        app.state.api.url
+    );
+    let r = call.response().expect("an HTTP answer");
+    assert_eq!(r.http.status, 200, "{}", r.body_text);
+    let auth = call
+        .request
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("authorization"))
+        .unwrap();
+    assert!(auth.value.expose().starts_with("DPoP "), "sent as DPoP");
+    let proof = call.request.dpop.as_ref().expect("a proof on the call");
+    assert!(proof.claims["ath"].is_string(), "{}", proof.claims);
+    assert_eq!(proof.claims["htm"], "GET");
+    assert!(shows_text(&h, "API: HTTP 200 OK"));
+}
+
+/// A server that requires DPoP nonces: Send answers the `use_dpop_nonce` refusal by
+/// building the request again (fresh proof with the nonce, fresh assertion); the panel
+/// shows the first attempt and the proof that carried the nonce.
+#[test]
+fn send_answers_a_dpop_nonce_request_and_shows_the_first_attempt() {
+    use token_inspector::jose::keys::SigningAlg;
+    use token_inspector::oauth::transport::{Transport, TransportConfig};
+    use token_inspector::sandbox::{ClientRegistration, Sandbox, SandboxConfig};
+    let s = Setup::new();
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let sandbox =
+        s.rt.block_on(Sandbox::start(SandboxConfig {
+            dpop_nonce: true,
+            clients: vec![ClientRegistration {
+                client_id: "app-client".into(),
+                jwks: key.public_jwks(None, SigningAlg::ES256),
+                redirect_uris: Vec::new(),
+            }],
+            ..SandboxConfig::default()
+        }))
+        .unwrap();
+    let mut profile = Profile::new("Nonces", sandbox.issuer());
+    profile.client_id = "app-client".into();
+    profile.scope = "accounts".into();
+    profile.auth.alg = SigningAlg::ES256;
+    profile.dpop = true;
+    let transport = Transport::new(TransportConfig::default()).unwrap();
+    let found =
+        s.rt.block_on(token_inspector::oauth::discovery::discover(
+            &transport,
+            &profile.issuer,
+        ))
+        .unwrap();
+    token_inspector::oauth::discovery::apply_to_profile(&found, &mut profile);
+    s.store
+        .set(&profile.key_entry(), key.to_pkcs8_pem())
+        .unwrap();
+    let s = s.with_profile(&profile);
+    let mut h = s.harness();
+    wait_for(&mut h, "the key", |a| a.state.loaded_key().is_some());
+    click(&mut h, "Request");
+    click(&mut h, "Grant type");
+    click(&mut h, "client_credentials");
+    click(&mut h, "Send");
+    wait_for(&mut h, "the answer", |a| !a.state.history.is_empty());
+    let entry = h.state().state.history.last().unwrap();
+    let r = entry.exchange.response().expect("an HTTP answer");
+    assert_eq!(r.http.status, 200, "{}", r.body_text);
+    assert_eq!(r.body.json().unwrap()["token_type"], "DPoP");
+    let first = entry
+        .exchange
+        .first_attempt
+        .as_ref()
+        .expect("the refused attempt");
+    let refused = first.response().unwrap();
+    assert_eq!(refused.http.status, 400);
+    assert!(
+        refused.body_text.contains("use_dpop_nonce"),
+        "{}",
+        refused.body_text
+    );
+    assert!(
+        first
+            .request
+            .dpop
+            .as_ref()
+            .unwrap()
+            .claims
+            .get("nonce")
+            .is_none()
+    );
+    let proof = entry.exchange.request.dpop.as_ref().unwrap();
+    assert!(proof.claims["nonce"].is_string(), "{}", proof.claims);
+    // A fresh client assertion: the first one's jti is not reused.
+    let jti = |ex: &token_inspector::oauth::exchange::Exchange| {
+        ex.request.client_assertion.as_ref().unwrap().claims["jti"].clone()
+    };
+    assert_ne!(jti(first), jti(&entry.exchange));
+    h.get_by_label("First attempt (refused for a nonce)");
+    assert!(shows_text(&h, "asking for a DPoP nonce"));
 }

@@ -109,6 +109,8 @@ pub enum Action {
     Rebuild,
     /// Send the previewed request.
     Send,
+    /// Call the API URL with the shown access token.
+    CallApi,
     /// Cancel the request in flight.
     Cancel,
     /// PAR + authorize (in-app approval for the local sandbox).
@@ -555,6 +557,19 @@ impl App {
                     });
                     st.shown = Some(st.history.len() - 1);
                     st.persisted.tab = Tab::Response;
+                }
+            }
+            Event::Called { id, result } => {
+                if matches!(st.api.work, Work::Running { id: run, .. } if run == id) {
+                    st.api.work = Work::Idle;
+                    st.status = match &result {
+                        Ok(ex) => match &ex.outcome {
+                            Ok(r) => format!("API: HTTP {} {}", r.http.status, r.http.reason),
+                            Err(e) => format!("API call failed: {e}"),
+                        },
+                        Err(e) => format!("API call not made: {e}"),
+                    };
+                    st.api.result = Some(result);
                 }
             }
             Event::SendFailed { id, message } => {
@@ -1019,6 +1034,7 @@ impl App {
             }
             Action::Rebuild => self.refresh_preview(true),
             Action::Send => self.send(),
+            Action::CallApi => self.call_api(),
             Action::Cancel => {
                 if let Work::Running { id, .. } = self.state.send {
                     self.worker.send(Command::Cancel { id });
@@ -1077,6 +1093,87 @@ impl App {
         }
     }
 
+    /// The grant and options the Request panel's inputs describe.
+    fn grant_and_options(&self) -> (Grant, RequestOptions) {
+        let r = &self.state.request;
+        let redirect_uri = self
+            .state
+            .profile()
+            .map(|p| p.redirect_uri.clone())
+            .unwrap_or_default();
+        let grant = match r.grant {
+            GrantType::AuthorizationCode => Grant::AuthorizationCode {
+                code: Secret::new(r.code.clone()),
+                redirect_uri,
+                code_verifier: Some(r.code_verifier.clone())
+                    .filter(|v| !v.trim().is_empty())
+                    .map(Secret::new),
+            },
+            GrantType::RefreshToken => Grant::RefreshToken {
+                refresh_token: r.refresh_token.clone(),
+            },
+            GrantType::ClientCredentials => Grant::ClientCredentials,
+        };
+        let options = RequestOptions {
+            scope: Some(r.scope.trim().to_owned()).filter(|s| !s.is_empty()),
+            interaction_id: Some(r.interaction_id.trim().to_owned()).filter(|s| !s.is_empty()),
+            ..RequestOptions::default()
+        };
+        (grant, options)
+    }
+
+    /// Calls the API box's URL with the shown entry's access token.
+    fn call_api(&mut self) {
+        if self.state.api.work.is_running() {
+            return;
+        }
+        let Some(profile) = self.state.profile().cloned() else {
+            return;
+        };
+        let token = self
+            .state
+            .shown_entry()
+            .and_then(|e| e.exchange.response())
+            .and_then(|r| r.body.json())
+            .and_then(|body| crate::oauth::resource::token_of(&body));
+        let Some((token, token_type)) = token else {
+            self.state.api.result = Some(Err(
+                "the shown answer has no access_token: get a token first".into(),
+            ));
+            return;
+        };
+        if self.state.api.url.trim().is_empty() && profile.local_sandbox {
+            // The embedded sandbox's accounts API, as an example to start from.
+            self.state.api.url = format!("{}/accounts", profile.issuer.trim_end_matches('/'));
+        }
+        let url = self.state.api.url.trim().to_owned();
+        if url.is_empty() {
+            self.state.api.result = Some(Err("type the API URL to call".into()));
+            return;
+        }
+        let method = match self.state.api.method.trim() {
+            "" => "GET".to_owned(),
+            m => m.to_ascii_uppercase(),
+        };
+        let id = self.new_id();
+        self.state.api.work = Work::Running {
+            id,
+            what: "Calling…".into(),
+        };
+        self.state.status = format!("Calling {url}…");
+        self.worker.send(Command::CallApi {
+            id,
+            profile,
+            token,
+            token_type,
+            call: crate::oauth::resource::ResourceCall {
+                method,
+                url,
+                headers: Vec::new(),
+            },
+        });
+    }
+
     /// Rebuilds the request model when the inputs changed (or `force`).
     fn refresh_preview(&mut self, force: bool) {
         let st = &self.state;
@@ -1102,24 +1199,7 @@ impl App {
         if !force && st.preview.inputs.as_ref() == Some(&inputs) {
             return;
         }
-        let grant = match r.grant {
-            GrantType::AuthorizationCode => Grant::AuthorizationCode {
-                code: Secret::new(r.code.clone()),
-                redirect_uri: profile.redirect_uri.clone(),
-                code_verifier: Some(r.code_verifier.clone())
-                    .filter(|v| !v.trim().is_empty())
-                    .map(Secret::new),
-            },
-            GrantType::RefreshToken => Grant::RefreshToken {
-                refresh_token: r.refresh_token.clone(),
-            },
-            GrantType::ClientCredentials => Grant::ClientCredentials,
-        };
-        let options = RequestOptions {
-            scope: Some(r.scope.trim().to_owned()).filter(|s| !s.is_empty()),
-            interaction_id: Some(r.interaction_id.trim().to_owned()).filter(|s| !s.is_empty()),
-            ..RequestOptions::default()
-        };
+        let (grant, options) = self.grant_and_options();
         let needs_key = profile.auth.method == crate::storage::profile::AuthMethod::PrivateKeyJwt;
         let model = if needs_key && st.loaded_key().is_none() {
             Err(match &st.key {
@@ -1196,11 +1276,18 @@ impl App {
         self.state.request_notice = None;
         self.state.status = format!("Sending to {}…", model.url);
         let context = self.exchange_context();
+        let (grant, options) = self.grant_and_options();
+        let rebuild = crate::gui::worker::Rebuild {
+            secrets: self.secrets(),
+            grant,
+            options,
+        };
         self.worker.send(Command::Send {
             id,
             profile,
             model: Box::new(model),
             context: Box::new(context),
+            rebuild: Some(Box::new(rebuild)),
         });
     }
 

@@ -189,6 +189,19 @@ pub struct RequestInputs {
     pub requested_consent: Option<serde_json::Value>,
 }
 
+/// The Response panel's "Call an API" box and its last answer.
+#[derive(Debug, Default)]
+pub struct ApiCall {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// The API URL.
+    pub url: String,
+    /// The call in flight.
+    pub work: Work,
+    /// The last answer, or why the call could not be made.
+    pub result: Option<Result<Box<crate::oauth::exchange::Exchange>, String>>,
+}
+
 /// The request model built from the current inputs (the one shown is the one sent).
 #[derive(Clone, Debug, Default)]
 pub struct Preview {
@@ -357,6 +370,8 @@ pub struct AppState {
         PathBuf,
         Result<crate::jose::public_key::CertificateInfo, String>,
     )>,
+    /// Calling an API with the shown token.
+    pub api: ApiCall,
     /// The consent editor's raw JSON as typed, and the profile it belongs to (kept while
     /// it is not valid JSON, so no keystroke is lost).
     pub consent_draft: Option<(String, String)>,

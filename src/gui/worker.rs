@@ -133,6 +133,21 @@ pub enum Command {
         model: Box<RequestModel>,
         /// What the checks compare against.
         context: Box<ExchangeContext>,
+        /// What the request is built from, to build it again for a DPoP nonce.
+        rebuild: Option<Box<Rebuild>>,
+    },
+    /// Call an API with a token.
+    CallApi {
+        /// Job id.
+        id: u64,
+        /// The profile (transport, DPoP).
+        profile: Profile,
+        /// The access token.
+        token: Secret,
+        /// `Bearer` or `DPoP`.
+        token_type: String,
+        /// What to call.
+        call: crate::oauth::resource::ResourceCall,
     },
     /// Abort a job.
     Cancel {
@@ -157,6 +172,18 @@ pub enum Command {
     },
     /// Pick a verification key file for the JWT panel.
     PickJwtKey,
+}
+
+/// What a token request is built from, so the worker can build it again with a DPoP
+/// nonce (a fresh proof and a fresh client assertion).
+#[derive(Clone, Debug)]
+pub struct Rebuild {
+    /// The signing key and client secret.
+    pub secrets: ClientSecrets,
+    /// The grant.
+    pub grant: crate::oauth::request::Grant,
+    /// The options.
+    pub options: RequestOptions,
 }
 
 /// What the worker reports back.
@@ -226,6 +253,13 @@ pub enum Event {
         message: String,
     },
     /// An authorization finished: the session and, for in-app approval, the redirect.
+    /// An API call's answer.
+    Called {
+        /// Job id.
+        id: u64,
+        /// The call, or why it could not be made.
+        result: Result<Box<Exchange>, String>,
+    },
     /// Authorize sent the browser to the bank and listens for the redirect.
     AuthorizeWaiting {
         /// Job id.
@@ -305,6 +339,7 @@ impl Worker {
             profiles,
             sandbox: tokio::sync::Mutex::new(None),
             sandbox_start: tokio::sync::Mutex::new(()),
+            nonces: Arc::default(),
         });
         handle.spawn(command_loop(inner, rx));
         Self {
@@ -348,6 +383,8 @@ struct Inner {
     /// Held for a whole sandbox start, so two starts (first launch and a selection)
     /// cannot each generate and register a different key.
     sandbox_start: tokio::sync::Mutex<()>,
+    /// The latest DPoP nonce of each server (RFC 9449 §8.2).
+    nonces: Arc<crate::oauth::dpop::NonceStore>,
 }
 
 impl Inner {
@@ -492,20 +529,22 @@ impl Inner {
             .with_context(|| format!("cannot create {}", dir.display()))?;
         if let Some(ca) = ca_pem {
             let ca_file = dir.join("local-ca.pem");
-            tokio::fs::write(&ca_file, ca)
-                .await
-                .with_context(|| format!("cannot write {}", ca_file.display()))?;
+            write_replacing(&ca_file, ca).await?;
             profile.tls.ca_file = Some(ca_file);
         }
         let entry = crate::storage::secret_store::entry_name(&profile.name, "mtls-key");
         let cert_file = dir.join("local-transport.pem");
-        let have_key = self
-            .secret_get(entry.clone())
-            .await
-            .ok()
-            .flatten()
-            .is_some();
-        if !(have_key && cert_file.exists()) {
+        // A certificate made for another key (another profile folder, another store)
+        // is made again with this one.
+        let key = self.secret_get(entry.clone()).await.ok().flatten();
+        let matches = match (key, tokio::fs::read_to_string(&cert_file).await) {
+            (Some(key), Ok(cert)) => !crate::jose::public_key::identity_key_mismatch(&format!(
+                "{cert}\n{}",
+                key.expose()
+            )),
+            _ => false,
+        };
+        if !matches {
             let (cert_pem, key_pem) = self
                 .blocking(|| -> anyhow::Result<(String, String)> {
                     let key = rcgen::KeyPair::generate()?;
@@ -525,9 +564,7 @@ impl Inner {
                 self.fall_back_to_session_store(&format!("{e:#}"));
                 self.secret_set(entry.clone(), Secret::new(key_pem)).await?;
             }
-            tokio::fs::write(&cert_file, cert_pem)
-                .await
-                .with_context(|| format!("cannot write {}", cert_file.display()))?;
+            write_replacing(&cert_file, &cert_pem).await?;
         }
         profile.tls.client_cert = Some(cert_file);
         profile.tls.client_key = Some(entry);
@@ -541,6 +578,23 @@ impl Inner {
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         };
         self.emit(Event::Certificate { path, result });
+    }
+
+    /// The profile's DPoP key when it uses DPoP: from the keychain, made on first use.
+    async fn dpop_key(
+        &self,
+        profile: &Profile,
+    ) -> anyhow::Result<Option<crate::oauth::dpop::DpopKey>> {
+        if !profile.dpop {
+            return Ok(None);
+        }
+        let keychain = Keychain::given(self.store()?);
+        let profile = profile.clone();
+        Ok(self
+            .blocking(move || {
+                settings::dpop_key(&profile, &settings::Overrides::default(), true, &keychain)
+            })
+            .await??)
     }
 
     /// Switches to the in-memory store after the keychain refused, and says so.
@@ -747,6 +801,37 @@ impl Inner {
             }
             Command::StartSandbox { profile } => self.start_sandbox(profile).await,
             Command::Send { .. } | Command::Cancel { .. } => {}
+            Command::CallApi {
+                id,
+                profile,
+                token,
+                token_type,
+                call,
+            } => {
+                let result = async {
+                    let transport = self.transport(&profile).await?;
+                    let dpop = if token_type.eq_ignore_ascii_case("DPoP") {
+                        self.dpop_key(&profile).await?
+                    } else {
+                        None
+                    };
+                    crate::oauth::resource::call(
+                        &transport,
+                        &profile,
+                        &token,
+                        dpop.as_ref(),
+                        &self.nonces,
+                        &call,
+                    )
+                    .await
+                    .map_err(|e| anyhow!("{e}"))
+                }
+                .await;
+                self.emit(Event::Called {
+                    id,
+                    result: result.map(Box::new).map_err(|e| format!("{e:#}")),
+                });
+            }
             Command::Authorize {
                 id,
                 profile,
@@ -764,11 +849,17 @@ impl Inner {
                     } else {
                         Some(loopback::RedirectCatcher::bind(&profile.redirect_uri).await?)
                     };
+                    let input = authorize::AuthorizationInput {
+                        authorization_details: authorize::consent_or_default(&profile, None, &[]),
+                        dpop: self.dpop_key(&profile).await?,
+                        nonces: self.nonces.clone(),
+                        ..authorize::AuthorizationInput::default()
+                    };
                     let session = authorize::start(
                         &transport,
                         &profile,
                         &secrets,
-                        authorize::consent_or_default(&profile, None, &[]),
+                        input,
                         &RequestOptions::default(),
                     )
                     .await?;
@@ -997,6 +1088,25 @@ impl Inner {
     }
 }
 
+/// Writes a file another job may be reading (a transport being built reads the CA and
+/// certificate files): unchanged content is left alone, new content replaces the file
+/// in one rename, so a reader never sees it empty or half written.
+async fn write_replacing(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    if tokio::fs::read_to_string(path)
+        .await
+        .is_ok_and(|old| old == content)
+    {
+        return Ok(());
+    }
+    let partial = path.with_extension("pem.partial");
+    tokio::fs::write(&partial, content)
+        .await
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    tokio::fs::rename(&partial, path)
+        .await
+        .with_context(|| format!("cannot replace {}", path.display()))
+}
+
 async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
     let mut in_flight: HashMap<u64, AbortHandle> = HashMap::new();
     while let Some(command) = rx.recv().await {
@@ -1007,15 +1117,63 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                 profile,
                 model,
                 context,
+                rebuild,
             } => {
                 let inner2 = inner.clone();
                 let task = inner.handle.spawn(async move {
-                    match inner2.transport(&profile).await {
-                        Ok(transport) => {
+                    let prepared = async {
+                        let transport = inner2.transport(&profile).await?;
+                        let dpop = inner2.dpop_key(&profile).await?;
+                        anyhow::Ok((transport, dpop))
+                    }
+                    .await;
+                    match prepared {
+                        Ok((transport, dpop)) => {
                             let mut context = *context;
                             context.binding.certificate_x5t =
                                 settings::certificate_x5t(transport.config());
-                            let exchange = exchange::run(&transport, *model, &context).await;
+                            context.binding.dpop_jkt = dpop.as_ref().map(|k| k.jkt());
+                            let exchange = match (dpop, rebuild) {
+                                // The previewed request with a proof; for a nonce, the
+                                // same inputs built again (fresh proof and assertion).
+                                (Some(key), Some(rebuild)) => {
+                                    let mut first = Some(*model);
+                                    let result = exchange::run_with_nonce_retry(
+                                        &transport,
+                                        &context,
+                                        &inner2.nonces,
+                                        |nonce| {
+                                            let mut m = match (nonce, first.take()) {
+                                                (None, Some(m)) => m,
+                                                _ => crate::oauth::request::build_token_request(
+                                                    &profile,
+                                                    &rebuild.secrets,
+                                                    &rebuild.grant,
+                                                    &rebuild.options,
+                                                )?,
+                                            };
+                                            let now =
+                                                time::OffsetDateTime::now_utc().unix_timestamp();
+                                            crate::oauth::request::attach_dpop(
+                                                &mut m, &key, nonce, None, now,
+                                            )?;
+                                            Ok::<_, crate::oauth::request::BuildError>(m)
+                                        },
+                                    )
+                                    .await;
+                                    match result {
+                                        Ok(exchange) => exchange,
+                                        Err(e) => {
+                                            inner2.emit(Event::SendFailed {
+                                                id,
+                                                message: e.to_string(),
+                                            });
+                                            return;
+                                        }
+                                    }
+                                }
+                                _ => exchange::run(&transport, *model, &context).await,
+                            };
                             inner2.emit(Event::Exchanged {
                                 id,
                                 exchange: Box::new(exchange),

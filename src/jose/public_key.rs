@@ -218,6 +218,34 @@ pub struct CertificateInfo {
     pub not_after: i64,
 }
 
+/// True when a PEM bundle's private key is not the key of its first certificate: a
+/// TLS library refuses such a pair with an opaque error, so it is named first. False
+/// when either part cannot be read (the TLS library then says why).
+pub fn identity_key_mismatch(identity_pem: &str) -> bool {
+    use rcgen::PublicKeyData as _;
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bytes = identity_pem.as_bytes();
+    let (Ok(cert), Ok(key)) = (
+        CertificateDer::from_pem_slice(bytes),
+        PrivateKeyDer::from_pem_slice(bytes),
+    ) else {
+        return false;
+    };
+    let (Ok(pair), Ok(cert)) = (
+        rcgen::KeyPair::try_from(&key),
+        x509_cert::Certificate::from_der(&cert),
+    ) else {
+        return false;
+    };
+    let in_certificate = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    in_certificate != pair.der_bytes()
+}
+
 /// Reads the first certificate of a PEM chain.
 pub fn certificate_info(pem: &str) -> Result<CertificateInfo, KeyError> {
     let (label, der) = pem_block(pem)?;
@@ -259,6 +287,24 @@ impl fmt::Debug for Candidate {
 mod tests {
     use super::*;
     use crate::jose::verify::test_keys;
+
+    #[test]
+    fn a_key_that_is_not_the_certificates_is_named() {
+        let make = || {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["tpp.example".to_owned()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
+            (cert.pem(), key.serialize_pem())
+        };
+        let (cert_a, key_a) = make();
+        let (_, key_b) = make();
+        assert!(!identity_key_mismatch(&format!("{cert_a}{key_a}")));
+        assert!(identity_key_mismatch(&format!("{cert_a}{key_b}")));
+        // Unreadable parts are left to the TLS library.
+        assert!(!identity_key_mismatch(&cert_a));
+    }
 
     #[test]
     fn certificate_info_reads_subject_validity_and_thumbprint() {

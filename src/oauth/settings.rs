@@ -292,7 +292,7 @@ pub fn dpop_key(
     keychain: &Keychain,
 ) -> Result<Option<crate::oauth::dpop::DpopKey>, SettingsError> {
     use crate::jose::keys::KeyType;
-    if !overrides.dpop && overrides.dpop_key_file.is_none() {
+    if !overrides.dpop && !profile.dpop && overrides.dpop_key_file.is_none() {
         return Ok(None);
     }
     let alg = overrides.dpop_alg.unwrap_or(SigningAlg::ES256);

@@ -199,6 +199,11 @@ impl Transport {
             builder = builder.tls_certs_merge(certs);
         }
         if let Some(identity) = &config.identity_pem {
+            if crate::jose::public_key::identity_key_mismatch(identity.expose()) {
+                return Err(SendError::Invalid(
+                    "the mTLS private key is not the key of the client certificate: give the key the certificate was issued for".into(),
+                ));
+            }
             let id = reqwest::Identity::from_pem(identity.expose().as_bytes()).map_err(|e| {
                 SendError::Invalid(format!(
                     "the mTLS certificate and key could not be used: {e}; give a PEM certificate and its PEM private key"

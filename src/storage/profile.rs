@@ -281,6 +281,10 @@ pub struct Profile {
     /// Signed request objects.
     #[serde(default)]
     pub request_object: RequestObjectSettings,
+    /// Sender-constrain tokens with DPoP (RFC 9449): proofs with the profile's DPoP key
+    /// (kept in the keychain, made on first use).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop: bool,
     /// The consent asked for: `authorization_details` JSON (RFC 9396), or for ecosystems
     /// that create the consent first, the consent body; `{expires_in_days:N}` and `{uuid}`
     /// are filled in when it is sent.
@@ -304,6 +308,7 @@ impl Profile {
             local_sandbox: false,
             preset: None,
             request_object: RequestObjectSettings::default(),
+            dpop: false,
             consent: None,
         }
     }

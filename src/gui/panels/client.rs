@@ -382,6 +382,10 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
                 ui.add(egui::DragValue::new(&mut p.request_object.lifetime_secs).range(1..=3600));
             });
             ui.end_row();
+            ui.label("Sender-constrained tokens");
+            ui.checkbox(&mut p.dpop, "DPoP (RFC 9449)")
+                .on_hover_text("Send a DPoP proof with the token request and API calls, so the token is bound to a key of this profile (kept in the keychain, made on first use); server nonces are answered automatically");
+            ui.end_row();
             ui.label("Assertion lifetime (s)");
             ui.add(egui::DragValue::new(&mut p.auth.lifetime_secs).range(1..=3600));
             ui.end_row();

@@ -11,8 +11,8 @@ use super::{
     warn_color,
 };
 use crate::gui::app::Action;
-use crate::gui::state::{AppState, HistoryEntry};
-use crate::oauth::exchange::{FoundToken, InteractionEcho};
+use crate::gui::state::{ApiCall, AppState, HistoryEntry};
+use crate::oauth::exchange::{Exchange, FoundToken, InteractionEcho};
 use crate::oauth::render::{self, Redaction};
 use crate::oauth::response::{Consent, ResponseBody};
 
@@ -34,7 +34,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             ui.label("Sending… (the previous answer stays below)");
         });
     }
-    let Some(entry) = state.shown_entry() else {
+    let Some(entry) = state.shown.and_then(|i| state.history.get(i)) else {
         ui.label("No exchange yet: build a request in the Request panel and press Send.");
         return;
     };
@@ -195,7 +195,154 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     });
                     code_block(ui, &raw);
                 });
+            dpop_view(ui, ex);
+            let token = ex
+                .response()
+                .and_then(|r| r.body.json())
+                .and_then(|body| crate::oauth::resource::token_of(&body));
+            if let Some((_, token_type)) = token {
+                ui.separator();
+                api_call(ui, &mut state.api, &token_type, actions);
+            }
         });
+}
+
+/// The DPoP proof sent, and the attempt the server refused for want of a nonce.
+fn dpop_view(ui: &mut egui::Ui, ex: &Exchange) {
+    if let Some(first) = &ex.first_attempt {
+        let said = first
+            .response()
+            .map(|r| format!("HTTP {} {}", r.http.status, r.http.reason))
+            .unwrap_or_else(|| "no answer".into());
+        ui.label(
+            RichText::new(format!(
+                "The first attempt got {said} asking for a DPoP nonce; it was sent again with the server's nonce (RFC 9449 §8)."
+            ))
+            .color(warn_color(ui)),
+        );
+        egui::CollapsingHeader::new("First attempt (refused for a nonce)")
+            .id_salt("resp_first_attempt")
+            .show(ui, |ui| {
+                code_block(
+                    ui,
+                    &render::readable_http(&first.request, Redaction::Redacted),
+                );
+                if let Some(r) = first.response() {
+                    code_block(ui, &r.body_text);
+                }
+            });
+    }
+    if let Some(proof) = &ex.request.dpop {
+        egui::CollapsingHeader::new("DPoP proof sent")
+            .id_salt("resp_dpop_proof")
+            .show(ui, |ui| {
+                ui.columns(2, |cols| {
+                    cols[0].label(RichText::new("Header").strong());
+                    code_block(
+                        &mut cols[0],
+                        &pretty(&serde_json::Value::Object(proof.header.clone())),
+                    );
+                    cols[1].label(RichText::new("Claims").strong());
+                    code_block(&mut cols[1], &pretty(&proof.claims));
+                });
+            });
+    }
+}
+
+/// "Call an API": the URL box, the button and the last answer.
+fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mut Vec<Action>) {
+    ui.label(RichText::new("Call an API with this token").strong());
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt("api_method")
+            .selected_text(if api.method.is_empty() {
+                "GET"
+            } else {
+                api.method.as_str()
+            })
+            .width(70.0)
+            .show_ui(ui, |ui| {
+                for m in ["GET", "POST", "PUT", "DELETE"] {
+                    if ui.selectable_label(api.method == m, m).clicked() {
+                        api.method = m.to_owned();
+                    }
+                }
+            });
+        let edit = egui::TextEdit::singleline(&mut api.url)
+            .hint_text("https://bank.example/open-banking/v1/accounts")
+            .desired_width(ui.available_width() - 140.0);
+        ui.add(edit).labelled_by(ui.label("API URL").id);
+        let running = api.work.is_running();
+        if ui
+            .add_enabled(!running, egui::Button::new("Call API"))
+            .on_hover_text(format!(
+                "Sends the access token as {token_type}{}",
+                if token_type.eq_ignore_ascii_case("DPoP") {
+                    " with a fresh DPoP proof (htm, htu, ath)"
+                } else {
+                    ""
+                }
+            ))
+            .clicked()
+        {
+            actions.push(Action::CallApi);
+        }
+        if running {
+            ui.spinner();
+        }
+    });
+    match &api.result {
+        None => {}
+        Some(Err(e)) => {
+            ui.label(RichText::new(e).color(error_color(ui)));
+        }
+        Some(Ok(ex)) => {
+            match &ex.outcome {
+                Ok(r) => {
+                    let color = if (200..300).contains(&r.http.status) {
+                        ok_color(ui)
+                    } else {
+                        error_color(ui)
+                    };
+                    ui.label(
+                        RichText::new(format!(
+                            "API: HTTP {} {} in {:.0} ms",
+                            r.http.status, r.http.reason, ex.elapsed_ms
+                        ))
+                        .strong()
+                        .color(color),
+                    );
+                }
+                Err(e) => {
+                    ui.label(RichText::new(format!("API: {e}")).color(error_color(ui)));
+                }
+            }
+            findings(ui, &ex.findings);
+            dpop_view(ui, ex);
+            if let Ok(r) = &ex.outcome {
+                egui::CollapsingHeader::new("API answer")
+                    .id_salt("api_body")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        copy_button(ui, actions, "Copy API answer", &r.body_text);
+                        match r.body.json() {
+                            Some(v) => json_view(ui, "api_body_tree", &v),
+                            None => code_block(ui, &r.body_text),
+                        }
+                    });
+            }
+            egui::CollapsingHeader::new("API request sent")
+                .id_salt("api_request")
+                .show(ui, |ui| {
+                    copy_button(
+                        ui,
+                        actions,
+                        "Copy API curl",
+                        &render::curl(&ex.request, Redaction::None),
+                    );
+                    code_block(ui, &render::readable_http(&ex.request, Redaction::Redacted));
+                });
+        }
+    }
 }
 
 fn countdown(ui: &mut egui::Ui, entry: &HistoryEntry) {
