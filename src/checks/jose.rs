@@ -153,7 +153,8 @@ fn header_checks(
             ));
         }
     }
-    if decoded.header.contains_key("jwk") {
+    // A DPoP proof carries its public key by design (RFC 9449 §4.2).
+    if decoded.header.contains_key("jwk") && kind != TokenKind::DpopProof {
         out.push(Finding::new(
             Severity::Warning,
             "jose.jwk_present",

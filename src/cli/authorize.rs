@@ -95,6 +95,8 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         dpop: settings.dpop.clone(),
         ..authorize::AuthorizationInput::default()
     };
+    // One nonce store for PAR, the token request and the API call.
+    let nonces = input.nonces.clone();
     let session = authorize::start(
         &transport,
         profile,
@@ -179,7 +181,6 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
     context.binding.dpop_jkt = settings.dpop.as_ref().map(|k| k.jkt());
     context.requested_consent = session.requested_consent();
-    let nonces = token_inspector::oauth::dpop::NonceStore::default();
     let mut exchange = exchange::run_with_nonce_retry(&transport, &context, &nonces, |nonce| {
         let mut model = request::build_token_request(
             profile,

@@ -394,6 +394,11 @@ pub fn exchange_json(exchange: &Exchange) -> Value {
         // The server asked for a DPoP nonce: the attempt before this one.
         map.insert("first_attempt".into(), exchange_json_one(first));
     }
+    out
+}
+
+fn exchange_json_one(exchange: &Exchange) -> Value {
+    let mut out = exchange_json_fields(exchange);
     if let (Value::Object(map), Some(proof)) = (&mut out, &exchange.request.dpop) {
         map.insert(
             "dpop_proof".into(),
@@ -403,7 +408,7 @@ pub fn exchange_json(exchange: &Exchange) -> Value {
     out
 }
 
-fn exchange_json_one(exchange: &Exchange) -> Value {
+fn exchange_json_fields(exchange: &Exchange) -> Value {
     let response = match &exchange.outcome {
         Ok(r) => json!({
             "status": r.http.status,

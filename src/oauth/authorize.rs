@@ -96,6 +96,9 @@ pub struct AuthorizationInput {
     pub extra_scope: Option<String>,
     /// The DPoP key: PAR carries a proof, which binds the code to the key (RFC 9449 §10).
     pub dpop: Option<crate::oauth::dpop::DpopKey>,
+    /// The DPoP nonces of each server, shared with the token request and API calls
+    /// that follow, so a nonce PAR was given is used at once (RFC 9449 §8.2).
+    pub nonces: std::sync::Arc<crate::oauth::dpop::NonceStore>,
 }
 
 impl From<Option<String>> for AuthorizationInput {
@@ -249,8 +252,7 @@ pub async fn start(
             token_endpoint: profile.endpoints.token.clone(),
             ..Default::default()
         };
-        let nonces = crate::oauth::dpop::NonceStore::default();
-        let par = exchange::run_with_nonce_retry(transport, &ctx, &nonces, |nonce| {
+        let par = exchange::run_with_nonce_retry(transport, &ctx, &input.nonces, |nonce| {
             let mut model = request::build_par_request(profile, secrets, &params, options)?;
             if let Some(key) = &input.dpop {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -479,6 +479,13 @@ fn response_findings(
                 ));
             }
         }
+        // A nonce request is a normal step of DPoP, answered by the retry (RFC 9449 §8).
+        ResponseBody::Error(e) if e.error == "use_dpop_nonce" => findings.push(Finding::new(
+            Severity::Info,
+            "response.use_dpop_nonce",
+            format!("use_dpop_nonce: {}", e.explain()),
+            "RFC 9449 §8",
+        )),
         ResponseBody::Error(e) => findings.push(Finding::new(
             Severity::Error,
             "response.oauth_error",

@@ -237,6 +237,21 @@ impl OAuthError {
             "unsupported_grant_type" => "the server does not support this grant_type",
             "invalid_scope" => "the scope asked for is unknown or exceeds what was granted",
             "access_denied" => "the user or server refused the request",
+            "use_dpop_nonce" => {
+                "the server wants a nonce in the DPoP proof: send a fresh proof with the nonce of the DPoP-Nonce header (RFC 9449 §8)"
+            }
+            "invalid_dpop_proof" => {
+                "the DPoP proof was refused: check typ dpop+jwt, htm, htu, a fresh jti and iat, the nonce, and the signature (RFC 9449 §4.3)"
+            }
+            "invalid_request_uri" => {
+                "the request_uri is unknown, expired or already used: push a new PAR request (RFC 9126 §2.2)"
+            }
+            "invalid_request_object" => {
+                "the signed request object was refused: check its alg, kid, aud (the issuer), exp/nbf and that it carries every parameter (RFC 9101 §6.3)"
+            }
+            "invalid_authorization_details" => {
+                "the authorization_details (consent) are not valid for this server: check the type and its fields (RFC 9396 §5)"
+            }
             _ => "a non-standard error code; read error_description",
         }
     }

@@ -1,7 +1,13 @@
 // An independent OpenID provider for token-inspector's interop test: panva's
-// oidc-provider in its FAPI 2.0 profile, on loopback HTTPS with mutual TLS.
+// oidc-provider in its FAPI 2.0 profile, on loopback HTTPS, with one sender
+// constraint for the client's tokens:
+//   BINDING=mtls (default)  mutual TLS, certificate-bound access tokens (RFC 8705)
+//   BINDING=dpop            DPoP (RFC 9449) with server nonces required on every
+//                           endpoint that takes proofs (PAR, token, userinfo); no
+//                           client certificate is asked for
 //
 // Environment:
+//   BINDING             mtls or dpop (see above)
 //   TLS_CERT, TLS_KEY   server certificate and key (PEM files)
 //   PORT                port to listen on (default 0: any free port)
 //   CLIENT_ID           the one client's client_id (default interop-client)
@@ -36,6 +42,13 @@ const clientId = process.env.CLIENT_ID || 'interop-client';
 const clientJwks = JSON.parse(readFileSync(required('CLIENT_JWKS'), 'utf8'));
 const redirectUri = required('REDIRECT_URI');
 const port = Number(process.env.PORT || 0);
+const binding = process.env.BINDING || 'mtls';
+if (binding !== 'mtls' && binding !== 'dpop') {
+  console.error(`provider.mjs: BINDING must be mtls or dpop, not ${binding}`);
+  process.exit(2);
+}
+const mtls = binding === 'mtls';
+const dpop = binding === 'dpop';
 
 // Only public members of the client's keys go into its metadata.
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -69,7 +82,8 @@ function peerCertificatePem(ctx) {
 const server = https.createServer({
   cert: tlsCert,
   key: tlsKey,
-  requestCert: true,
+  // With DPoP the client binds its tokens to its DPoP key, so no certificate is asked.
+  requestCert: mtls,
   // Self-signed client certificates are accepted: certificate-bound access tokens
   // (RFC 8705 §3) only need the certificate's thumbprint, not a chain.
   rejectUnauthorized: false,
@@ -94,7 +108,9 @@ const configuration = {
       id_token_signed_response_alg: 'ES256',
       require_signed_request_object: true,
       require_pushed_authorization_requests: true,
-      tls_client_certificate_bound_access_tokens: true,
+      ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
+      // Every token request of this client must carry a DPoP proof.
+      ...(dpop ? { dpop_bound_access_tokens: true } : {}),
     },
   ],
   jwks: providerJwks,
@@ -132,13 +148,23 @@ const configuration = {
       enabled: true,
       requireSignedRequestObject: true,
     },
-    mTLS: {
-      enabled: true,
-      certificateBoundAccessTokens: true,
-      getCertificate: peerCertificatePem,
-    },
-    // FAPI 2.0 allows either sender constraint; this client uses mTLS, so no DPoP.
-    dPoP: { enabled: false },
+    // FAPI 2.0 allows either sender constraint; each run uses one of them.
+    mTLS: mtls
+      ? {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate: peerCertificatePem,
+      }
+      : { enabled: false },
+    dPoP: dpop
+      ? {
+        enabled: true,
+        // Nonces (RFC 9449 §8, §9) are issued from this secret and required everywhere.
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: () => true,
+        allowReplay: false,
+      }
+      : { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
@@ -154,6 +180,7 @@ for (const event of [
   'grant.error',
   'introspection.error',
   'revocation.error',
+  'userinfo.error',
 ]) {
   provider.on(event, (ctx, err) => {
     console.error(`${event}: ${err.name}: ${err.message}`
@@ -165,11 +192,12 @@ for (const event of [
 provider.on('pushed_authorization_request.success', (ctx) => console.error(`PAR ok for ${ctx.oidc.client?.clientId}`));
 provider.on('grant.success', (ctx) => console.error(`token ok: ${ctx.oidc.params.grant_type}`));
 // The sender constraint of each issued access token, for run.sh to compare with the
-// client certificate's thumbprint.
+// client certificate's thumbprint (mtls) or the DPoP key's thumbprint (dpop).
 for (const model of ['access_token', 'client_credentials']) {
   for (const event of ['saved', 'issued']) {
     provider.on(`${model}.${event}`, (token) => {
       console.error(`bound: ${model} x5t#S256=${token['x5t#S256'] ?? 'none'}`);
+      if (dpop) console.error(`bound: ${model} jkt=${token.jkt ?? 'none'}`);
     });
   }
 }
@@ -237,4 +265,5 @@ function shutdown() {
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
+console.error(`binding: ${binding}`);
 console.log(`issuer: ${issuer}`);

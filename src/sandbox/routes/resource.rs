@@ -157,7 +157,11 @@ pub(super) async fn balances(
         .and_then(|d| d.get("consent"))
         .cloned()
         .unwrap_or(Value::Null);
-    let scheme = if record.cnf_jkt.is_some() { "DPoP" } else { "Bearer" };
+    let scheme = if record.cnf_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
     let granted = consent
         .get("permissions")
         .and_then(Value::as_array)
@@ -174,7 +178,10 @@ pub(super) async fn balances(
     let account = consent
         .get("accounts")
         .and_then(Value::as_array)
-        .and_then(|a| a.iter().find(|x| x.get("account_id").and_then(Value::as_str) == Some(account_id.as_str())))
+        .and_then(|a| {
+            a.iter()
+                .find(|x| x.get("account_id").and_then(Value::as_str) == Some(account_id.as_str()))
+        })
         .cloned();
     let Some(account) = account else {
         return challenge(
