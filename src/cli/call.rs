@@ -52,6 +52,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
         url: args.url.clone(),
         // --header values reach the request through the profile's extra headers.
         headers: Vec::new(),
+        decrypt_with: settings.decryption_key.clone(),
     };
     let exchange = resource::call(
         &transport,
@@ -106,6 +107,7 @@ pub async fn after_exchange(
         method: "GET".into(),
         url: url.to_owned(),
         headers: Vec::new(),
+        decrypt_with: settings.decryption_key.clone(),
     };
     let call = resource::call(transport, &settings.profile, &token, dpop, nonces, &what)
         .await

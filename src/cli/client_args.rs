@@ -118,6 +118,10 @@ pub struct ClientArgs {
     /// The DPoP proof algorithm: ES256 (default), EdDSA or PS256.
     #[arg(long)]
     pub dpop_alg: Option<SigningAlg>,
+    /// The client's decryption key (RSA private key PEM) to read encrypted (JWE) API
+    /// answers (RSA-OAEP-256).
+    #[arg(long, value_name = "FILE")]
+    pub decrypt_key: Option<PathBuf>,
 }
 
 impl ClientArgs {
@@ -150,6 +154,7 @@ impl ClientArgs {
             dpop: self.dpop,
             dpop_key_file: self.dpop_key.clone(),
             dpop_alg: self.dpop_alg,
+            decrypt_key_file: self.decrypt_key.clone(),
         }
     }
 

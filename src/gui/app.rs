@@ -15,7 +15,7 @@ use super::state::{
     AppState, HistoryEntry, JwtKeySource, KeyState, LoadedKey, Notice, Persisted, PreviewInputs,
     SandboxStatus, StoreStatus, Tab, Work,
 };
-use super::worker::{Area, Command, Event, Worker};
+use super::worker::{Area, Command, Event, PemKeyUse, Worker};
 use crate::checks::CheckContext;
 use crate::inspector::Inspection;
 use crate::jose::keys::KeyType;
@@ -86,6 +86,10 @@ pub enum Action {
     ImportMtlsKey,
     /// Forget the mTLS settings.
     ClearMtls,
+    /// Import the client's decryption key (encrypted API answers).
+    ImportDecryptionKey,
+    /// Forget the decryption key reference.
+    ClearDecryptionKey,
     /// Start the embedded sandbox for the local profile.
     StartSandbox,
     /// Copy text to the clipboard.
@@ -696,13 +700,25 @@ impl App {
                     "certificate set; import its private key too, then Save",
                 ));
             }
-            Event::MtlsKey { profile, entry } => {
+            Event::PemKey {
+                profile,
+                used_for,
+                entry,
+            } => {
                 if let Some(p) = st.profile_mut().filter(|p| p.name == profile) {
-                    p.tls.client_key = Some(entry);
+                    match used_for {
+                        PemKeyUse::Mtls => p.tls.client_key = Some(entry),
+                        PemKeyUse::Decryption => p.encryption_key = Some(entry),
+                    }
                 }
-                st.client_notice = Some(Notice::info(
-                    "mTLS key kept in the secret store; press Save to keep the profile",
-                ));
+                st.client_notice = Some(Notice::info(match used_for {
+                    PemKeyUse::Mtls => {
+                        "mTLS key kept in the secret store; press Save to keep the profile"
+                    }
+                    PemKeyUse::Decryption => {
+                        "decryption key kept in the secret store; press Save to keep the profile"
+                    }
+                }));
             }
             Event::Jwks(result) => match result {
                 Ok(jwks) => {
@@ -967,7 +983,23 @@ impl App {
             Action::PickMtlsCert => self.worker.send(Command::PickMtlsCert),
             Action::ImportMtlsKey => {
                 if let Some(p) = self.state.profile().cloned() {
-                    self.worker.send(Command::ImportMtlsKey { profile: p });
+                    self.worker.send(Command::ImportPemKey {
+                        profile: p,
+                        used_for: PemKeyUse::Mtls,
+                    });
+                }
+            }
+            Action::ImportDecryptionKey => {
+                if let Some(p) = self.state.profile().cloned() {
+                    self.worker.send(Command::ImportPemKey {
+                        profile: p,
+                        used_for: PemKeyUse::Decryption,
+                    });
+                }
+            }
+            Action::ClearDecryptionKey => {
+                if let Some(p) = self.state.profile_mut() {
+                    p.encryption_key = None;
                 }
             }
             Action::ClearMtls => {
@@ -1151,6 +1183,26 @@ impl App {
             self.state.api.result = Some(Err("type the API URL to call".into()));
             return;
         }
+        let mut headers = Vec::new();
+        for line in self
+            .state
+            .api
+            .headers
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            match line.split_once(':') {
+                Some((name, value)) if !name.trim().is_empty() => {
+                    headers.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+                _ => {
+                    self.state.api.result = Some(Err(format!(
+                        "the header line {line:?} is not `Name: value`"
+                    )));
+                    return;
+                }
+            }
+        }
         let method = match self.state.api.method.trim() {
             "" => "GET".to_owned(),
             m => m.to_ascii_uppercase(),
@@ -1169,7 +1221,9 @@ impl App {
             call: crate::oauth::resource::ResourceCall {
                 method,
                 url,
-                headers: Vec::new(),
+                headers,
+                // The worker reads the profile's decryption key, when it names one.
+                decrypt_with: None,
             },
         });
     }

@@ -196,6 +196,8 @@ pub struct ApiCall {
     pub method: String,
     /// The API URL.
     pub url: String,
+    /// Extra headers, one `Name: value` per line.
+    pub headers: String,
     /// The call in flight.
     pub work: Work,
     /// The last answer, or why the call could not be made.

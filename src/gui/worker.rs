@@ -108,10 +108,12 @@ pub enum Command {
     },
     /// Pick the mTLS certificate file (public; the path is kept in the profile).
     PickMtlsCert,
-    /// Pick the mTLS private key file and keep it in the secret store.
-    ImportMtlsKey {
+    /// Pick a private key file (mTLS, decryption) and keep it in the secret store.
+    ImportPemKey {
         /// The profile.
         profile: Profile,
+        /// What the key is for.
+        used_for: PemKeyUse,
     },
     /// OIDC discovery from the profile's issuer.
     Discover {
@@ -172,6 +174,31 @@ pub enum Command {
     },
     /// Pick a verification key file for the JWT panel.
     PickJwtKey,
+}
+
+/// What an imported private key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PemKeyUse {
+    /// The mTLS client key (RFC 8705).
+    Mtls,
+    /// The client's decryption key for encrypted answers (RFC 7516, RSA-OAEP-256).
+    Decryption,
+}
+
+impl PemKeyUse {
+    fn title(self) -> &'static str {
+        match self {
+            PemKeyUse::Mtls => "mTLS client private key (PEM)",
+            PemKeyUse::Decryption => "decryption private key (RSA PEM)",
+        }
+    }
+
+    fn entry(self) -> &'static str {
+        match self {
+            PemKeyUse::Mtls => "mtls-key",
+            PemKeyUse::Decryption => "enc-key",
+        }
+    }
 }
 
 /// What a token request is built from, so the worker can build it again with a DPoP
@@ -295,10 +322,12 @@ pub enum Event {
         /// It, read.
         result: Result<crate::jose::public_key::CertificateInfo, String>,
     },
-    /// The mTLS key was stored under this entry.
-    MtlsKey {
+    /// A private key (mTLS, decryption) was stored under this entry.
+    PemKey {
         /// The profile name.
         profile: String,
+        /// What the key is for.
+        used_for: PemKeyUse,
         /// The entry.
         entry: String,
     },
@@ -757,11 +786,9 @@ impl Inner {
                 Ok(None) => {}
                 Err(e) => self.notice(Area::Client, Notice::error(format!("{e:#}"))),
             },
-            Command::ImportMtlsKey { profile } => {
+            Command::ImportPemKey { profile, used_for } => {
                 let result = async {
-                    let Some((path, text)) =
-                        self.read_picked("mTLS client private key (PEM)").await?
-                    else {
+                    let Some((path, text)) = self.read_picked(used_for.title()).await? else {
                         return Ok(None);
                     };
                     if !text.contains("PRIVATE KEY") {
@@ -770,14 +797,15 @@ impl Inner {
                             path.display()
                         ));
                     }
-                    let entry = secret_store::entry_name(&profile.name, "mtls-key");
+                    let entry = secret_store::entry_name(&profile.name, used_for.entry());
                     self.secret_set(entry.clone(), Secret::new(text)).await?;
                     anyhow::Ok(Some(entry))
                 }
                 .await;
                 match result {
-                    Ok(Some(entry)) => self.emit(Event::MtlsKey {
+                    Ok(Some(entry)) => self.emit(Event::PemKey {
                         profile: profile.name,
+                        used_for,
                         entry,
                     }),
                     Ok(None) => {}
@@ -806,10 +834,17 @@ impl Inner {
                 profile,
                 token,
                 token_type,
-                call,
+                mut call,
             } => {
                 let result = async {
                     let transport = self.transport(&profile).await?;
+                    if profile.encryption_key.is_some() {
+                        let keychain = Keychain::given(self.store()?);
+                        let p = profile.clone();
+                        call.decrypt_with = self
+                            .blocking(move || settings::decryption_key(&p, None, &keychain))
+                            .await??;
+                    }
                     let dpop = if token_type.eq_ignore_ascii_case("DPoP") {
                         self.dpop_key(&profile).await?
                     } else {

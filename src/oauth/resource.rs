@@ -5,9 +5,12 @@
 
 use serde_json::Value;
 
-use crate::checks::{Finding, Severity};
+use crate::checks::{CheckContext, Finding, Severity};
+use crate::inspector::{self, Inspection, Report};
+use crate::jose::jwe::JweKey;
+use crate::jose::jwt::{self, JoseKind};
 use crate::oauth::dpop::{DpopKey, NonceStore};
-use crate::oauth::exchange::{self, Exchange, ExchangeContext};
+use crate::oauth::exchange::{self, Exchange, ExchangeContext, FoundToken};
 use crate::oauth::request::{self, BuildError, RequestOptions};
 use crate::oauth::transport::HttpClient;
 use crate::secret::Secret;
@@ -22,6 +25,8 @@ pub struct ResourceCall {
     pub url: String,
     /// Extra headers, `Name: value`.
     pub headers: Vec<(String, String)>,
+    /// The client's decryption key, for an encrypted (JWE) answer.
+    pub decrypt_with: Option<JweKey>,
 }
 
 /// Calls the API: Bearer, or DPoP with a proof bound to the token when `dpop` is given
@@ -60,7 +65,63 @@ pub async fn call(
         let findings = explain_www_authenticate(r.http.header("www-authenticate"));
         exchange.findings.extend(findings);
     }
+    if let Ok(r) = &mut exchange.outcome
+        && let Some(found) = signed_or_encrypted_body(&r.body_text, what.decrypt_with.as_ref())
+    {
+        r.tokens.extend(found);
+    }
     Ok(exchange)
+}
+
+/// A body that is a compact JWS or JWE (signed or encrypted API answers, as PayNet
+/// sends them), decoded: the JWE decrypted with `key` when given, and the token inside.
+fn signed_or_encrypted_body(text: &str, key: Option<&JweKey>) -> Option<Vec<FoundToken>> {
+    let text = text.trim();
+    if !jwt::looks_like_jose(text) {
+        return None;
+    }
+    let how = Inspection {
+        jwe_key: key.cloned(),
+        ..Inspection::default()
+    };
+    let found = |path: &str, raw: &str, report: &Report| FoundToken {
+        path: path.to_owned(),
+        kind: report.token_kind,
+        raw: raw.to_owned(),
+        header: Some(report.header.clone()),
+        claims: report.claims.clone().or_else(|| {
+            report
+                .payload_text
+                .as_ref()
+                .map(|t| Value::String(t.clone()))
+        }),
+        error: None,
+        signature: Some(report.signature.clone()),
+        findings: report.findings.clone(),
+        decoded: None,
+    };
+    let report = inspector::inspect(text, &how, &CheckContext::default()).ok()?;
+    let mut out = Vec::new();
+    if report.kind == JoseKind::Jwe && report.decryption_error.is_none() && key.is_none() {
+        let mut body = found("body", text, &report);
+        body.findings.insert(
+            0,
+            Finding::new(
+                Severity::Info,
+                "resource.encrypted_body",
+                "the answer is encrypted (JWE): give the client's decryption key (--decrypt-key, or the profile's encryption key) to read it",
+                "RFC 7516",
+            ),
+        );
+        out.push(body);
+        return Some(out);
+    }
+    out.push(found("body", text, &report));
+    if let Some(nested) = &report.nested {
+        let inner = report.payload_text.as_deref().unwrap_or_default().trim();
+        out.push(found("body (decrypted)", inner, nested));
+    }
+    Some(out)
 }
 
 /// Explains a resource server's `WWW-Authenticate` error (RFC 6750 §3.1, RFC 9449 §7.1).
@@ -128,6 +189,89 @@ pub fn token_of(body: &Value) -> Option<(Secret, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::transport::{Call, FnClient, HttpResponse, SendError};
+
+    /// An API that answers with `body` as `application/jose`.
+    fn api(body: String) -> impl HttpClient {
+        FnClient(move |call: Call<'_>| match call {
+            Call::Send(_) => Ok(HttpResponse::with(
+                200,
+                &[("content-type", "application/jose")],
+                body.clone(),
+            )),
+            Call::Get(url) => Err(SendError::Refused(url.to_owned())),
+        })
+    }
+
+    fn what(key: Option<JweKey>) -> ResourceCall {
+        ResourceCall {
+            method: "GET".into(),
+            url: "https://bank.example/accounts".into(),
+            headers: Vec::new(),
+            decrypt_with: key,
+        }
+    }
+
+    /// A signed, then encrypted answer (PayNet's resource responses) is decrypted with
+    /// the client's key and the signed payload inside is shown; without the key, the
+    /// answer says what is missing.
+    #[tokio::test]
+    async fn encrypted_and_signed_answers_are_read() {
+        let inner = crate::jose::verify::test_keys::ed25519().sign(
+            None,
+            &serde_json::json!({"Data": {"Account": [{"AccountId": "1"}]}}),
+        );
+        let cek = [7u8; 32];
+        let jwe = crate::jose::jwe::tests::encrypt_gcm(
+            r#"{"alg":"dir","enc":"A256GCM","cty":"JWT"}"#,
+            &[],
+            &cek,
+            inner.as_bytes(),
+        );
+        let profile = Profile::new("bank", "https://bank.example");
+        let token = Secret::new("at");
+        let nonces = NonceStore::default();
+        let key = JweKey::Direct(cek.to_vec());
+        let ex = call(
+            &api(jwe.clone()),
+            &profile,
+            &token,
+            None,
+            &nonces,
+            &what(Some(key)),
+        )
+        .await
+        .unwrap();
+        let tokens = &ex.response().unwrap().tokens;
+        assert_eq!(tokens[0].path, "body");
+        assert_eq!(tokens[0].header.as_ref().unwrap()["enc"], "A256GCM");
+        assert_eq!(tokens[1].path, "body (decrypted)");
+        assert_eq!(tokens[1].raw, inner);
+        assert_eq!(
+            tokens[1].claims.as_ref().unwrap()["Data"]["Account"][0]["AccountId"],
+            "1"
+        );
+
+        let ex = call(&api(jwe), &profile, &token, None, &nonces, &what(None))
+            .await
+            .unwrap();
+        let tokens = &ex.response().unwrap().tokens;
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].findings[0].code, "resource.encrypted_body");
+
+        // A plain JSON answer has no decoded body.
+        let ex = call(
+            &api("{}".into()),
+            &profile,
+            &token,
+            None,
+            &nonces,
+            &what(None),
+        )
+        .await
+        .unwrap();
+        assert!(ex.response().unwrap().tokens.is_empty());
+    }
 
     #[test]
     fn www_authenticate_errors_are_explained() {

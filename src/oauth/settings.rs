@@ -104,6 +104,8 @@ pub struct Overrides {
     pub dpop_key_file: Option<PathBuf>,
     /// The DPoP proof algorithm: ES256 (default), EdDSA or PS256.
     pub dpop_alg: Option<SigningAlg>,
+    /// The client's decryption key file (RSA private key PEM) for encrypted answers.
+    pub decrypt_key_file: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -231,6 +233,8 @@ pub struct Settings {
     pub client_key_file: Option<PathBuf>,
     /// The DPoP key, when DPoP is used.
     pub dpop: Option<crate::oauth::dpop::DpopKey>,
+    /// The client's decryption key for encrypted (JWE) answers, when one is given.
+    pub decryption_key: Option<crate::jose::jwe::JweKey>,
 }
 
 /// Step 2: loads what `profile` (with the overrides already applied) refers to: the
@@ -274,13 +278,44 @@ pub fn resolve(
         None => None,
     };
     let dpop = dpop_key(&profile, overrides, saved, keychain)?;
+    let decryption_key = decryption_key(&profile, overrides.decrypt_key_file.as_deref(), keychain)?;
     Ok(Settings {
         profile,
         secrets,
         transport,
         client_key_file: overrides.client_cert_key.clone(),
         dpop,
+        decryption_key,
     })
+}
+
+/// The client's decryption key (RFC 7516, `RSA-OAEP-256`): a file, else the profile's
+/// keychain entry when it names one.
+pub fn decryption_key(
+    profile: &Profile,
+    file: Option<&Path>,
+    keychain: &Keychain,
+) -> Result<Option<crate::jose::jwe::JweKey>, SettingsError> {
+    let pem = match (file, &profile.encryption_key) {
+        (Some(path), _) => Secret::new(read_file("--decrypt-key", path)?),
+        (None, Some(entry)) if !entry.trim().is_empty() => {
+            match keychain.read(entry, "the client's decryption key")? {
+                Some(pem) => pem,
+                None => {
+                    return Err(SettingsError::MissingSecret(format!(
+                        "the profile names the decryption key entry {entry:?}, but the keychain has nothing there: store the key with `token-inspector profile import-key` or remove encryption_key"
+                    )));
+                }
+            }
+        }
+        _ => return Ok(None),
+    };
+    if !pem.expose().contains("PRIVATE KEY") {
+        return Err(SettingsError::Input(
+            "the decryption key is not a PEM private key (RSA, for RSA-OAEP-256)".into(),
+        ));
+    }
+    Ok(Some(crate::jose::jwe::JweKey::RsaPrivatePem(pem)))
 }
 
 /// The DPoP key (RFC 9449): a file, else the saved profile's keychain entry (made on
@@ -459,6 +494,29 @@ pub fn certificate_x5t(transport: &TransportConfig) -> Option<String> {
 mod tests {
     use super::*;
     use crate::storage::secret_store::MemoryStore;
+
+    #[test]
+    fn the_decryption_key_comes_from_the_keychain_entry_the_profile_names() {
+        let store = Arc::new(MemoryStore::new());
+        let keychain = Keychain::given(store.clone());
+        let mut p = Profile::new("bank", "https://bank.example");
+        assert!(decryption_key(&p, None, &keychain).unwrap().is_none());
+        p.encryption_key = Some("profile/bank/enc-key".into());
+        let missing = decryption_key(&p, None, &keychain).unwrap_err().to_string();
+        assert!(missing.contains("profile/bank/enc-key"), "{missing}");
+        let key = PrivateKey::generate(crate::jose::keys::KeyType::Rsa { bits: 2048 }).unwrap();
+        store
+            .set("profile/bank/enc-key", key.to_pkcs8_pem())
+            .unwrap();
+        assert!(matches!(
+            decryption_key(&p, None, &keychain).unwrap(),
+            Some(crate::jose::jwe::JweKey::RsaPrivatePem(_))
+        ));
+        store
+            .set("profile/bank/enc-key", &Secret::new("not a key"))
+            .unwrap();
+        assert!(decryption_key(&p, None, &keychain).is_err());
+    }
 
     #[test]
     fn overrides_replace_only_what_is_given() {

@@ -285,6 +285,10 @@ pub struct Profile {
     /// (kept in the keychain, made on first use).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop: bool,
+    /// The keychain entry of the client's decryption key (RSA private key PEM, for
+    /// `RSA-OAEP-256`), to read encrypted (JWE) API answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<String>,
     /// The consent asked for: `authorization_details` JSON (RFC 9396), or for ecosystems
     /// that create the consent first, the consent body; `{expires_in_days:N}` and `{uuid}`
     /// are filled in when it is sent.
@@ -309,6 +313,7 @@ impl Profile {
             preset: None,
             request_object: RequestObjectSettings::default(),
             dpop: false,
+            encryption_key: None,
             consent: None,
         }
     }

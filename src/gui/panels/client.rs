@@ -649,6 +649,24 @@ fn tls(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             actions.push(Action::ClearMtls);
         }
     });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Decryption key:");
+        ui.monospace(
+            p.encryption_key
+                .as_deref()
+                .map(|e| format!("secret store entry {e}"))
+                .unwrap_or_else(|| "none".into()),
+        )
+        .on_hover_text(
+            "The client's RSA private key for encrypted (JWE, RSA-OAEP-256) API answers",
+        );
+        if ui.button("Import decryption key…").clicked() {
+            actions.push(Action::ImportDecryptionKey);
+        }
+        if p.encryption_key.is_some() && ui.button("Clear decryption key").clicked() {
+            actions.push(Action::ClearDecryptionKey);
+        }
+    });
     ui.horizontal(|ui| {
         ui.label("Connect timeout (s)");
         ui.add(egui::DragValue::new(&mut p.tls.connect_timeout_secs).range(1..=300));

@@ -290,6 +290,16 @@ fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mu
             ui.spinner();
         }
     });
+    ui.horizontal(|ui| {
+        let label = ui.label("Headers");
+        ui.add(
+            egui::TextEdit::multiline(&mut api.headers)
+                .hint_text("x-customer-user-agent: token-inspector")
+                .desired_rows(1)
+                .desired_width(ui.available_width()),
+        )
+        .labelled_by(label.id);
+    });
     match &api.result {
         None => {}
         Some(Err(e)) => {
@@ -319,6 +329,10 @@ fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mu
             findings(ui, &ex.findings);
             dpop_view(ui, ex);
             if let Ok(r) = &ex.outcome {
+                // A signed or encrypted answer, decoded.
+                for (i, token) in r.tokens.iter().enumerate() {
+                    token_view(ui, actions, 1000 + i, token);
+                }
                 egui::CollapsingHeader::new("API answer")
                     .id_salt("api_body")
                     .default_open(true)
