@@ -95,6 +95,9 @@ struct Prepared {
     transport: Transport,
     context: ExchangeContext,
     redirect_findings: Vec<token_inspector::checks::Finding>,
+    /// The DPoP nonces servers gave (PAR's, for --auto-approve), for the token request
+    /// and --call (RFC 9449 §8.2).
+    nonces: std::sync::Arc<token_inspector::oauth::dpop::NonceStore>,
 }
 
 async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
@@ -150,7 +153,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     if prepared.settings.transport.insecure_skip_verify {
         eprintln!("WARNING: TLS certificate verification is OFF (--insecure)");
     }
-    let nonces = token_inspector::oauth::dpop::NonceStore::default();
+    let nonces = prepared.nonces.clone();
     let mut exchange = match &prepared.settings.dpop {
         // A DPoP nonce request is answered once, with a fresh proof and assertion.
         Some(key) => exchange::run_with_nonce_retry(
@@ -230,16 +233,24 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
     let mut code_verifier = args.code_verifier.clone();
     let mut auto_code = None;
     let mut requested_consent = None;
+    let nonces = std::sync::Arc::<token_inspector::oauth::dpop::NonceStore>::default();
     if args.auto_approve {
-        let session = token_inspector::oauth::authorize::start(
-            &transport,
-            profile,
-            &settings.secrets,
-            token_inspector::oauth::authorize::consent_or_default(
+        // With DPoP, PAR carries a proof too, which binds the code to the key (RFC 9449 §10).
+        let input = token_inspector::oauth::authorize::AuthorizationInput {
+            authorization_details: token_inspector::oauth::authorize::consent_or_default(
                 profile,
                 None,
                 &authorization_details_types,
             ),
+            dpop: settings.dpop.clone(),
+            nonces: nonces.clone(),
+            ..Default::default()
+        };
+        let session = token_inspector::oauth::authorize::start(
+            &transport,
+            profile,
+            &settings.secrets,
+            input,
             &RequestOptions::default(),
         )
         .await?;
@@ -352,6 +363,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         transport,
         context,
         redirect_findings,
+        nonces,
     })
 }
 
