@@ -457,6 +457,13 @@ fn every_subcommand_reports_failures_as_json_with_its_exit_code() {
         ),
         (vec!["discover", &issuer], "network", 3),
         (vec!["discover", "not a url"], "input", 2),
+        (vec!["call", "http://127.0.0.1:9/accounts"], "input", 2),
+        (vec!["introspect", "--issuer", &issuer], "input", 2),
+        (
+            vec!["revoke", "--issuer", &issuer, "--token", "t", "--key", key],
+            "network",
+            3,
+        ),
         (vec!["decode", "not-a-token"], "malformed", 2),
         (vec!["decode", token, "--jwks", &jwks], "network", 3),
         (

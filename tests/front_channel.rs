@@ -358,3 +358,70 @@ fn dpop_with_required_nonces_from_the_token_to_the_api_call() {
         .unwrap();
     assert_eq!(auth_header["redacted"], true);
 }
+
+/// `introspect` and `revoke` with DPoP at a server that requires nonces: the nonce
+/// request is answered, introspection shows the token bound to our DPoP key
+/// (`cnf.jkt`), and a revoked token is inactive.
+#[test]
+fn introspect_and_revoke_with_dpop_nonces() {
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = bank(
+        SandboxConfig {
+            dpop_nonce: true,
+            ..SandboxConfig::default()
+        },
+        &key,
+        SigningAlg::ES256,
+    );
+    let file = key_file(&bank, &key);
+    let dpop_file = bank.dir.path().join("dpop.pem");
+    let dpop_key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    std::fs::write(&dpop_file, dpop_key.to_pkcs8_pem().expose()).unwrap();
+    let dpop_file = dpop_file.to_str().unwrap().to_owned();
+    let run = |args: &[&str], token: &str| -> (i32, Value) {
+        let out = Command::new(BIN)
+            .args(args)
+            .args([
+                "--issuer",
+                bank.sandbox.issuer(),
+                "--client-id",
+                "cli-client",
+                "--key",
+                &file,
+                "--dpop-key",
+                &dpop_file,
+                "--json",
+            ])
+            .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
+            .env("TOKEN_INSPECTOR_TOKEN", token)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap_or(-1), v)
+    };
+    let (code, v) = run(
+        &["exchange", "--grant", "client_credentials", "--scope", "accounts"],
+        "",
+    );
+    assert_eq!(code, 0, "{v}");
+    let token = v["response"]["body"]["access_token"].as_str().unwrap().to_owned();
+
+    let (code, v) = run(&["introspect"], &token);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["first_attempt"]["response"]["body"]["error"], "use_dpop_nonce");
+    assert_eq!(v["response"]["body"]["active"], true);
+    assert_eq!(v["response"]["body"]["token_type"], "DPoP");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"binding.jkt_match"), "{codes:?}");
+
+    let (code, v) = run(&["revoke"], &token);
+    assert_eq!(code, 0, "{v}");
+    let (_, v) = run(&["introspect"], &token);
+    assert_eq!(v["response"]["body"]["active"], false, "{v}");
+}

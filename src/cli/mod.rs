@@ -31,6 +31,7 @@ pub mod keygen;
 pub mod mock_server;
 pub mod output;
 pub mod profile;
+pub mod token_management;
 
 pub use exit::Exit;
 
@@ -52,6 +53,10 @@ pub enum Command {
     Authorize(Box<authorize::AuthorizeArgs>),
     /// Call an API with a token (Bearer or DPoP), and explain the answer.
     Call(Box<call::CallArgs>),
+    /// Ask the introspection endpoint about a token (RFC 7662).
+    Introspect(Box<token_management::TokenManagementArgs>),
+    /// Revoke a token at the revocation endpoint (RFC 7009).
+    Revoke(Box<token_management::TokenManagementArgs>),
     /// Decode a JWT/JWS/JWE, verify it and list findings.
     Decode(Box<decode::DecodeArgs>),
     /// Fetch an issuer's OpenID discovery document.
@@ -71,6 +76,7 @@ impl Command {
             Command::Exchange(a) => a.json,
             Command::Authorize(a) => a.json,
             Command::Call(a) => a.json,
+            Command::Introspect(a) | Command::Revoke(a) => a.json,
             Command::Decode(a) => a.json,
             Command::Discover(a) => a.json,
             Command::Keygen(a) => a.json,
@@ -89,6 +95,16 @@ pub async fn run(command: Command) -> Exit {
         Command::Exchange(args) => exchange::run(*args).await,
         Command::Authorize(args) => authorize::run(*args).await,
         Command::Call(args) => call::run(*args).await,
+        Command::Introspect(args) => {
+            token_management::run(
+                token_inspector::oauth::request::RequestKind::Introspect,
+                *args,
+            )
+            .await
+        }
+        Command::Revoke(args) => {
+            token_management::run(token_inspector::oauth::request::RequestKind::Revoke, *args).await
+        }
         Command::Decode(args) => decode::run(*args).await,
         Command::Discover(args) => discover::run(args).await,
         Command::Keygen(args) => keygen::run(args).await,
