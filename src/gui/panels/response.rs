@@ -195,7 +195,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     });
                     code_block(ui, &raw);
                 });
-            dpop_view(ui, ex);
+            dpop_view(ui, ex, "resp");
             let token = ex
                 .response()
                 .and_then(|r| r.body.json())
@@ -208,7 +208,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
 }
 
 /// The DPoP proof sent, and the attempt the server refused for want of a nonce.
-fn dpop_view(ui: &mut egui::Ui, ex: &Exchange) {
+fn dpop_view(ui: &mut egui::Ui, ex: &Exchange, salt: &str) {
     if let Some(first) = &ex.first_attempt {
         let said = first
             .response()
@@ -221,7 +221,7 @@ fn dpop_view(ui: &mut egui::Ui, ex: &Exchange) {
             .color(warn_color(ui)),
         );
         egui::CollapsingHeader::new("First attempt (refused for a nonce)")
-            .id_salt("resp_first_attempt")
+            .id_salt(format!("{salt}_first_attempt"))
             .show(ui, |ui| {
                 code_block(
                     ui,
@@ -234,7 +234,7 @@ fn dpop_view(ui: &mut egui::Ui, ex: &Exchange) {
     }
     if let Some(proof) = &ex.request.dpop {
         egui::CollapsingHeader::new("DPoP proof sent")
-            .id_salt("resp_dpop_proof")
+            .id_salt(format!("{salt}_dpop_proof"))
             .show(ui, |ui| {
                 ui.columns(2, |cols| {
                     cols[0].label(RichText::new("Header").strong());
@@ -267,10 +267,11 @@ fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mu
                     }
                 }
             });
+        let label = ui.label("API URL");
         let edit = egui::TextEdit::singleline(&mut api.url)
             .hint_text("https://bank.example/open-banking/v1/accounts")
-            .desired_width(ui.available_width() - 140.0);
-        ui.add(edit).labelled_by(ui.label("API URL").id);
+            .desired_width((ui.available_width() - 90.0).max(120.0));
+        ui.add(edit).labelled_by(label.id);
         let running = api.work.is_running();
         if ui
             .add_enabled(!running, egui::Button::new("Call API"))
@@ -327,7 +328,7 @@ fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mu
                 }
             }
             findings(ui, &ex.findings);
-            dpop_view(ui, ex);
+            dpop_view(ui, ex, "api");
             if let Ok(r) = &ex.outcome {
                 // A signed or encrypted answer, decoded.
                 for (i, token) in r.tokens.iter().enumerate() {

@@ -79,7 +79,11 @@ fn introspect_token(shared: &Shared, request: &ClientRequest) -> Result<Response
             m.insert("client_id".into(), json!(r.client_id));
             if r.kind == TokenKind::Access {
                 // A DPoP-bound token is presented as `DPoP` (RFC 9449 §5).
-                let scheme = if r.cnf_jkt.is_some() { "DPoP" } else { "Bearer" };
+                let scheme = if r.cnf_jkt.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                };
                 m.insert("token_type".into(), json!(scheme));
             } else {
                 m.insert("token_type".into(), json!("refresh_token"));
