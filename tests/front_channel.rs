@@ -401,15 +401,27 @@ fn introspect_and_revoke_with_dpop_nonces() {
         (out.status.code().unwrap_or(-1), v)
     };
     let (code, v) = run(
-        &["exchange", "--grant", "client_credentials", "--scope", "accounts"],
+        &[
+            "exchange",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "accounts",
+        ],
         "",
     );
     assert_eq!(code, 0, "{v}");
-    let token = v["response"]["body"]["access_token"].as_str().unwrap().to_owned();
+    let token = v["response"]["body"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let (code, v) = run(&["introspect"], &token);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["first_attempt"]["response"]["body"]["error"], "use_dpop_nonce");
+    assert_eq!(
+        v["first_attempt"]["response"]["body"]["error"],
+        "use_dpop_nonce"
+    );
     assert_eq!(v["response"]["body"]["active"], true);
     assert_eq!(v["response"]["body"]["token_type"], "DPoP");
     let codes: Vec<&str> = v["findings"]

@@ -370,6 +370,10 @@ pub fn dpop_key(
     } else {
         generate()?
     };
+    // A kept key signs with its own algorithm unless --dpop-alg asks for another.
+    let alg = overrides
+        .dpop_alg
+        .unwrap_or_else(|| SigningAlg::default_for(key.key_type()));
     if !alg.fits(key.key_type()) {
         return Err(SettingsError::Input(format!(
             "the DPoP key is {} and cannot sign {alg}",
@@ -494,6 +498,31 @@ pub fn certificate_x5t(transport: &TransportConfig) -> Option<String> {
 mod tests {
     use super::*;
     use crate::storage::secret_store::MemoryStore;
+
+    #[test]
+    fn a_kept_dpop_key_signs_with_its_own_algorithm() {
+        let keychain = Keychain::given(Arc::new(MemoryStore::new()));
+        let mut p = Profile::new("bank", "https://bank.example");
+        p.dpop = true;
+        let eddsa = Overrides {
+            dpop_alg: Some(SigningAlg::EdDSA),
+            ..Overrides::default()
+        };
+        let made = dpop_key(&p, &eddsa, true, &keychain).unwrap().unwrap();
+        assert_eq!(made.alg, SigningAlg::EdDSA);
+        // The next run, without --dpop-alg: the same key, still EdDSA.
+        let kept = dpop_key(&p, &Overrides::default(), true, &keychain)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.alg, SigningAlg::EdDSA);
+        assert_eq!(kept.jkt(), made.jkt());
+        // A profile's first DPoP key is ES256.
+        p.name = "other".into();
+        let fresh = dpop_key(&p, &Overrides::default(), true, &keychain)
+            .unwrap()
+            .unwrap();
+        assert_eq!(fresh.alg, SigningAlg::ES256);
+    }
 
     #[test]
     fn the_decryption_key_comes_from_the_keychain_entry_the_profile_names() {
