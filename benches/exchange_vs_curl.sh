@@ -7,6 +7,8 @@
 # against the embedded sandbox (`token-inspector mock-server`). Reports wall time per
 # request (hyperfine) and peak memory (GNU time).
 # Usage: benches/exchange_vs_curl.sh [path/to/token-inspector]   (default: target/release)
+#        TLS=1 benches/exchange_vs_curl.sh ...   the same over HTTPS (the sandbox's --tls
+#        mode with its local CA: rustls for us, curl's own TLS library for curl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${1:-target/release/token-inspector}"
@@ -16,16 +18,27 @@ command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null
 WORK="$(mktemp -d)"
 export TOKEN_INSPECTOR_CONFIG_DIR="$WORK/cfg"
 PORT=8471
-"$BIN" mock-server --port "$PORT" > "$WORK/server.log" 2>&1 &
+TLS_ARGS=()
+if [ "${TLS:-0}" = 1 ]; then TLS_ARGS=(--tls); fi
+"$BIN" mock-server --port "$PORT" "${TLS_ARGS[@]}" > "$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 sleep 1
-ISSUER="http://127.0.0.1:$PORT"
+SCHEME=http
+CURL_CA=()
+CLI_CA=()
+if [ "${TLS:-0}" = 1 ]; then
+  SCHEME=https
+  sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' "$WORK/server.log" > "$WORK/ca.pem"
+  CURL_CA=(--cacert "$WORK/ca.pem")
+  CLI_CA=(--cacert "$WORK/ca.pem")
+fi
+ISSUER="$SCHEME://127.0.0.1:$PORT"
 "$BIN" keygen --out "$WORK/k.pem" --jwks-out "$WORK/k.jwks" >/dev/null 2>&1
-curl -s "$ISSUER/register" -H 'Content-Type: application/json' \
+curl -s "${CURL_CA[@]}" "$ISSUER/register" -H 'Content-Type: application/json' \
   -d "{\"client_id\":\"bench\",\"jwks\":$(cat "$WORK/k.jwks")}" >/dev/null
 ARGS=(exchange --grant client_credentials --issuer "$ISSUER" --token-endpoint "$ISSUER/token"
-      --client-id bench --key "$WORK/k.pem" --scope accounts)
+      --client-id bench --key "$WORK/k.pem" --scope accounts "${CLI_CA[@]}")
 "$BIN" "${ARGS[@]}" --curl > "$WORK/curl.sh"
 hyperfine --warmup 3 --runs 50 -N \
   --command-name "token-inspector exchange --json" "$BIN ${ARGS[*]} --json" \

@@ -237,6 +237,9 @@ pub(crate) async fn serve(
             _ = &mut stop => break,
             accepted = listener.accept() => {
                 let Ok((tcp, _)) = accepted else { continue };
+                // Small answers go out at once: without this, a response written in
+                // pieces waits on the client's delayed ACK (about 40 ms).
+                let _ = tcp.set_nodelay(true);
                 let acceptor = setup.acceptor.clone();
                 let router = router.clone();
                 let mut closing = closing_rx.clone();
