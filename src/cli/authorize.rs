@@ -15,7 +15,7 @@ use super::client_args::ClientArgs;
 use super::exchange::{exchange_json, print_exchange};
 use super::{Exit, InputError, output};
 use token_inspector::oauth::authorize::{self, AuthorizationSession};
-use token_inspector::oauth::exchange::{self, Exchange};
+use token_inspector::oauth::exchange;
 use token_inspector::oauth::loopback::{self, RedirectCatcher};
 use token_inspector::oauth::redirect;
 use token_inspector::oauth::request::{self, Grant, RequestOptions};
@@ -205,10 +205,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    let mut exit = exit_for(&exchange);
-    if exit == Exit::Ok && call.as_ref().is_some_and(|c| !c.is_success()) {
-        exit = Exit::ServerError;
-    }
+    let exit = Exit::of(&exchange).and_call(call.as_ref());
     if args.json {
         let mut out = exchange_json(&exchange);
         if let Value::Object(map) = &mut out {
@@ -225,14 +222,6 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(exit)
-}
-
-fn exit_for(exchange: &Exchange) -> Exit {
-    match &exchange.outcome {
-        Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
-        Ok(_) => Exit::ServerError,
-        Err(_) => Exit::Network,
-    }
 }
 
 /// `--authorization-details`: inline JSON or `@FILE`, checked to be JSON.

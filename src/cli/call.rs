@@ -69,15 +69,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
     } else {
         print_call(&exchange);
     }
-    Ok(exit_for(&exchange))
-}
-
-fn exit_for(exchange: &Exchange) -> Exit {
-    match &exchange.outcome {
-        Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
-        Ok(_) => Exit::ServerError,
-        Err(_) => Exit::Network,
-    }
+    Ok(Exit::of(&exchange))
 }
 
 /// `--call URL` after an exchange: the token of a successful answer, with DPoP when the

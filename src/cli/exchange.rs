@@ -178,11 +178,6 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     };
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
-    let exit = match &exchange.outcome {
-        Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
-        Ok(_) => Exit::ServerError,
-        Err(_) => Exit::Network,
-    };
     let call = match &args.call {
         Some(url) => {
             super::call::after_exchange(
@@ -196,11 +191,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    let exit = if call.as_ref().is_some_and(|c| !c.is_success()) && exit == Exit::Ok {
-        Exit::ServerError
-    } else {
-        exit
-    };
+    let exit = Exit::of(&exchange).and_call(call.as_ref());
     if args.json {
         let mut out = exchange_json(&exchange);
         if let (Value::Object(map), Some(call)) = (&mut out, &call) {

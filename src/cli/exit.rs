@@ -1,5 +1,7 @@
 //! Documented exit codes.
 
+use token_inspector::oauth::exchange::Exchange;
+
 /// The process exit codes of every subcommand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -17,5 +19,24 @@ impl Exit {
     /// The numeric code.
     pub fn code(self) -> i32 {
         self as i32
+    }
+
+    /// The code of one exchange: 0 for a 2xx answer, 1 for another answer, 3 when no
+    /// answer came.
+    pub fn of(exchange: &Exchange) -> Exit {
+        match &exchange.outcome {
+            Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
+            Ok(_) => Exit::ServerError,
+            Err(_) => Exit::Network,
+        }
+    }
+
+    /// A successful exchange followed by an API call (`--call`) that failed is a failure.
+    pub fn and_call(self, call: Option<&Exchange>) -> Exit {
+        if self == Exit::Ok && call.is_some_and(|c| !c.is_success()) {
+            Exit::ServerError
+        } else {
+            self
+        }
     }
 }

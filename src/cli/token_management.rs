@@ -8,7 +8,7 @@ use super::client_args::{ClientArgs, Resolved};
 use super::exchange::{exchange_json, print_exchange};
 use super::{Exit, InputError, output};
 use token_inspector::oauth::dpop::NonceStore;
-use token_inspector::oauth::exchange::{self, Exchange};
+use token_inspector::oauth::exchange;
 use token_inspector::oauth::request::{self, BuildError, RequestKind, RequestOptions};
 use token_inspector::oauth::settings;
 use token_inspector::secret::Secret;
@@ -71,13 +71,5 @@ pub async fn run(kind: RequestKind, args: TokenManagementArgs) -> anyhow::Result
     } else {
         print_exchange(&exchange);
     }
-    Ok(exit_for(&exchange))
-}
-
-fn exit_for(exchange: &Exchange) -> Exit {
-    match &exchange.outcome {
-        Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
-        Ok(_) => Exit::ServerError,
-        Err(_) => Exit::Network,
-    }
+    Ok(Exit::of(&exchange))
 }
