@@ -768,6 +768,12 @@ pub fn build_resource_request(
     model
         .headers
         .retain(|h| !h.name.eq_ignore_ascii_case("Content-Type"));
+    insert_bearer(&mut model, access_token);
+    Ok(model)
+}
+
+/// Puts `Authorization: Bearer <token>` (a secret) before the `Accept` header.
+fn insert_bearer(model: &mut RequestModel, access_token: &Secret) {
     let at = model
         .headers
         .iter()
@@ -781,7 +787,6 @@ pub fn build_resource_request(
             true,
         ),
     );
-    Ok(model)
 }
 
 /// Switches a resource call to the DPoP scheme with a proof bound to the token.
@@ -817,19 +822,7 @@ pub fn build_consent_request(
             h.value = FieldValue::Plain("application/json".into());
         }
     }
-    let at = model
-        .headers
-        .iter()
-        .position(|h| h.name == "Accept")
-        .unwrap_or(model.headers.len());
-    model.headers.insert(
-        at,
-        header(
-            "Authorization",
-            format!("Bearer {}", access_token.expose()),
-            true,
-        ),
-    );
+    insert_bearer(&mut model, access_token);
     model.json_body = Some(body);
     Ok(model)
 }

@@ -134,6 +134,16 @@ impl TokenRecord {
     pub fn is_active(&self, now: i64) -> bool {
         self.active && self.expires_at.is_none_or(|exp| now < exp)
     }
+
+    /// How the token is presented: `DPoP` when bound to a DPoP key (RFC 9449 §5), else
+    /// `Bearer`.
+    pub fn token_type(&self) -> &'static str {
+        if self.cnf_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
 }
 
 impl Shared {

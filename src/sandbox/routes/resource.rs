@@ -136,6 +136,40 @@ pub(super) fn authorize(
     Ok(record)
 }
 
+/// The token of a resource call, checked as [`authorize`] does, and its consent, which
+/// must grant `permission`.
+fn consented(
+    shared: &Shared,
+    peer: &Peer,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &axum::http::Uri,
+    permission: &str,
+) -> Result<(TokenRecord, Value), Box<Response>> {
+    let record = authorize(shared, peer, headers, method.as_str(), uri.path())?;
+    let consent = record
+        .authorization_details
+        .as_ref()
+        .and_then(|d| d.get(0))
+        .and_then(|d| d.get("consent"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let granted = consent
+        .get("permissions")
+        .and_then(Value::as_array)
+        .is_some_and(|p| p.iter().any(|v| v == permission));
+    if !granted {
+        return Err(Box::new(challenge(
+            record.token_type(),
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("the token's consent does not grant {permission}"),
+            None,
+        )));
+    }
+    Ok((record, consent))
+}
+
 /// `GET /accounts/{id}/balances`: a made-up balance for an account of the token's
 /// consent, when the consent grants `read_balances`.
 pub(super) async fn balances(
@@ -146,35 +180,11 @@ pub(super) async fn balances(
     headers: HeaderMap,
     axum::extract::Path(account_id): axum::extract::Path<String>,
 ) -> Response {
-    let record = match authorize(&shared, &peer, &headers, method.as_str(), uri.path()) {
-        Ok(r) => r,
-        Err(response) => return *response,
-    };
-    let consent = record
-        .authorization_details
-        .as_ref()
-        .and_then(|d| d.get(0))
-        .and_then(|d| d.get("consent"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let scheme = if record.cnf_jkt.is_some() {
-        "DPoP"
-    } else {
-        "Bearer"
-    };
-    let granted = consent
-        .get("permissions")
-        .and_then(Value::as_array)
-        .is_some_and(|p| p.iter().any(|v| v == "read_balances"));
-    if !granted {
-        return challenge(
-            scheme,
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "the token's consent does not grant read_balances".into(),
-            None,
-        );
-    }
+    let (record, consent) =
+        match consented(&shared, &peer, &headers, &method, &uri, "read_balances") {
+            Ok(c) => c,
+            Err(response) => return *response,
+        };
     let account = consent
         .get("accounts")
         .and_then(Value::as_array)
@@ -185,7 +195,7 @@ pub(super) async fn balances(
         .cloned();
     let Some(account) = account else {
         return challenge(
-            scheme,
+            record.token_type(),
             StatusCode::FORBIDDEN,
             "insufficient_scope",
             format!("account {account_id} is not in the token's consent"),
@@ -212,34 +222,11 @@ pub(super) async fn accounts(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let record = match authorize(&shared, &peer, &headers, method.as_str(), uri.path()) {
-        Ok(r) => r,
-        Err(response) => return *response,
-    };
-    let consent = record
-        .authorization_details
-        .as_ref()
-        .and_then(|d| d.get(0))
-        .and_then(|d| d.get("consent"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let granted = consent
-        .get("permissions")
-        .and_then(Value::as_array)
-        .is_some_and(|p| p.iter().any(|v| v == "read_accounts"));
-    if !granted {
-        return challenge(
-            if record.cnf_jkt.is_some() {
-                "DPoP"
-            } else {
-                "Bearer"
-            },
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "the token's consent does not grant read_accounts".into(),
-            None,
-        );
-    }
+    let (record, consent) =
+        match consented(&shared, &peer, &headers, &method, &uri, "read_accounts") {
+            Ok(c) => c,
+            Err(response) => return *response,
+        };
     let body = json!({
         "data": consent.get("accounts").cloned().unwrap_or(json!([])),
         "consent_id": consent.get("consent_id"),

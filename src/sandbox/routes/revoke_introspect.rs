@@ -78,13 +78,7 @@ fn introspect_token(shared: &Shared, request: &ClientRequest) -> Result<Response
             m.insert("scope".into(), json!(r.scope));
             m.insert("client_id".into(), json!(r.client_id));
             if r.kind == TokenKind::Access {
-                // A DPoP-bound token is presented as `DPoP` (RFC 9449 §5).
-                let scheme = if r.cnf_jkt.is_some() {
-                    "DPoP"
-                } else {
-                    "Bearer"
-                };
-                m.insert("token_type".into(), json!(scheme));
+                m.insert("token_type".into(), json!(r.token_type()));
             } else {
                 m.insert("token_type".into(), json!("refresh_token"));
             }
