@@ -27,6 +27,7 @@ pub mod decode;
 pub mod discover;
 pub mod exchange;
 pub mod exit;
+pub mod generated;
 pub mod keygen;
 pub mod mock_server;
 pub mod output;
@@ -67,6 +68,10 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// Run the embedded Open Finance sandbox authorization server.
     MockServer(mock_server::MockServerArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(generated::CompletionsArgs),
+    /// Print the man page (roff), generated from this command line's definition.
+    Man(generated::ManArgs),
 }
 
 impl Command {
@@ -82,6 +87,7 @@ impl Command {
             Command::Keygen(a) => a.json,
             Command::Profile(a) => a.json,
             Command::MockServer(a) => a.json,
+            Command::Completions(_) | Command::Man(_) => false,
         }
     }
 }
@@ -110,6 +116,8 @@ pub async fn run(command: Command) -> Exit {
         Command::Keygen(args) => keygen::run(args).await,
         Command::Profile(args) => profile::run(args).await,
         Command::MockServer(args) => mock_server::run(args).await,
+        Command::Completions(args) => generated::completions(&args),
+        Command::Man(args) => generated::man(&args),
     };
     match result {
         Ok(exit) => exit,
