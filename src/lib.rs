@@ -6,6 +6,7 @@
 //! - [`jose`]: decoding, keys, verification and decryption of JOSE objects;
 //! - [`storage`]: profiles, ecosystem presets and the secret store;
 //! - [`checks`]: findings, pure functions from what was sent and received;
+//! - [`diagnosis`]: why a refused exchange failed, each cause judged on local evidence;
 //! - [`inspector`]: the JWT inspector pipeline for one pasted token;
 //! - [`sandbox`]: the embedded authorization server;
 //! - [`gui`] (feature `gui`): the desktop app.
@@ -13,6 +14,7 @@
 //! The command line lives in the binary (`src/cli`), on top of this library.
 
 pub mod checks;
+pub mod diagnosis;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod inspector;

@@ -62,7 +62,9 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         transport,
         notes,
         authorization_details_types,
+        discovery,
     } = args.client.resolve(args.json).await?;
+    let registered_jwks = args.client.registered_jwks(&transport).await?;
     if args.jar {
         settings.profile.request_object.signed = true;
     }
@@ -168,6 +170,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::ServerError);
     };
+    let code_received_at = time::OffsetDateTime::now_utc().unix_timestamp();
     let grant = Grant::AuthorizationCode {
         code: Secret::new(code),
         redirect_uri: session.redirect_uri.clone(),
@@ -199,6 +202,13 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     .map_err(|e| InputError::new(e.to_string()))?;
     exchange.findings.extend(redirect_findings);
     exchange.findings.sort_by_key(|f| f.severity);
+    let mut evidence =
+        token_inspector::diagnosis::Evidence::for_settings(&settings, discovery.as_ref());
+    evidence.registered_jwks = registered_jwks;
+    evidence.pkce_challenge = Some(session.verifier.challenge_s256());
+    evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
+    evidence.code_received_at = Some(code_received_at);
+    exchange.diagnosis = token_inspector::diagnosis::diagnose(&exchange, &evidence);
     let call = match &args.call {
         Some(url) => {
             super::call::after_exchange(&transport, &settings, &exchange, url, &nonces).await?

@@ -29,6 +29,8 @@ pub struct Resolved {
     pub notes: Vec<token_inspector::checks::Finding>,
     /// The `authorization_details` types the server takes (discovery), when discovered.
     pub authorization_details_types: Vec<String>,
+    /// The server's discovery document, when discovery ran (for the diagnosis).
+    pub discovery: Option<serde_json::Value>,
 }
 
 /// NumericDate styles for the assertion.
@@ -122,9 +124,35 @@ pub struct ClientArgs {
     /// answers (RSA-OAEP-256).
     #[arg(long, value_name = "FILE")]
     pub decrypt_key: Option<PathBuf>,
+    /// The client's registered JWK Set (file or URL): when a server refuses the client,
+    /// the diagnosis says whether the signing key's kid is registered.
+    #[arg(long, value_name = "FILE|URL")]
+    pub client_jwks: Option<String>,
 }
 
 impl ClientArgs {
+    /// The client's registered JWK Set from `--client-jwks` (a file, or a URL fetched
+    /// with the client's transport), for the diagnosis.
+    pub async fn registered_jwks(
+        &self,
+        transport: &Transport,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let Some(source) = &self.client_jwks else {
+            return Ok(None);
+        };
+        if source.starts_with("https://") || source.starts_with("http://") {
+            let jwks = token_inspector::oauth::discovery::fetch_jwks(transport, source)
+                .await
+                .with_context(|| format!("--client-jwks {source}"))?;
+            return Ok(Some(jwks));
+        }
+        let text = std::fs::read_to_string(source)
+            .map_err(|e| InputError::new(format!("--client-jwks {source}: {e}")))?;
+        let jwks = serde_json::from_str(&text)
+            .map_err(|e| InputError::new(format!("--client-jwks {source}: not JSON: {e}")))?;
+        Ok(Some(jwks))
+    }
+
     /// The flags as the core's overrides.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -186,6 +214,7 @@ impl ClientArgs {
             transport,
             notes: Vec::new(),
             authorization_details_types: Vec::new(),
+            discovery: None,
         })
     }
 
@@ -221,6 +250,7 @@ impl ClientArgs {
         let profile = &mut settings.profile;
         let mut notes = Vec::new();
         let mut authorization_details_types = Vec::new();
+        let mut discovered = None;
         if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
             let found = discovery::discover(&transport, &profile.issuer)
                 .await
@@ -250,6 +280,7 @@ impl ClientArgs {
                 })
                 .unwrap_or_default();
             discovery::apply_to_profile(&found, profile);
+            discovered = Some(serde_json::Value::Object(found.document.clone()));
         }
         notes.extend(token_inspector::storage::presets::profile_findings(profile));
         if !quiet {
@@ -262,6 +293,7 @@ impl ClientArgs {
             transport,
             notes,
             authorization_details_types,
+            discovery: discovered,
         })
     }
 }

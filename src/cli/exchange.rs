@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::client_args::ClientArgs;
 use super::{Exit, InputError, output};
+use token_inspector::diagnosis::{self, Evidence};
 use token_inspector::oauth::exchange::{self, Exchange, ExchangeContext, InteractionEcho};
 use token_inspector::oauth::redirect;
 use token_inspector::oauth::render::{self, Redaction};
@@ -98,6 +99,8 @@ struct Prepared {
     /// The DPoP nonces servers gave (PAR's, for --auto-approve), for the token request
     /// and --call (RFC 9449 §8.2).
     nonces: std::sync::Arc<token_inspector::oauth::dpop::NonceStore>,
+    /// What the diagnosis of a refusal can rest on.
+    evidence: Evidence,
 }
 
 async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
@@ -178,6 +181,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     };
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
+    exchange.diagnosis = diagnosis::diagnose(&exchange, &prepared.evidence);
     let call = match &args.call {
         Some(url) => {
             super::call::after_exchange(
@@ -213,7 +217,10 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         transport,
         notes,
         authorization_details_types,
+        discovery,
     } = args.client.resolve(args.json).await?;
+    let mut evidence = Evidence::for_settings(&settings, discovery.as_ref());
+    evidence.registered_jwks = args.client.registered_jwks(&transport).await?;
     let profile = &settings.profile;
     let mut redirect_uri = profile.redirect_uri.clone();
 
@@ -262,6 +269,9 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         expected_nonce = Some(session.nonce.clone());
         requested_consent = session.requested_consent();
         code_verifier = Some(session.verifier.as_str().to_owned());
+        evidence.pkce_challenge = Some(session.verifier.challenge_s256());
+        evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
+        evidence.code_received_at = Some(time::OffsetDateTime::now_utc().unix_timestamp());
         auto_code = Some(answer.code.ok_or_else(|| {
             anyhow!(
                 "the sandbox answered error={} ({})",
@@ -355,6 +365,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         context,
         redirect_findings,
         nonces,
+        evidence,
     })
 }
 
@@ -444,6 +455,7 @@ fn exchange_json_fields(exchange: &Exchange) -> Value {
         "response": response,
         "transport_error": error,
         "findings": exchange.findings,
+        "diagnosis": exchange.diagnosis,
     })
 }
 
@@ -562,4 +574,8 @@ pub fn print_exchange(exchange: &Exchange) {
         }
     }
     outln!("\n{}", output::render_findings(&exchange.findings));
+    let why = token_inspector::diagnosis::render(&exchange.diagnosis);
+    if !why.is_empty() {
+        outln!("\n{}", why.trim_end());
+    }
 }

@@ -60,6 +60,17 @@ pub struct MockServerArgs {
     /// use_dpop_nonce with the nonce in DPoP-Nonce.
     #[arg(long)]
     pub dpop_nonce: bool,
+    /// Play a bank whose clock is off: the sandbox's clock runs this many seconds from
+    /// the system's (negative: behind), in its checks of iat/nbf/exp and in the Date
+    /// header it sends. `--clock-offset -120` refuses a correct client's assertion as
+    /// "iat in the future", as a real server with a slow clock does.
+    #[arg(
+        long,
+        value_name = "SECS",
+        allow_hyphen_values = true,
+        default_value_t = 0
+    )]
+    pub clock_offset: i64,
     /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
     /// `{"log": ...}` per request; errors as `{"error": ...}`.
     #[arg(long)]
@@ -68,6 +79,7 @@ pub struct MockServerArgs {
 
 /// Runs `mock-server`.
 pub async fn run(args: MockServerArgs) -> anyhow::Result<Exit> {
+    token_inspector::sandbox::set_clock_offset(args.clock_offset);
     let config = config(&args).map_err(|e| InputError::new(format!("{e:#}")))?;
     let sandbox = Sandbox::start(config)
         .await

@@ -107,6 +107,8 @@ pub struct Exchange {
     pub outcome: Result<ExchangeResponse, SendError>,
     /// Findings on what was sent and what came back.
     pub findings: Vec<Finding>,
+    /// Why it failed: each likely cause judged on the evidence (empty for a success).
+    pub diagnosis: Vec<crate::diagnosis::Cause>,
     /// The attempt before this one, when the server asked for a DPoP nonce and the
     /// request was rebuilt and sent again (RFC 9449 §8, §9).
     #[serde(skip)]
@@ -272,14 +274,25 @@ pub async fn run(
         Err(e) => Err(e),
     };
     findings.sort_by_key(|f| f.severity);
-    Exchange {
+    let mut exchange = Exchange {
         request,
         sent_at,
         elapsed_ms,
         outcome,
         findings,
+        diagnosis: Vec::new(),
         first_attempt: None,
-    }
+    };
+    // What the context alone tells; a caller that knows more diagnoses again.
+    exchange.diagnosis = crate::diagnosis::diagnose(
+        &exchange,
+        &crate::diagnosis::Evidence {
+            issuer: ctx.issuer.clone(),
+            token_endpoint: ctx.token_endpoint.clone(),
+            ..Default::default()
+        },
+    );
+    exchange
 }
 
 /// Sends a request that may be asked for a DPoP nonce: `build(nonce)` makes the model

@@ -86,6 +86,18 @@ pub(crate) async fn middleware(
     if let Ok(value) = HeaderValue::from_str(&interaction_id) {
         response.headers_mut().insert(INTERACTION_ID_HEADER, value);
     }
+    let offset = super::state::clock_offset();
+    if offset != 0 {
+        // The `Date` the answer carries is the sandbox's clock, as a real server's is.
+        let now = std::time::SystemTime::now();
+        let shift = std::time::Duration::from_secs(offset.unsigned_abs());
+        let at = if offset > 0 { now + shift } else { now - shift };
+        if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::DATE, value);
+        }
+    }
     shared.record(LogEntry {
         at: time::OffsetDateTime::now_utc(),
         method,

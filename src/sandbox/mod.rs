@@ -46,6 +46,7 @@ use crate::secret::Secret;
 
 pub use demo::{DEMO_USERS, DemoAccount, DemoUser};
 pub use log::LogEntry;
+pub use state::set_clock_offset;
 pub use tls::TlsOptions;
 
 /// A client id the app may use when it registers its local profile key with

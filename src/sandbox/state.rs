@@ -19,9 +19,24 @@ use super::{ClientRegistration, SandboxConfig};
 /// How many log entries are kept.
 pub(crate) const LOG_CAPACITY: usize = 1000;
 
-/// Seconds since the Unix epoch, fractional.
+/// How far the sandbox's clock is set off the system's, in seconds (negative: behind).
+/// One value for the process: `mock-server --clock-offset` sets it to play a bank
+/// whose clock differs from the client's (the `iat` in the future refusal, E2).
+static CLOCK_OFFSET_SECS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Sets the sandbox clock's offset from the system clock (process-wide).
+pub fn set_clock_offset(secs: i64) {
+    CLOCK_OFFSET_SECS.store(secs, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The sandbox clock's offset from the system clock, in seconds.
+pub(crate) fn clock_offset() -> i64 {
+    CLOCK_OFFSET_SECS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Seconds since the Unix epoch by the sandbox's clock, fractional.
 pub(crate) fn now() -> f64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9 + clock_offset() as f64
 }
 
 /// Everything a request handler needs.

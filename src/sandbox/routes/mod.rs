@@ -113,7 +113,7 @@ pub(super) fn iso_millis(t: time::OffsetDateTime) -> String {
 }
 
 pub(super) fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    time::OffsetDateTime::now_utc().unix_timestamp() + super::state::clock_offset()
 }
 
 #[cfg(test)]
