@@ -6,7 +6,7 @@
 //! client's registered keys, earlier requests), so the command line and the app judge
 //! alike. The codes are stable, like the findings' codes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::jose::jwt;
@@ -15,7 +15,7 @@ use crate::oauth::response::ResponseBody;
 use crate::oauth::transport::SendError;
 
 /// How a cause is judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The evidence points at it.
@@ -38,18 +38,18 @@ impl Status {
 }
 
 /// One possible cause of a refusal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cause {
     /// What might be wrong, in a few words.
     pub cause: String,
     /// A stable code such as `diagnosis.assertion_aud`.
-    pub code: &'static str,
+    pub code: String,
     /// The judgement.
     pub status: Status,
     /// What the judgement rests on (values compared, what is missing).
     pub evidence: String,
     /// The rule it comes from.
-    pub source: &'static str,
+    pub source: String,
 }
 
 /// What the caller knows beyond the exchange itself. Every field is optional: what is
@@ -101,8 +101,22 @@ impl Evidence {
         settings: &crate::oauth::settings::Settings,
         discovery: Option<&Value>,
     ) -> Evidence {
+        Evidence::for_profile(
+            &settings.profile,
+            &settings.transport,
+            settings.secrets.signing_key.as_ref(),
+            discovery,
+        )
+    }
+
+    /// As [`Evidence::for_settings`], from the parts (the app's worker has these).
+    pub fn for_profile(
+        profile: &crate::storage::profile::Profile,
+        transport: &crate::oauth::transport::TransportConfig,
+        signing_key: Option<&crate::jose::keys::PrivateKey>,
+        discovery: Option<&Value>,
+    ) -> Evidence {
         use crate::storage::profile::AuthMethod;
-        let profile = &settings.profile;
         let set = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         let list = |name: &str| {
             discovery
@@ -118,13 +132,9 @@ impl Evidence {
         Evidence {
             issuer: set(&profile.issuer),
             token_endpoint: profile.endpoints.token.as_deref().and_then(set),
-            signing_jwk: settings
-                .secrets
-                .signing_key
-                .as_ref()
+            signing_jwk: signing_key
                 .map(|k| k.public_jwk(profile.auth.kid.as_deref(), profile.auth.alg)),
-            client_certificate: settings
-                .transport
+            client_certificate: transport
                 .identity_pem
                 .as_ref()
                 .and_then(|pem| crate::jose::public_key::certificate_info(pem.expose()).ok()),
@@ -331,10 +341,10 @@ impl Rule {
     fn judge(&self, status: Status, evidence: impl Into<String>) -> Option<Cause> {
         Some(Cause {
             cause: self.what.to_owned(),
-            code: self.code,
+            code: self.code.to_owned(),
             status,
             evidence: evidence.into(),
-            source: self.source,
+            source: self.source.to_owned(),
         })
     }
 

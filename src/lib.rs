@@ -9,6 +9,7 @@
 //! - [`diagnosis`]: why a refused exchange failed, each cause judged on local evidence;
 //! - [`inspector`]: the JWT inspector pipeline for one pasted token;
 //! - [`sandbox`]: the embedded authorization server;
+//! - [`support_bundle`]: one exchange, redacted, for a bank's support desk;
 //! - [`gui`] (feature `gui`): the desktop app.
 //!
 //! The command line lives in the binary (`src/cli`), on top of this library.
@@ -23,3 +24,4 @@ pub mod oauth;
 pub mod sandbox;
 pub mod secret;
 pub mod storage;
+pub mod support_bundle;

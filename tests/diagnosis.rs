@@ -206,3 +206,166 @@ fn a_bank_clock_behind_ours_is_diagnosed() {
         "{why}"
     );
 }
+
+/// The sandbox's consent page approved without a browser: the redirect it answers.
+fn approve(authorization_url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{redirect_url}"])
+        .arg(format!("{authorization_url}&auto_approve=true"))
+        .output()
+        .unwrap();
+    let url = String::from_utf8(out.stdout).unwrap();
+    assert!(url.contains("code="), "{url:?}");
+    url
+}
+
+/// The history remembers across runs: a PAR, then a code exchanged with the wrong
+/// verifier (PKCE likely, from the challenge the history kept), then the same code
+/// again (reuse likely, from the fingerprint the history kept); `history` lists,
+/// filters, compares and bundles them, and no secret reaches its files or the bundle.
+#[test]
+fn the_history_remembers_codes_and_challenges_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    let bank = sandbox(&["--client", &client]);
+    let redirect_uri = format!("{}/callback", bank.issuer);
+    let client_flags = [
+        "--issuer",
+        &bank.issuer,
+        "--client-id",
+        "tpp",
+        "--key",
+        key.to_str().unwrap(),
+        "--alg",
+        "ES256",
+        "--redirect-uri",
+        &redirect_uri,
+        "--scope",
+        "openid accounts",
+    ];
+    let mut args = vec!["authorize", "--json"];
+    args.extend_from_slice(&client_flags);
+    let out = run(dir.path(), &args);
+    assert!(out.status.success(), "{out:?}");
+    let session: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redirect = approve(session["authorization_url"].as_str().unwrap());
+    let state = session["state"].as_str().unwrap();
+    let verifier = session["code_verifier"].as_str().unwrap();
+
+    let exchange_code = |verifier: &str| -> Value {
+        let mut args = vec![
+            "exchange",
+            "--json",
+            "--redirect-url",
+            &redirect,
+            "--state",
+            state,
+            "--code-verifier",
+            verifier,
+        ];
+        args.extend_from_slice(&client_flags);
+        let out = run(dir.path(), &args);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let wrong = exchange_code("wrong-verifier-0000000000000000000000000000000000000");
+    assert_eq!(
+        wrong["response"]["body"]["error"], "invalid_grant",
+        "{wrong:#}"
+    );
+    assert_eq!(status(&wrong, "diagnosis.pkce_mismatch"), "likely");
+    assert_eq!(
+        status(&wrong, "diagnosis.redirect_uri_mismatch"),
+        "ruled_out"
+    );
+    assert_eq!(status(&wrong, "diagnosis.code_reused"), "ruled_out");
+
+    // The sandbox keeps a code a wrong verifier was refused for: this one succeeds...
+    let ok = exchange_code(verifier);
+    assert_eq!(ok["response"]["status"], 200, "{ok:#}");
+    // ...and the same code again is refused.
+    let again = exchange_code(verifier);
+    assert_eq!(
+        again["response"]["body"]["error"], "invalid_grant",
+        "{again:#}"
+    );
+    assert_eq!(status(&again, "diagnosis.code_reused"), "likely");
+    assert_eq!(status(&again, "diagnosis.pkce_mismatch"), "ruled_out");
+
+    // history: PAR, then the two refusals, newest first.
+    let list = run(dir.path(), &["history", "--json"]);
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let kinds: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "token:authorization_code",
+            "token:authorization_code",
+            "token:authorization_code",
+            "par"
+        ]
+    );
+    let failures = run(
+        dir.path(),
+        &["history", "--json", "--error", "invalid_grant"],
+    );
+    let failures: Value = serde_json::from_slice(&failures.stdout).unwrap();
+    assert_eq!(failures.as_array().unwrap().len(), 2);
+    let id = again["request"]["interaction_id"].as_str().unwrap();
+    let by_id = run(
+        dir.path(),
+        &["history", "--json", "--interaction-id", &id[..8]],
+    );
+    let by_id: Value = serde_json::from_slice(&by_id.stdout).unwrap();
+    assert_eq!(by_id.as_array().unwrap().len(), 1);
+
+    // The refused and the good exchange differ in their verifier (a secret:
+    // fingerprints only).
+    let diff = run(dir.path(), &["history", "diff", "3", "2", "--json"]);
+    let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    let verifier_change = diff["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["what"] == "form code_verifier")
+        .unwrap_or_else(|| panic!("{diff:#}"));
+    assert!(
+        verifier_change["after"]
+            .as_str()
+            .unwrap()
+            .starts_with("<redacted sha256:")
+    );
+
+    // The bundle of the newest: its interaction id, its times, no secret.
+    let bundle = run(dir.path(), &["history", "bundle", "--format", "json"]);
+    let text = String::from_utf8(bundle.stdout).unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(bundle["x_fapi_interaction_id"], id);
+    assert!(bundle["sent_at_utc"].is_string() && bundle["answered_at_utc"].is_string());
+    let code = redirect
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let md = String::from_utf8(run(dir.path(), &["history", "bundle"]).stdout).unwrap();
+    let mut files = String::new();
+    for entry in std::fs::read_dir(dir.path().join("data/history")).unwrap() {
+        files.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    for secret in [code, verifier] {
+        for (what, text) in [
+            ("json bundle", &text),
+            ("markdown bundle", &md),
+            ("history files", &files),
+        ] {
+            assert!(!text.contains(secret), "{secret} in the {what}");
+        }
+    }
+}

@@ -13,6 +13,7 @@ use egui::{Key, Modifiers, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, Queryable};
 
+use token_inspector::diagnosis::Status;
 use token_inspector::gui::App;
 use token_inspector::gui::platform::{Clipboard, FakeClipboard, FakeFileDialog};
 use token_inspector::gui::state::{KeyState, SandboxStatus, StoreStatus};
@@ -1250,4 +1251,90 @@ fn send_answers_a_dpop_nonce_request_and_shows_the_first_attempt() {
     assert_ne!(jti(first), jti(&entry.exchange));
     h.get_by_label("First attempt (refused for a nonce)");
     assert!(shows_text(&h, "asking for a DPoP nonce"));
+}
+
+/// "Why?" and the history that remembers: the same code sent twice is refused, and
+/// the second refusal says the code was used before (from the history, which holds
+/// only its fingerprint). After a restart the app lists both saved exchanges; the
+/// newest opens with its diagnosis, and its support bundle is copied without the code.
+#[test]
+fn why_a_reused_code_failed_and_the_history_after_a_restart() {
+    const CODE: &str = "canary-reused-code-5e21";
+    let s = Setup::new();
+    let (port, _bodies) = recording_token_server(&s);
+    let mut p = bank_profile("Reuse bank");
+    p.auth.method = AuthMethod::None;
+    p.endpoints.token = Some(format!("http://127.0.0.1:{port}/token"));
+    let s = s.with_profile(&p);
+    s.clipboard.set_text(CODE).unwrap();
+    {
+        let mut h = s.harness();
+        wait_for(&mut h, "profiles", ready);
+        click(&mut h, "Request");
+        click(&mut h, "Paste");
+        click(&mut h, "Send");
+        wait_for(&mut h, "the first refusal", |a| a.state.history.len() == 1);
+        let first = &h.state().state.history[0].exchange;
+        let reused = first
+            .diagnosis
+            .iter()
+            .find(|c| c.code == "diagnosis.code_reused");
+        assert_eq!(
+            reused.map(|c| c.status),
+            Some(Status::RuledOut),
+            "{:#?}",
+            first.diagnosis
+        );
+        click(&mut h, "Request");
+        click(&mut h, "Send");
+        wait_for(&mut h, "the second refusal", |a| a.state.history.len() == 2);
+        wait_for(&mut h, "the saved history", |a| {
+            a.state.saved_history.len() == 2
+        });
+        let second = &h.state().state.history[1].exchange;
+        let reused = second
+            .diagnosis
+            .iter()
+            .find(|c| c.code == "diagnosis.code_reused");
+        assert_eq!(
+            reused.map(|c| c.status),
+            Some(Status::Likely),
+            "{:#?}",
+            second.diagnosis
+        );
+        assert_eq!(
+            second.diagnosis[0].code, "diagnosis.code_reused",
+            "likely first"
+        );
+        h.get_by_label("Why?");
+        assert!(
+            h.query_all_by_label_contains("the authorization code was already used")
+                .count()
+                >= 1
+        );
+    }
+    // A new app on the same folders: the history is still there.
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    wait_for(&mut h, "the saved history", |a| {
+        a.state.saved_history.len() == 2
+    });
+    assert!(
+        h.state().state.history.is_empty(),
+        "nothing live after a restart"
+    );
+    h.query_all_by_label_contains("400 invalid_grant token:authorization_code")
+        .next()
+        .expect("a saved entry in the sidebar")
+        .click_accesskit();
+    h.run_ok();
+    h.get_by_label("Why?");
+    assert!(h.query_all_by_label_contains("was sent before").count() >= 1);
+    click(&mut h, "Compare with the last success");
+    h.get_by_label("Changed since the last success");
+    click(&mut h, "Copy support bundle");
+    let bundle = s.clipboard.get_text().unwrap();
+    assert!(bundle.contains("# Support bundle: POST"), "{bundle}");
+    assert!(bundle.contains("diagnosis.code_reused"), "{bundle}");
+    assert!(!bundle.contains(CODE), "the code is not in the bundle");
 }

@@ -107,6 +107,9 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         &RequestOptions::default(),
     )
     .await?;
+    for step in session.consent_steps.iter().chain(session.par.as_deref()) {
+        super::history::record(args.client.profile.as_deref(), step);
+    }
     eprintln!("authorization_url: {}", session.authorization_url);
     if args.open
         && let Err(e) = open::that_detached(&session.authorization_url)
@@ -208,13 +211,18 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     evidence.pkce_challenge = Some(session.verifier.challenge_s256());
     evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
     evidence.code_received_at = Some(code_received_at);
+    super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
     exchange.diagnosis = token_inspector::diagnosis::diagnose(&exchange, &evidence);
+    super::history::record(args.client.profile.as_deref(), &exchange);
     let call = match &args.call {
         Some(url) => {
             super::call::after_exchange(&transport, &settings, &exchange, url, &nonces).await?
         }
         None => None,
     };
+    if let Some(call) = &call {
+        super::history::record(args.client.profile.as_deref(), call);
+    }
     let exit = Exit::of(&exchange).and_call(call.as_ref());
     if args.json {
         let mut out = exchange_json(&exchange);

@@ -64,6 +64,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
     )
     .await
     .map_err(|e| InputError::new(e.to_string()))?;
+    super::history::record(args.client.profile.as_deref(), &exchange);
     if args.json {
         outln!("{}", output::pretty(&call_json(&exchange)));
     } else {

@@ -181,7 +181,15 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     };
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
-    exchange.diagnosis = diagnosis::diagnose(&exchange, &prepared.evidence);
+    let profile = args.client.profile.as_deref();
+    let mut evidence = prepared.evidence.clone();
+    super::history::enrich(
+        profile,
+        prepared.context.expected_state.as_deref(),
+        &mut evidence,
+    );
+    exchange.diagnosis = diagnosis::diagnose(&exchange, &evidence);
+    super::history::record(profile, &exchange);
     let call = match &args.call {
         Some(url) => {
             super::call::after_exchange(
@@ -195,6 +203,9 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
+    if let Some(call) = &call {
+        super::history::record(args.client.profile.as_deref(), call);
+    }
     let exit = Exit::of(&exchange).and_call(call.as_ref());
     if args.json {
         let mut out = exchange_json(&exchange);
@@ -252,6 +263,9 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             &RequestOptions::default(),
         )
         .await?;
+        if let Some(par) = session.par.as_deref() {
+            super::history::record(args.client.profile.as_deref(), par);
+        }
         let answer = token_inspector::oauth::authorize::auto_approve(&transport, &session).await?;
         redirect_findings = redirect::check_authorization_response(
             &answer,
@@ -310,6 +324,7 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
                 if expected_state.is_none() {
                     expected_state = parsed.state.clone();
                 }
+
                 code = code.or(parsed.code);
             }
             let code = code.ok_or_else(|| {

@@ -28,6 +28,7 @@ pub mod discover;
 pub mod exchange;
 pub mod exit;
 pub mod generated;
+pub mod history;
 pub mod keygen;
 pub mod mock_server;
 pub mod output;
@@ -68,6 +69,8 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// Run the embedded Open Finance sandbox authorization server.
     MockServer(mock_server::MockServerArgs),
+    /// The exchanges made, per profile: list, show, diff two, export a support bundle.
+    History(history::HistoryArgs),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(generated::CompletionsArgs),
     /// Print the man page (roff), generated from this command line's definition.
@@ -87,6 +90,7 @@ impl Command {
             Command::Keygen(a) => a.json,
             Command::Profile(a) => a.json,
             Command::MockServer(a) => a.json,
+            Command::History(a) => a.json,
             Command::Completions(_) | Command::Man(_) => false,
         }
     }
@@ -116,6 +120,7 @@ pub async fn run(command: Command) -> Exit {
         Command::Keygen(args) => keygen::run(args).await,
         Command::Profile(args) => profile::run(args).await,
         Command::MockServer(args) => mock_server::run(args).await,
+        Command::History(args) => history::run(args).await,
         Command::Completions(args) => generated::completions(&args),
         Command::Man(args) => generated::man(&args),
     };

@@ -66,6 +66,7 @@ pub async fn run(kind: RequestKind, args: TokenManagementArgs) -> anyhow::Result
     })
     .await
     .map_err(|e| InputError::new(e.to_string()))?;
+    super::history::record(args.client.profile.as_deref(), &exchange);
     if args.json {
         outln!("{}", output::pretty(&exchange_json(&exchange)));
     } else {

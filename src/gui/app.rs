@@ -28,6 +28,7 @@ use crate::oauth::request::{self, ClientSecrets, Grant, GrantType, RequestOption
 use crate::oauth::response::ResponseBody;
 use crate::oauth::settings;
 use crate::secret::Secret;
+use crate::storage::history::HistoryStore;
 use crate::storage::profile::{Profile, ProfileStore};
 use crate::storage::secret_store::SecretStore;
 
@@ -68,6 +69,14 @@ pub enum Action {
     RevertProfile,
     /// Show a history entry in the Response panel.
     ShowHistory(usize),
+    /// Show a saved (on-disk) history entry in the Response panel.
+    ShowSaved(usize),
+    /// Compare the shown saved entry with the newest success of its kind before it.
+    CompareSaved(usize),
+    /// Copy a saved entry's support bundle (Markdown).
+    CopyBundle(usize),
+    /// Save a saved entry's support bundle (Markdown and JSON) to a file.
+    SaveBundle(usize),
     /// Keep secrets in memory for this session only.
     UseSessionStore,
     /// OIDC discovery.
@@ -141,19 +150,20 @@ pub struct App {
     first_launch_started: bool,
     ready_done: bool,
     last_jwt_input: String,
+    history_requested_for: Option<String>,
 }
 
 impl App {
     fn build(
         handle: tokio::runtime::Handle,
-        profiles: ProfileStore,
+        (profiles, history): (ProfileStore, HistoryStore),
         clipboard: Arc<dyn Clipboard>,
         files: Arc<dyn FileDialog>,
         browser: Arc<dyn Browser>,
         store: Option<Arc<dyn SecretStore>>,
         persisted: Persisted,
     ) -> Self {
-        let worker = Worker::start(handle, profiles, files, browser, store);
+        let worker = Worker::start(handle, profiles, files, browser, store, history);
         worker.send(Command::OpenStore);
         worker.send(Command::ListProfiles);
         let mut state = AppState {
@@ -174,6 +184,7 @@ impl App {
             first_launch_started: false,
             ready_done: false,
             last_jwt_input: String::new(),
+            history_requested_for: None,
         }
     }
 
@@ -192,9 +203,12 @@ impl App {
             .unwrap_or_default();
         cc.egui_ctx
             .options_mut(|o| o.theme_preference = egui::ThemePreference::System);
+        // The OS data directory; without one, beside the profiles.
+        let history = HistoryStore::default_location()
+            .unwrap_or_else(|_| HistoryStore::at(profiles.dir().with_file_name("history")));
         let mut app = Self::build(
             handle,
-            profiles,
+            (profiles, history),
             clipboard,
             files,
             Arc::new(SystemBrowser),
@@ -235,9 +249,11 @@ impl App {
         profile_dir: PathBuf,
         handle: tokio::runtime::Handle,
     ) -> Self {
+        // Tests keep the history beside their profiles, in their own folder.
+        let history = HistoryStore::at(profile_dir.with_file_name("history"));
         Self::build(
             handle,
-            ProfileStore::at(profile_dir),
+            (ProfileStore::at(profile_dir), history),
             clipboard,
             files,
             browser,
@@ -259,7 +275,19 @@ impl App {
             self.handle_event(event);
         }
         self.maybe_ready();
+        self.load_saved_history();
         self.refresh_preview(false);
+    }
+
+    /// Asks for the selected profile's saved history when the selection changed.
+    fn load_saved_history(&mut self) {
+        let Some(name) = self.state.profile().map(|p| p.name.clone()) else {
+            return;
+        };
+        if self.history_requested_for.as_deref() != Some(name.as_str()) {
+            self.history_requested_for = Some(name.clone());
+            self.worker.send(Command::LoadHistory { profile: name });
+        }
     }
 
     /// Paints the panels and applies what they asked for.
@@ -391,6 +419,14 @@ impl App {
                     st.key = KeyState::Failed(format!("the secret store is not available: {e}"));
                 }
                 st.store = StoreStatus::Failed(e);
+            }
+            Event::SavedHistory { profile, entries } => {
+                if st.profile().is_some_and(|p| p.name == profile) {
+                    st.saved_history = entries;
+                    st.saved_history_of = Some(profile);
+                    st.saved_shown = None;
+                    st.saved_compare = None;
+                }
             }
             Event::Profiles { profiles, errors } => {
                 st.profiles = profiles;
@@ -933,7 +969,53 @@ impl App {
             Action::ShowHistory(i) => {
                 if i < self.state.history.len() {
                     self.state.shown = Some(i);
+                    self.state.saved_shown = None;
                     self.state.persisted.tab = Tab::Response;
+                }
+            }
+            Action::ShowSaved(i) => {
+                if i < self.state.saved_history.len() {
+                    self.state.saved_shown = Some(i);
+                    self.state.saved_compare = None;
+                    self.state.persisted.tab = Tab::Response;
+                }
+            }
+            Action::CompareSaved(i) => {
+                let saved = &self.state.saved_history;
+                if let Some(entry) = saved.get(i) {
+                    // Older entries come after it (newest first).
+                    let success = saved
+                        .iter()
+                        .skip(i + 1)
+                        .find(|e| e.is_success() && e.kind == entry.kind);
+                    self.state.saved_compare = Some(match success {
+                        Some(s) => crate::storage::history::compare(s, entry),
+                        None => Vec::new(),
+                    });
+                }
+            }
+            Action::CopyBundle(i) => {
+                if let Some(entry) = self.state.saved_history.get(i) {
+                    let text = crate::support_bundle::markdown(entry);
+                    self.copy("support bundle", &text);
+                }
+            }
+            Action::SaveBundle(i) => {
+                if let Some(entry) = self.state.saved_history.get(i) {
+                    let text = format!(
+                        "{}\n## Bundle as JSON\n\n```json\n{}\n```\n",
+                        crate::support_bundle::markdown(entry),
+                        serde_json::to_string_pretty(&crate::support_bundle::json(entry))
+                            .unwrap_or_default()
+                    );
+                    self.worker.send(Command::SaveText {
+                        title: "Save the support bundle".into(),
+                        file_name: format!(
+                            "support-bundle-{}.md",
+                            entry.interaction_id.as_deref().unwrap_or(&entry.id)
+                        ),
+                        text,
+                    });
                 }
             }
             Action::UseSessionStore => self.worker.send(Command::UseSessionStore),

@@ -353,6 +353,14 @@ pub struct AppState {
     pub history: Vec<HistoryEntry>,
     /// The history entry the Response panel shows.
     pub shown: Option<usize>,
+    /// The selected profile's saved history (from disk, no secrets), newest first.
+    pub saved_history: Vec<crate::storage::history::HistoryEntry>,
+    /// The profile `saved_history` belongs to.
+    pub saved_history_of: Option<String>,
+    /// The saved entry the Response panel shows instead of a live one.
+    pub saved_shown: Option<usize>,
+    /// The comparison of the shown saved entry with the newest success before it.
+    pub saved_compare: Option<Vec<crate::storage::history::Difference>>,
     /// The JWT panel.
     pub jwt: JwtState,
     /// The status bar's last result.

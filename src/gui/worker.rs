@@ -26,6 +26,7 @@ use crate::oauth::settings::{self, Keychain};
 use crate::oauth::transport::{Transport, TransportConfig};
 use crate::sandbox::{ClientRegistration, DEMO_CLIENT_ID, Sandbox, SandboxConfig, SandboxHandle};
 use crate::secret::Secret;
+use crate::storage::history::{HistoryEntry as SavedExchange, HistoryStore};
 use crate::storage::profile::{LOCAL_SANDBOX, Profile, ProfileStore};
 use crate::storage::secret_store::{self, MemoryStore, SecretStore};
 
@@ -137,6 +138,11 @@ pub enum Command {
         context: Box<ExchangeContext>,
         /// What the request is built from, to build it again for a DPoP nonce.
         rebuild: Option<Box<Rebuild>>,
+    },
+    /// Read a profile's saved history.
+    LoadHistory {
+        /// The profile's name.
+        profile: String,
     },
     /// Call an API with a token.
     CallApi {
@@ -272,6 +278,13 @@ pub enum Event {
         /// The exchange.
         exchange: Box<Exchange>,
     },
+    /// A profile's saved history (newest first), after a load or a new exchange.
+    SavedHistory {
+        /// The profile's name.
+        profile: String,
+        /// Its entries.
+        entries: Vec<SavedExchange>,
+    },
     /// An exchange could not even start (transport settings).
     SendFailed {
         /// Job id.
@@ -353,6 +366,7 @@ impl Worker {
         files: Arc<dyn FileDialog>,
         browser: Arc<dyn Browser>,
         store: Option<Arc<dyn SecretStore>>,
+        history: HistoryStore,
     ) -> Self {
         let (commands, rx) = unbounded_channel();
         let (events_tx, events) = std::sync::mpsc::channel();
@@ -366,6 +380,7 @@ impl Worker {
             files,
             browser,
             profiles,
+            history,
             sandbox: tokio::sync::Mutex::new(None),
             sandbox_start: tokio::sync::Mutex::new(()),
             nonces: Arc::default(),
@@ -408,6 +423,8 @@ struct Inner {
     files: Arc<dyn FileDialog>,
     browser: Arc<dyn Browser>,
     profiles: ProfileStore,
+    /// The exchange history on disk (no secrets).
+    history: HistoryStore,
     sandbox: tokio::sync::Mutex<Option<SandboxHandle>>,
     /// Held for a whole sandbox start, so two starts (first launch and a selection)
     /// cannot each generate and register a different key.
@@ -417,6 +434,32 @@ struct Inner {
 }
 
 impl Inner {
+    /// Diagnoses an exchange with what the profile's history adds (earlier jtis and
+    /// codes, the authorization's PKCE challenge), keeps it in the history, and returns
+    /// it with the profile's history: file work, so off the async threads.
+    async fn diagnose_and_keep(
+        &self,
+        profile: &str,
+        state: Option<String>,
+        mut evidence: crate::diagnosis::Evidence,
+        mut exchange: Exchange,
+    ) -> (Exchange, Vec<SavedExchange>) {
+        let history = self.history.clone();
+        let name = profile.to_owned();
+        let fallback = exchange.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            history.enrich(&name, state.as_deref(), &mut evidence);
+            exchange.diagnosis = crate::diagnosis::diagnose(&exchange, &evidence);
+            if let Err(e) = history.append(&SavedExchange::of(&name, &exchange)) {
+                tracing::warn!("the exchange was not kept in the history: {e}");
+            }
+            let saved = history.list(&name).unwrap_or_default();
+            (exchange, saved)
+        })
+        .await;
+        done.unwrap_or((fallback, Vec::new()))
+    }
+
     fn emit(&self, event: Event) {
         if let Ok(tx) = self.events.lock() {
             let _ = tx.send(event);
@@ -933,6 +976,16 @@ impl Inner {
                     result: result.map_err(|e| format!("{e:#}")),
                 });
             }
+            Command::LoadHistory { profile } => {
+                let history = self.history.clone();
+                let name = profile.clone();
+                let entries = tokio::task::spawn_blocking(move || history.list(&name))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                self.emit(Event::SavedHistory { profile, entries });
+            }
             Command::FetchJwks { profile } => {
                 let result = async {
                     let url = profile
@@ -1168,6 +1221,15 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                             context.binding.certificate_x5t =
                                 settings::certificate_x5t(transport.config());
                             context.binding.dpop_jkt = dpop.as_ref().map(|k| k.jkt());
+                            let evidence = crate::diagnosis::Evidence::for_profile(
+                                &profile,
+                                transport.config(),
+                                rebuild
+                                    .as_ref()
+                                    .and_then(|r| r.secrets.signing_key.as_ref()),
+                                None,
+                            );
+                            let state = context.expected_state.clone();
                             let exchange = match (dpop, rebuild) {
                                 // The previewed request with a proof; for a nonce, the
                                 // same inputs built again (fresh proof and assertion).
@@ -1209,9 +1271,16 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                                 }
                                 _ => exchange::run(&transport, *model, &context).await,
                             };
+                            let (exchange, saved) = inner2
+                                .diagnose_and_keep(&profile.name, state, evidence, exchange)
+                                .await;
                             inner2.emit(Event::Exchanged {
                                 id,
                                 exchange: Box::new(exchange),
+                            });
+                            inner2.emit(Event::SavedHistory {
+                                profile: profile.name.clone(),
+                                entries: saved,
                             });
                         }
                         Err(e) => inner2.emit(Event::SendFailed {

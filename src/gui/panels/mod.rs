@@ -110,6 +110,33 @@ pub fn findings(ui: &mut egui::Ui, findings: &[Finding]) {
     }
 }
 
+/// "Why?": the causes of a refusal, likely first, each with its judgement, the
+/// evidence and the rule.
+pub fn diagnosis(ui: &mut egui::Ui, causes: &[crate::diagnosis::Cause]) {
+    use crate::diagnosis::Status;
+    if causes.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.label(RichText::new("Why?").strong());
+    for c in causes {
+        let color = match c.status {
+            Status::Likely => severity_color(ui, Severity::Error),
+            Status::Unknown => severity_color(ui, Severity::Warning),
+            Status::RuledOut => ui.visuals().weak_text_color(),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(c.status.label()).strong().color(color));
+            ui.label(&c.cause);
+            ui.label(RichText::new(format!("({})", c.code)).weak());
+        });
+        ui.indent(("why", &c.code), |ui| {
+            ui.label(&c.evidence);
+            ui.label(RichText::new(&c.source).weak());
+        });
+    }
+}
+
 /// A signature status, coloured.
 pub fn signature(ui: &mut egui::Ui, status: &SignatureStatus) {
     let (text, color) = match status {

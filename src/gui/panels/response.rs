@@ -34,6 +34,12 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             ui.label("Sending… (the previous answer stays below)");
         });
     }
+    if let Some(i) = state.saved_shown
+        && let Some(saved) = state.saved_history.get(i)
+    {
+        saved_view(ui, actions, i, saved, state.saved_compare.as_deref());
+        return;
+    }
     let Some(entry) = state.shown.and_then(|i| state.history.get(i)) else {
         ui.label("No exchange yet: build a request in the Request panel and press Send.");
         return;
@@ -133,6 +139,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     }
                 }
             }
+            super::diagnosis(ui, &ex.diagnosis);
             ui.separator();
             ui.label(RichText::new("Findings").strong());
             findings(ui, &ex.findings);
@@ -488,5 +495,117 @@ fn token_view(ui: &mut egui::Ui, actions: &mut Vec<Action>, i: usize, token: &Fo
                 }
             });
             findings(ui, &token.findings);
+        });
+}
+
+/// A saved exchange (from the history on disk, without secrets): its outcome, "Why?",
+/// the findings, the request and the answer as kept, the comparison with the last
+/// success, and its support bundle.
+fn saved_view(
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+    i: usize,
+    entry: &crate::storage::history::HistoryEntry,
+    compare: Option<&[crate::storage::history::Difference]>,
+) {
+    egui::ScrollArea::vertical()
+        .id_salt("saved-response")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let (text, color) = match (entry.status, &entry.error) {
+                    (Some(s), Some(e)) => (format!("HTTP {s} {e}"), error_color(ui)),
+                    (Some(s), None) if (200..300).contains(&s) => (format!("HTTP {s}"), ok_color(ui)),
+                    (Some(s), None) => (format!("HTTP {s}"), error_color(ui)),
+                    (None, _) => ("No answer".to_owned(), error_color(ui)),
+                };
+                ui.heading(RichText::new(text).color(color));
+                ui.label(format!("{:.0} ms", entry.elapsed_ms));
+                ui.label(
+                    RichText::new(format!(
+                        "saved exchange: sent {} UTC to {}",
+                        entry.sent_at,
+                        entry.request["url"].as_str().unwrap_or_default()
+                    ))
+                    .weak(),
+                );
+            });
+            ui.label(format!(
+                "x-fapi-interaction-id sent {}, answered {}",
+                entry.interaction_id.as_deref().unwrap_or("(none)"),
+                entry.interaction_id_answered.as_deref().unwrap_or("(none)")
+            ));
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Copy support bundle")
+                    .on_hover_text("The interaction id, UTC times, the request without secrets, the answer, findings and diagnosis, as Markdown")
+                    .clicked()
+                {
+                    actions.push(Action::CopyBundle(i));
+                }
+                if ui.button("Save support bundle…").clicked() {
+                    actions.push(Action::SaveBundle(i));
+                }
+                if ui
+                    .button("Compare with the last success")
+                    .on_hover_text("What changed in headers, form parameters and signed claims since the newest earlier success of this kind")
+                    .clicked()
+                {
+                    actions.push(Action::CompareSaved(i));
+                }
+            });
+            if let Some(diff) = compare {
+                ui.separator();
+                ui.label(RichText::new("Changed since the last success").strong());
+                if diff.is_empty() {
+                    ui.label("No earlier success of this kind to compare with, or nothing changed.");
+                }
+                for d in diff {
+                    ui.horizontal_wrapped(|ui| {
+                        let what = RichText::new(&d.what).monospace();
+                        ui.label(if d.expected { what.weak() } else { what.strong() });
+                        ui.label(format!(
+                            "{} → {}",
+                            d.before.as_deref().unwrap_or("(absent)"),
+                            d.after.as_deref().unwrap_or("(absent)")
+                        ));
+                        if d.expected {
+                            ui.label(RichText::new("(changes on every request)").weak());
+                        }
+                    });
+                }
+            }
+            super::diagnosis(ui, &entry.diagnosis);
+            ui.separator();
+            ui.label(RichText::new("Findings").strong());
+            match entry.findings.as_array() {
+                Some(kept) if !kept.is_empty() => {
+                    for f in kept {
+                        let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+                        ui.horizontal_wrapped(|ui| {
+                            let severity = text("severity");
+                            let color = match severity.as_str() {
+                                "error" => error_color(ui),
+                                "warning" => warn_color(ui),
+                                _ => ui.visuals().weak_text_color(),
+                            };
+                            ui.label(RichText::new(severity.to_uppercase()).strong().color(color));
+                            ui.label(text("message"));
+                            ui.label(
+                                RichText::new(format!("({}, {})", text("code"), text("source")))
+                                    .weak(),
+                            );
+                        });
+                    }
+                }
+                _ => findings(ui, &[]),
+            }
+            egui::CollapsingHeader::new("Request as kept (secrets redacted)")
+                .id_salt(("saved-request", i))
+                .show(ui, |ui| json_view(ui, &format!("saved-request-{i}"), &entry.request));
+            egui::CollapsingHeader::new("Answer as kept (tokens as fingerprints)")
+                .id_salt(("saved-answer", i))
+                .default_open(true)
+                .show(ui, |ui| json_view(ui, &format!("saved-answer-{i}"), &entry.response));
         });
 }

@@ -164,8 +164,30 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 };
                 let time = ex.sent_at.get(11..19).unwrap_or(&ex.sent_at);
                 let label = format!("{time} {outcome} {grant} · {}", entry.profile);
-                if ui.selectable_label(state.shown == Some(i), label).clicked() {
+                let selected = state.shown == Some(i) && state.saved_shown.is_none();
+                if ui.selectable_label(selected, label).clicked() {
                     actions.push(Action::ShowHistory(i));
+                }
+            }
+            ui.separator();
+            ui.label(RichText::new(format!("Saved ({})", state.saved_history.len())).strong())
+                .on_hover_text("Every exchange of this profile, kept on disk without its secrets");
+            if state.saved_history.is_empty() {
+                ui.label(RichText::new("None kept for this profile yet.").weak());
+            }
+            for (i, e) in state.saved_history.iter().enumerate() {
+                let time = e.sent_at.get(..19).unwrap_or(&e.sent_at).replace('T', " ");
+                let outcome = match (e.status, &e.error) {
+                    (Some(s), Some(err)) => format!("{s} {err}"),
+                    (Some(s), None) => s.to_string(),
+                    (None, _) => "no answer".into(),
+                };
+                let label = format!("{time} {outcome} {}", e.kind);
+                if ui
+                    .selectable_label(state.saved_shown == Some(i), label)
+                    .clicked()
+                {
+                    actions.push(Action::ShowSaved(i));
                 }
             }
         });
