@@ -211,8 +211,10 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     evidence.pkce_challenge = Some(session.verifier.challenge_s256());
     evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
     evidence.code_received_at = Some(code_received_at);
-    super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
-    exchange.diagnosis = token_inspector::diagnosis::diagnose(&exchange, &evidence);
+    if token_inspector::diagnosis::Refusal::of(&exchange).is_some() {
+        super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
+        exchange.diagnosis = token_inspector::diagnosis::diagnose(&exchange, &evidence);
+    }
     super::history::record(args.client.profile.as_deref(), &exchange);
     let call = match &args.call {
         Some(url) => {

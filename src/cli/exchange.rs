@@ -182,13 +182,16 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     exchange.findings.extend(prepared.redirect_findings.clone());
     exchange.findings.sort_by_key(|f| f.severity);
     let profile = args.client.profile.as_deref();
-    let mut evidence = prepared.evidence.clone();
-    super::history::enrich(
-        profile,
-        prepared.context.expected_state.as_deref(),
-        &mut evidence,
-    );
-    exchange.diagnosis = diagnosis::diagnose(&exchange, &evidence);
+    if diagnosis::Refusal::of(&exchange).is_some() {
+        // Only a refusal is diagnosed, so only a refusal reads the history.
+        let mut evidence = prepared.evidence.clone();
+        super::history::enrich(
+            profile,
+            prepared.context.expected_state.as_deref(),
+            &mut evidence,
+        );
+        exchange.diagnosis = diagnosis::diagnose(&exchange, &evidence);
+    }
     super::history::record(profile, &exchange);
     let call = match &args.call {
         Some(url) => {

@@ -448,8 +448,10 @@ impl Inner {
         let name = profile.to_owned();
         let fallback = exchange.clone();
         let done = tokio::task::spawn_blocking(move || {
-            history.enrich(&name, state.as_deref(), &mut evidence);
-            exchange.diagnosis = crate::diagnosis::diagnose(&exchange, &evidence);
+            if crate::diagnosis::Refusal::of(&exchange).is_some() {
+                history.enrich(&name, state.as_deref(), &mut evidence);
+                exchange.diagnosis = crate::diagnosis::diagnose(&exchange, &evidence);
+            }
             if let Err(e) = history.append(&SavedExchange::of(&name, &exchange)) {
                 tracing::warn!("the exchange was not kept in the history: {e}");
             }
@@ -941,6 +943,23 @@ impl Inner {
                         &RequestOptions::default(),
                     )
                     .await?;
+                    // The consent steps and the PAR go into the history: a later refusal
+                    // of the code is judged against this PAR's challenge and redirect_uri.
+                    let kept: Vec<SavedExchange> = session
+                        .consent_steps
+                        .iter()
+                        .chain(session.par.as_deref())
+                        .map(|e| SavedExchange::of(&profile.name, e))
+                        .collect();
+                    let history = self.history.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        for entry in &kept {
+                            if let Err(e) = history.append(entry) {
+                                tracing::warn!("the PAR was not kept in the history: {e}");
+                            }
+                        }
+                    })
+                    .await;
                     let answer = if in_app {
                         Some(authorize::auto_approve(&transport, &session).await?)
                     } else {

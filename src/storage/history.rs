@@ -17,7 +17,7 @@ use crate::oauth::exchange::Exchange;
 use crate::oauth::request::{FieldValue, RequestModel};
 use crate::oauth::response::ResponseBody;
 
-/// How many exchanges a profile keeps; the oldest go first.
+/// How many exchanges a profile keeps (and lists); the oldest go first.
 pub const HISTORY_CAPACITY: usize = 200;
 
 /// Members of an answer whose values are credentials.
@@ -448,29 +448,44 @@ impl HistoryStore {
         self.dir.join(format!("{stem}.jsonl"))
     }
 
-    /// Adds an entry; keeps the newest [`HISTORY_CAPACITY`]. The file is replaced
-    /// atomically (written beside, then renamed), mode 0600.
+    /// Adds an entry: one line appended (mode 0600), so an exchange pays for one
+    /// small write, not for the whole history. When the file holds a quarter more than
+    /// [`HISTORY_CAPACITY`] entries it is rewritten with the newest ones only (written
+    /// beside, then renamed, so it is never seen half written).
     pub fn append(&self, entry: &HistoryEntry) -> Result<(), HistoryError> {
+        use std::io::Write as _;
         let path = self.file(&entry.profile);
         let io = |source| HistoryError::Io {
             path: path.clone(),
             source,
         };
         std::fs::create_dir_all(&self.dir).map_err(io)?;
-        let mut entries = self.list(&entry.profile)?;
-        entries.insert(0, entry.clone());
-        entries.truncate(HISTORY_CAPACITY);
-        // Oldest first on disk, so an append-only reader sees time in order.
-        let mut text = String::new();
-        for e in entries.iter().rev() {
-            if let Ok(line) = serde_json::to_string(e) {
-                text.push_str(&line);
-                text.push('\n');
+        let mut line = serde_json::to_string(entry).map_err(|e| io(std::io::Error::other(e)))?;
+        line.push('\n');
+        let mut options = std::fs::OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        options
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .map_err(io)?;
+        // Entries are a few KiB: a size well past the cap's is the cue to count.
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > (HISTORY_CAPACITY as u64) * 1024 {
+            let lines = std::fs::read_to_string(&path).map_err(io)?;
+            let all: Vec<&str> = lines.lines().filter(|l| !l.trim().is_empty()).collect();
+            if all.len() > HISTORY_CAPACITY + HISTORY_CAPACITY / 4 {
+                let keep = all[all.len() - HISTORY_CAPACITY..].join("\n") + "\n";
+                let partial = path.with_extension("jsonl.partial");
+                write_private(&partial, keep.as_bytes()).map_err(io)?;
+                std::fs::rename(&partial, &path).map_err(io)?;
             }
         }
-        let partial = path.with_extension("jsonl.partial");
-        write_private(&partial, text.as_bytes()).map_err(io)?;
-        std::fs::rename(&partial, &path).map_err(io)
+        Ok(())
     }
 
     /// A profile's entries, newest first. A line that does not read is skipped (a
@@ -487,6 +502,7 @@ impl HistoryStore {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         out.reverse();
+        out.truncate(HISTORY_CAPACITY);
         Ok(out)
     }
 
@@ -547,9 +563,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    // No fsync: the history is a convenience, and the rename keeps it whole; an fsync
+    // per exchange would cost the command line more than the exchange itself.
+    options.open(path)?.write_all(bytes)
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$WORK"
+# The CLI's profiles and exchange history stay in this run's folder.
+export TOKEN_INSPECTOR_CONFIG_DIR="$WORK/config"
 
 PASSED=0
 NOTES=0
@@ -219,6 +221,67 @@ check "client_credentials grant (200)" cc.json '.response.status == 200' cc-err.
 grep -qx "bound: client_credentials x5t#S256=$X5T" provider.log \
   || fail "client_credentials token not bound to the client certificate" cc-err.txt
 ok "client_credentials token bound to the client certificate (x5t#S256)"
+
+# --- why it failed: the diagnosis against a server we did not write -----------------
+# A wrong assertion aud, and a key the provider does not know: each refused
+# invalid_client, each diagnosed likely, the other causes ruled out.
+exchange_refused() {  # OUT ARGS...: exchange --json that the provider refuses (exit 1)
+  local out=$1 rc=0
+  shift
+  "$BIN" exchange --grant client_credentials --issuer "$ISSUER" --client-id "$CLIENT_ID" \
+    --alg ES256 --cert client-cert.pem --cert-key client-key.pem --cacert server-cert.pem \
+    --scope openid --client-jwks jwks.json --json "$@" >"$out" 2>"$out.err" || rc=$?
+  [[ "$rc" == 1 ]] || fail "expected exit 1 (refused), got $rc" "$out.err" "$out"
+}
+diagnosis() {  # FILE CODE: the status the diagnosis gives CODE
+  jq -r --arg c "$2" '.diagnosis[] | select(.code == $c) | .status' "$1"
+}
+exchange_refused wrong-aud.json --key key.pem --aud "https://wrong.example/"
+check "wrong aud refused invalid_client" wrong-aud.json '.response.body.error == "invalid_client"'
+[[ "$(diagnosis wrong-aud.json diagnosis.assertion_aud)" == likely ]] \
+  || fail "wrong aud not diagnosed likely" wrong-aud.json
+[[ "$(diagnosis wrong-aud.json diagnosis.unregistered_key)" == ruled_out ]] \
+  || fail "the registered key not ruled out" wrong-aud.json
+ok "diagnosis: wrong aud likely, the registered key ruled out"
+"$BIN" keygen --type p256 --out stray.pem >keygen2.log 2>&1 || fail "keygen" keygen2.log
+exchange_refused stray.json --key stray.pem
+[[ "$(diagnosis stray.json diagnosis.unregistered_key)" == likely ]] \
+  || fail "an unregistered key not diagnosed likely" stray.json
+[[ "$(diagnosis stray.json diagnosis.assertion_aud)" == ruled_out ]] \
+  || fail "a right aud not ruled out" stray.json
+ok "diagnosis: an unregistered key likely, aud ruled out"
+
+# A code used twice: authorize without --listen, the browser (curl) ends on a plain
+# loopback page that only shows the redirect, the code is exchanged, then again.
+python3 -m http.server "$RPORT" --bind 127.0.0.1 >http.log 2>&1 &
+HTTP_PID=$!
+sleep 0.5
+"$BIN" authorize --issuer "$ISSUER" --client-id "$CLIENT_ID" --key key.pem --alg ES256 \
+  --cacert server-cert.pem --cert client-cert.pem --cert-key client-key.pem \
+  --redirect-uri "$REDIRECT_URI" --scope openid --json >session.json 2>session.err \
+  || fail "authorize (no --listen)" session.err session.json
+curl -sS -L --max-redirs 20 --max-time 30 --cacert server-cert.pem -c reuse.jar -b reuse.jar \
+  -w '%{url_effective}' "$(jq -r .authorization_url session.json)" -o reuse.html >reuse.url 2>reuse.txt \
+  || fail "browser for the reused code" reuse.txt
+kill "$HTTP_PID" 2>/dev/null || true
+grep -q 'code=' reuse.url || fail "no code in the redirect: $(cat reuse.url)" reuse.html
+reuse_exchange() {
+  local out=$1 rc=0
+  "$BIN" exchange --issuer "$ISSUER" --client-id "$CLIENT_ID" --key key.pem --alg ES256 \
+    --cert client-cert.pem --cert-key client-key.pem --cacert server-cert.pem \
+    --redirect-uri "$REDIRECT_URI" --redirect-url "$(cat reuse.url)" \
+    --state "$(jq -r .state session.json)" --nonce "$(jq -r .nonce session.json)" \
+    --code-verifier "$(jq -r .code_verifier session.json)" --json >"$out" 2>"$out.err" || rc=$?
+  echo "$rc"
+}
+[[ "$(reuse_exchange reuse1.json)" == 0 ]] || fail "the code's first exchange" reuse1.json.err reuse1.json
+[[ "$(reuse_exchange reuse2.json)" == 1 ]] || fail "the code's second exchange was not refused" reuse2.json
+check "a reused code refused invalid_grant" reuse2.json '.response.body.error == "invalid_grant"'
+[[ "$(diagnosis reuse2.json diagnosis.code_reused)" == likely ]] \
+  || fail "a reused code not diagnosed likely" reuse2.json
+[[ "$(diagnosis reuse2.json diagnosis.pkce_mismatch)" == ruled_out ]] \
+  || fail "the right verifier not ruled out (from the PAR in the history)" reuse2.json
+ok "diagnosis: a reused code likely, PKCE ruled out"
 
 stop_pid "$MTLS_PROVIDER_PID"
 MTLS_PROVIDER_PID=""

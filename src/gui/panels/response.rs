@@ -565,7 +565,7 @@ fn saved_view(
                         let what = RichText::new(&d.what).monospace();
                         ui.label(if d.expected { what.weak() } else { what.strong() });
                         ui.label(format!(
-                            "{} → {}",
+                            "{} -> {}",
                             d.before.as_deref().unwrap_or("(absent)"),
                             d.after.as_deref().unwrap_or("(absent)")
                         ));

@@ -1,7 +1,10 @@
-//! Sandbox throughput from a separate load client: `cargo bench --bench sandbox_load`.
+//! Sandbox throughput from a separate load client:
+//! `cargo build --release && cargo run --release --example sandbox_load`.
 //!
-//! Starts `token-inspector mock-server` (the release binary cargo builds for benches) as
-//! its own process on a free loopback port, registers a client with an Ed25519 key,
+//! (An example, not a `cargo bench` target: benches build with unwinding, so they would
+//! not share the release build's artifacts, and the server measured must be the binary
+//! that ships.) Starts `target/release/token-inspector mock-server` (or the binary in
+//! `TOKEN_INSPECTOR_BIN`) as its own process on a free loopback port, registers a client with an Ed25519 key,
 //! signs every client assertion before the clock starts (each has its own `jti`: the
 //! sandbox refuses a replay), then sends `client_credentials` token requests over keep-
 //! alive connections and prints requests per second and latency percentiles. It checks
@@ -32,7 +35,6 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument is ignored.
     let total = env_usize("LOAD_TOTAL", 10_000);
     let connections = env_usize("LOAD_CONNECTIONS", 50).clamp(1, total);
     let runs = env_usize("LOAD_RUNS", 3).max(1);
@@ -51,13 +53,19 @@ fn main() {
     .expect("write JWKS");
     let key = jsonwebtoken::EncodingKey::from_ed_der(doc.as_ref());
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_token-inspector"))
+    let bin = std::env::var("TOKEN_INSPECTOR_BIN").unwrap_or_else(|_| {
+        format!(
+            "{}/target/release/token-inspector",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let mut server = Command::new(&bin)
         .args(["mock-server", "--port", "0", "--client"])
         .arg(format!("load={}", jwks_path.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start mock-server");
+        .unwrap_or_else(|e| panic!("start {bin} mock-server (cargo build --release first): {e}"));
     let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
     let issuer = loop {
         let line = lines.next().expect("an issuer line").expect("read stdout");
