@@ -1059,13 +1059,25 @@ fn consent_not_authorised(_: &Exchange, evidence: &Evidence, _: &Refusal) -> Opt
             crate::jose::numeric_date::format_utc(exp as f64)
         ));
     }
-    match (&consent.status, &consent.authorized_word) {
+    // Without the ecosystem's word, either spelling of "authorised" will do.
+    let word = consent.authorized_word.clone().or_else(|| {
+        consent.status.as_ref().and_then(|st| {
+            ["authorized", "authorised"]
+                .iter()
+                .find(|w| st.eq_ignore_ascii_case(w))
+                .map(|w| (*w).to_owned())
+        })
+    });
+    match (&consent.status, &word) {
         (Some(status), Some(word)) if status.eq_ignore_ascii_case(word) => {
             RULE.ruled_out(format!("the consent was last seen {status}, not expired"))
         }
         (Some(status), Some(word)) => {
             RULE.likely(format!("the consent was last seen {status}, not {word}"))
         }
+        (Some(status), None) => RULE.likely(format!(
+            "the consent was last seen {status}, not authorised"
+        )),
         _ => RULE.unknown("the consent's status is not known here"),
     }
 }
@@ -1469,6 +1481,16 @@ mod tests {
         assert_eq!(
             status_of(&diagnose(&ex, &ev), "diagnosis.consent_not_authorised"),
             Status::Likely
+        );
+        ev.consent = Some(ConsentState {
+            status: Some("REVOKED".into()),
+            authorized_word: None,
+            expires_at: None,
+        });
+        assert_eq!(
+            status_of(&diagnose(&ex, &ev), "diagnosis.consent_not_authorised"),
+            Status::Likely,
+            "without the ecosystem's word"
         );
         ev.consent = Some(ConsentState {
             status: Some("Authorised".into()),

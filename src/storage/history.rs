@@ -524,6 +524,9 @@ impl HistoryStore {
                 .filter_map(|e| e.code_fingerprint.clone())
                 .collect(),
         );
+        if evidence.consent.is_none() {
+            evidence.consent = entries.iter().find_map(consent_of);
+        }
         if evidence.pkce_challenge.is_some() {
             return;
         }
@@ -538,6 +541,28 @@ impl HistoryStore {
             }
         }
     }
+}
+
+/// The consent a kept token answer granted (Ozone's `authorization_details[].consent`):
+/// its status and expiry as last seen.
+fn consent_of(entry: &HistoryEntry) -> Option<crate::diagnosis::ConsentState> {
+    if !entry.is_success() {
+        return None;
+    }
+    let details = entry.response["body"]["authorization_details"].as_array()?;
+    details.iter().find_map(|d| {
+        let consent = crate::oauth::response::AuthorizationDetail::from_value(d).consent?;
+        let expires_at = consent.expiration_datetime.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(time::OffsetDateTime::unix_timestamp)
+        });
+        Some(crate::diagnosis::ConsentState {
+            status: consent.status,
+            authorized_word: None,
+            expires_at,
+        })
+    })
 }
 
 /// A parameter of an authorization request as kept: the PAR form's, else the signed
@@ -650,6 +675,21 @@ mod tests {
             text.contains(&fingerprint("canary-at-2")),
             "tokens as fingerprints"
         );
+
+        // The consent a kept answer granted is evidence for a later refusal.
+        let granted = exchange_with(
+            200,
+            r#"{"access_token":"at","token_type":"Bearer","authorization_details":[{"type":"urn:openfinance-ml:account-access-consent:v1.2","consent":{"consent_id":"c-1","status":"revoked","expiration_datetime":"2099-01-01T00:00:00Z"}}]}"#,
+            "accounts",
+        )
+        .await;
+        let other = HistoryStore::at(dir.path().join("other"));
+        other.append(&HistoryEntry::of("bank", &granted)).unwrap();
+        let mut evidence = crate::diagnosis::Evidence::default();
+        other.enrich("bank", None, &mut evidence);
+        let consent = evidence.consent.expect("the consent from the history");
+        assert_eq!(consent.status.as_deref(), Some("revoked"));
+        assert_eq!(consent.expires_at, Some(4_070_908_800));
 
         // Search.
         let search = |s: Search| again.iter().filter(|e| e.matches(&s)).count();
