@@ -5,13 +5,12 @@
 //! `jsonwebtoken::crypto::sign`, PKCE computed with sha2. So passing tests show the
 //! sandbox follows the RFCs, not merely our client.
 //!
-//! The load test is ignored by default:
-//! `cargo test --test sandbox -- --ignored load --nocapture`.
+//! The load test is a separate client process: `examples/sandbox_load.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
@@ -1299,92 +1298,4 @@ async fn mutual_tls_binds_tokens_to_the_client_certificate() {
             .is_err()
     );
     sandbox.shutdown().await;
-}
-
-// ------------------------------------------------------------------ load test
-
-/// At least 10,000 token requests over 50 connections; reports req/s and p99.
-/// Run with `cargo test --test sandbox -- --ignored load --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "load test: run explicitly"]
-async fn load_10000_token_requests_over_50_connections() {
-    const TOTAL: usize = 10_000;
-    const CONNECTIONS: usize = 50;
-    let env = env().await;
-    let issuer = env.sandbox.issuer().to_owned();
-    let client = std::sync::Arc::new(env.client);
-    let url = format!("{issuer}/token");
-    // Sign every assertion first so the figures measure the server.
-    let assertions: Vec<String> = (0..TOTAL).map(|_| client.assertion(&issuer)).collect();
-    let chunks: Vec<Vec<String>> = assertions
-        .chunks(TOTAL / CONNECTIONS)
-        .map(<[String]>::to_vec)
-        .collect();
-    assert_eq!(chunks.len(), CONNECTIONS);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for chunk in chunks {
-        let url = url.clone();
-        tasks.push(tokio::spawn(async move {
-            // One client per task, one connection each (pool of 1, HTTP/1.1 keep-alive).
-            let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("client");
-            let mut latencies = Vec::with_capacity(chunk.len());
-            let mut tokens = Vec::with_capacity(chunk.len());
-            for assertion in chunk {
-                let t = Instant::now();
-                let response = http
-                    .post(&url)
-                    .form(&[
-                        ("grant_type", "client_credentials"),
-                        ("scope", "accounts"),
-                        ("client_assertion_type", JWT_BEARER),
-                        ("client_assertion", &assertion),
-                    ])
-                    .send()
-                    .await
-                    .expect("request answered");
-                let status = response.status();
-                let body: Value = response.json().await.expect("JSON answer");
-                latencies.push(t.elapsed());
-                assert_eq!(status, StatusCode::OK, "{body:?}");
-                assert_eq!(body["token_type"], json!("Bearer"));
-                tokens.push(body["access_token"].as_str().expect("token").to_owned());
-            }
-            (latencies, tokens)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(TOTAL);
-    let mut tokens = std::collections::HashSet::new();
-    for task in tasks {
-        let (l, t) = tokio::time::timeout(Duration::from_secs(600), task)
-            .await
-            .expect("bounded in time")
-            .expect("task finished");
-        latencies.extend(l);
-        tokens.extend(t);
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(latencies.len(), TOTAL, "no request lost");
-    assert_eq!(tokens.len(), TOTAL, "every access token distinct");
-    latencies.sort();
-    let p50 = latencies[TOTAL / 2];
-    let p99 = latencies[TOTAL * 99 / 100];
-    let ok = env
-        .sandbox
-        .log()
-        .iter()
-        .filter(|e| e.path == "/token" && e.status == 200)
-        .count();
-    assert!(ok >= 1000, "the log holds the last 1000 requests, all 200");
-    println!(
-        "load: {TOTAL} token requests over {CONNECTIONS} connections in {:.2} s: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
-        elapsed.as_secs_f64(),
-        TOTAL as f64 / elapsed.as_secs_f64(),
-        p50.as_secs_f64() * 1000.0,
-        p99.as_secs_f64() * 1000.0
-    );
 }
