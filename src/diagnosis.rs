@@ -69,12 +69,18 @@ pub struct Evidence {
     /// The client is expected to present a certificate (tls_client_auth, an mTLS
     /// ecosystem, certificate-bound tokens).
     pub certificate_expected: bool,
+    /// For an API call: the x5t#S256 of the certificate its access token was issued
+    /// over (`Some(None)`: issued without one), from the history.
+    pub token_certificate_x5t: Option<Option<String>>,
     /// The PKCE `code_challenge` sent with the authorization request (PAR).
     pub pkce_challenge: Option<String>,
     /// The `redirect_uri` of the authorization request (PAR form or request object).
     pub authorization_redirect_uri: Option<String>,
     /// When the authorization code reached this client (Unix seconds).
     pub code_received_at: Option<i64>,
+    /// When the authorization request (PAR) of this code was sent (Unix seconds): the
+    /// code cannot be older than that.
+    pub authorization_started_at: Option<i64>,
     /// How long the server keeps a code (FAPI 2.0: at most 60 s).
     pub code_lifetime_secs: Option<i64>,
     /// `jti`s of client assertions sent before this one (the history).
@@ -183,6 +189,13 @@ pub enum Refusal {
         /// `error_description`.
         description: String,
     },
+    /// The bank's redirect back to the client carried an error (RFC 6749 §4.1.2.1).
+    Redirect {
+        /// `error`.
+        error: String,
+        /// `error_description`.
+        description: String,
+    },
     /// A non-2xx answer with no OAuth error.
     Http(u16),
     /// The TLS handshake failed.
@@ -227,14 +240,16 @@ impl Refusal {
 
     fn error(&self) -> &str {
         match self {
-            Refusal::OAuth { error, .. } => error,
+            Refusal::OAuth { error, .. } | Refusal::Redirect { error, .. } => error,
             _ => "",
         }
     }
 
     fn description(&self) -> &str {
         match self {
-            Refusal::OAuth { description, .. } => description,
+            Refusal::OAuth { description, .. } | Refusal::Redirect { description, .. } => {
+                description
+            }
             Refusal::Tls(m) | Refusal::Network(m) => m,
             Refusal::Http(_) => "",
         }
@@ -253,6 +268,14 @@ fn checks_for(refusal: &Refusal, exchange: &Exchange) -> Vec<Check> {
             client_certificate_expired,
         ],
         Refusal::Network(_) => Vec::new(),
+        Refusal::Redirect { error, .. } => match error.as_str() {
+            "access_denied" => vec![user_denied, consent_not_authorised],
+            "invalid_request_object" => vec![request_object_window, clock_skew],
+            "invalid_authorization_details" | "invalid_request" => {
+                vec![authorization_details_type, request_object_window]
+            }
+            _ => vec![user_denied, authorization_details_type],
+        },
         Refusal::OAuth { error, .. } => match error.as_str() {
             "invalid_client" => vec![
                 assertion_aud,
@@ -272,18 +295,21 @@ fn checks_for(refusal: &Refusal, exchange: &Exchange) -> Vec<Check> {
                 consent_not_authorised,
             ],
             "invalid_request" => vec![
+                interaction_id_missing,
                 client_certificate_missing,
                 client_certificate_expired,
                 pkce_mismatch,
-                interaction_id_missing,
                 request_object_window,
+                authorization_details_type,
             ],
             "invalid_request_object" => vec![request_object_window, clock_skew, unregistered_key],
             "unauthorized_client" => vec![auth_method_unsupported, client_certificate_missing],
             "access_denied" => vec![user_denied, consent_not_authorised],
             "use_dpop_nonce" => vec![dpop_nonce_required],
             "invalid_dpop_proof" => vec![dpop_proof_mismatch, clock_skew, dpop_nonce_required],
-            "invalid_authorization_details" => vec![authorization_details_type],
+            "invalid_authorization_details" => {
+                vec![authorization_details_type, request_object_window]
+            }
             "invalid_token" if at_resource => vec![
                 certificate_binding,
                 dpop_proof_mismatch,
@@ -319,9 +345,30 @@ fn checks_for(refusal: &Refusal, exchange: &Exchange) -> Vec<Check> {
 /// The likely causes of a refusal, then those that cannot be told, then those ruled
 /// out. Empty for a success.
 pub fn diagnose(exchange: &Exchange, evidence: &Evidence) -> Vec<Cause> {
-    let Some(refusal) = Refusal::of(exchange) else {
-        return Vec::new();
+    match Refusal::of(exchange) {
+        Some(refusal) => diagnose_refusal(exchange, evidence, &refusal),
+        None => Vec::new(),
+    }
+}
+
+/// The causes of an error the bank's redirect carried (the user denied, the request
+/// object or the consent refused), judged against the authorization request (the PAR
+/// exchange) that started it.
+pub fn diagnose_redirect(
+    authorization: &Exchange,
+    error: &str,
+    description: &str,
+    evidence: &Evidence,
+) -> Vec<Cause> {
+    let refusal = Refusal::Redirect {
+        error: error.to_owned(),
+        description: description.to_owned(),
     };
+    diagnose_refusal(authorization, evidence, &refusal)
+}
+
+fn diagnose_refusal(exchange: &Exchange, evidence: &Evidence, refusal: &Refusal) -> Vec<Cause> {
+    let refusal = refusal.clone();
     let mut out: Vec<Cause> = checks_for(&refusal, exchange)
         .into_iter()
         .filter_map(|check| check(exchange, evidence, &refusal))
@@ -693,7 +740,7 @@ fn client_certificate_missing(
 fn client_certificate_expired(
     exchange: &Exchange,
     evidence: &Evidence,
-    _: &Refusal,
+    refusal: &Refusal,
 ) -> Option<Cause> {
     const RULE: Rule = Rule {
         code: "diagnosis.client_certificate_expired",
@@ -703,7 +750,14 @@ fn client_certificate_expired(
     if !exchange.request.transport.mtls {
         return None;
     }
+    let alert = refusal.description().to_ascii_lowercase();
     let Some(cert) = &evidence.client_certificate else {
+        if alert.contains("certificateexpired") || alert.contains("certificate expired") {
+            return RULE.likely(format!(
+                "the server says so ({}); the certificate sent could not be read here",
+                refusal.description()
+            ));
+        }
         return RULE.unknown("the certificate sent could not be read");
     };
     let at = now(evidence);
@@ -738,6 +792,14 @@ fn tls_server_untrusted(exchange: &Exchange, _: &Evidence, refusal: &Refusal) ->
         source: "RFC 8446 §4.4.2; RFC 5280 §6",
     };
     let message = refusal.description().to_ascii_lowercase();
+    if message.contains("received fatal alert") {
+        // The client checks the server's certificate before it sends its own; an
+        // alert from the server means ours was the one refused.
+        return RULE.ruled_out(format!(
+            "this client accepted the server's certificate; the server then ended the handshake ({})",
+            refusal.description()
+        ));
+    }
     let about_server = [
         "unknownissuer",
         "unknown issuer",
@@ -772,23 +834,43 @@ fn tls_server_untrusted(exchange: &Exchange, _: &Evidence, refusal: &Refusal) ->
 }
 
 /// E6: the token is bound to another certificate than the one presented.
-fn certificate_binding(exchange: &Exchange, _: &Evidence, _: &Refusal) -> Option<Cause> {
+fn certificate_binding(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Option<Cause> {
     const RULE: Rule = Rule {
         code: "diagnosis.certificate_binding",
         what: "the token is bound to another client certificate (cnf.x5t#S256)",
         source: "RFC 8705 §3, §6.3",
     };
     let codes: Vec<&str> = exchange.findings.iter().map(|f| f.code).collect();
+    let mtls = exchange.request.transport.mtls;
+    let presented = evidence
+        .client_certificate
+        .as_ref()
+        .filter(|_| mtls)
+        .map(|c| c.x5t_s256.clone());
     if codes.contains(&"binding.x5t_mismatch") {
-        RULE.likely("the token's cnf.x5t#S256 is not the certificate presented (a rotated certificate?): get a new token with this certificate")
-    } else if codes.contains(&"binding.x5t_match") {
-        RULE.ruled_out("the token's cnf.x5t#S256 is the certificate presented")
-    } else if !exchange.request.transport.mtls {
-        RULE.unknown("no client certificate was presented with the call; a certificate-bound token needs the one it was issued to")
-    } else {
-        RULE.unknown(
-            "the token's binding cannot be read here (an opaque token: introspect it to see cnf)",
-        )
+        return RULE.likely("the token's cnf.x5t#S256 is not the certificate presented (a rotated certificate?): get a new token with this certificate");
+    }
+    if codes.contains(&"binding.x5t_match") {
+        return RULE.ruled_out("the token's cnf.x5t#S256 is the certificate presented");
+    }
+    match (&evidence.token_certificate_x5t, presented) {
+        (Some(Some(issued)), None) => RULE.likely(format!(
+            "the token was issued over mTLS with the certificate x5t#S256 {issued}; this call presented {}",
+            if mtls { "one that could not be read" } else { "none" }
+        )),
+        (Some(Some(issued)), Some(now)) if *issued != now => RULE.likely(format!(
+            "the token was issued over mTLS with the certificate x5t#S256 {issued}; this call presented {now}"
+        )),
+        (Some(Some(issued)), Some(_)) => RULE.ruled_out(format!(
+            "this call presented the certificate the token was issued over (x5t#S256 {issued})"
+        )),
+        (Some(None), _) => RULE.ruled_out(
+            "the token was issued without a client certificate, so it cannot be bound to one",
+        ),
+        (None, _) if !mtls => RULE.unknown("no client certificate was presented with the call; a certificate-bound token needs the one it was issued to"),
+        (None, _) => RULE.unknown(
+            "the token's binding cannot be read here (an opaque token not in this history: introspect it to see cnf)",
+        ),
     }
 }
 
@@ -872,7 +954,7 @@ fn code_reused(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Option<
 }
 
 /// E9: the code was older than the server keeps codes.
-fn code_expired(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Option<Cause> {
+fn code_expired(exchange: &Exchange, evidence: &Evidence, refusal: &Refusal) -> Option<Cause> {
     const RULE: Rule = Rule {
         code: "diagnosis.code_expired",
         what: "the authorization code had expired",
@@ -882,20 +964,58 @@ fn code_expired(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Option
         return None;
     }
     let lifetime = evidence.code_lifetime_secs.unwrap_or(60);
-    let (Some(received), Some(sent)) = (evidence.code_received_at, sent_time(exchange)) else {
-        return RULE.unknown(format!(
-            "when the code arrived is not known here (servers keep codes {lifetime} s or less)"
-        ));
+    let says_expired = refusal
+        .description()
+        .to_ascii_lowercase()
+        .contains("expired");
+    let sent = sent_time(exchange);
+    // Its age: exact when the redirect's arrival is known; at most the time since the
+    // authorization request otherwise.
+    let (age, bound) = match (
+        evidence.code_received_at,
+        evidence.authorization_started_at,
+        sent,
+    ) {
+        (Some(received), _, Some(sent)) => (Some(sent - received), false),
+        (None, Some(started), Some(sent)) => (Some(sent - started), true),
+        _ => (None, false),
     };
-    let age = sent - received;
-    RULE.judge(
-        if age > lifetime {
-            Status::Likely
+    let age_text = |age: i64| {
+        if bound {
+            format!(
+                "the authorization started {age} s before this exchange, so the code was at most {age} s old"
+            )
         } else {
-            Status::RuledOut
-        },
-        format!("the code was sent {age} s after it arrived; the server keeps codes {lifetime} s"),
-    )
+            format!("the code was sent {age} s after it arrived")
+        }
+    };
+    match age {
+        Some(age) if says_expired => RULE.likely(format!(
+            "the server says so ({}); {}: this server keeps codes {}",
+            refusal.description(),
+            age_text(age),
+            if age <= lifetime {
+                format!("shorter than {lifetime} s")
+            } else {
+                format!("{lifetime} s or less")
+            }
+        )),
+        Some(age) if age > lifetime && !bound => RULE.likely(format!(
+            "{}; servers keep codes {lifetime} s or less",
+            age_text(age)
+        )),
+        Some(age) if age <= lifetime => RULE.ruled_out(format!(
+            "{}; codes live up to {lifetime} s, and the server does not say expired",
+            age_text(age)
+        )),
+        _ if says_expired => RULE.likely(format!(
+            "the server says so ({}); when the code arrived is not known here",
+            refusal.description()
+        )),
+        _ => RULE.unknown(format!(
+            "when the code arrived is not known here (servers keep codes {lifetime} s or less)"
+        )),
+    }
 }
 
 // ------------------------------------------------------------------ request object
@@ -963,7 +1083,7 @@ fn request_object_window(exchange: &Exchange, evidence: &Evidence, _: &Refusal) 
 fn authorization_details_type(
     exchange: &Exchange,
     evidence: &Evidence,
-    _: &Refusal,
+    refusal: &Refusal,
 ) -> Option<Cause> {
     const RULE: Rule = Rule {
         code: "diagnosis.authorization_details_type",
@@ -991,7 +1111,10 @@ fn authorization_details_type(
         })
         .unwrap_or_default();
     if types.is_empty() {
-        return RULE.unknown("no authorization_details were found in what was sent");
+        // Only worth a line when the refusal is about them.
+        return (refusal.error() == "invalid_authorization_details")
+            .then(|| RULE.unknown("no authorization_details were found in what was sent"))
+            .flatten();
     }
     let Some(supported) = &evidence.authorization_details_types_supported else {
         return RULE.unknown(format!(
@@ -1022,29 +1145,60 @@ fn authorization_details_type(
 // ------------------------------------------------------------------ consent, user
 
 /// E12: the user refused or cancelled at the bank.
-fn user_denied(_: &Exchange, _: &Evidence, refusal: &Refusal) -> Option<Cause> {
+fn user_denied(exchange: &Exchange, _: &Evidence, refusal: &Refusal) -> Option<Cause> {
     const RULE: Rule = Rule {
         code: "diagnosis.user_denied",
         what: "the user refused or cancelled the consent at the bank",
         source: "RFC 6749 §4.1.2.1",
     };
-    RULE.likely(format!(
-            "the server answered access_denied{}; in Brazil also when the logged-in user is not the consent's loggedUser",
-            if refusal.description().is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", refusal.description())
-            }
-    ))
+    let described = if refusal.description().is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", refusal.description())
+    };
+    match refusal {
+        Refusal::Redirect { error, .. } if error == "access_denied" => RULE.likely(format!(
+            "the bank's redirect carried access_denied{described}; in Brazil also when the logged-in user is not the consent's loggedUser"
+        )),
+        Refusal::Redirect { error, .. } => RULE.ruled_out(format!(
+            "the bank's redirect carried {error}{described}, not access_denied: the request was refused, not the user"
+        )),
+        _ if is_code_grant(exchange) => RULE.ruled_out(format!(
+            "a code came back, so the user approved; the token endpoint's access_denied{described} is about the client or the consent"
+        )),
+        _ if exchange.request.param("grant_type").is_some() => RULE.ruled_out(format!(
+            "no user takes part in a {} grant",
+            exchange.request.param("grant_type").unwrap_or_default()
+        )),
+        _ => RULE.likely(format!("the server answered access_denied{described}")),
+    }
 }
 
 /// E15: the consent is not (or no longer) authorised.
-fn consent_not_authorised(_: &Exchange, evidence: &Evidence, _: &Refusal) -> Option<Cause> {
+fn consent_not_authorised(_: &Exchange, evidence: &Evidence, refusal: &Refusal) -> Option<Cause> {
     const RULE: Rule = Rule {
         code: "diagnosis.consent_not_authorised",
         what: "the consent is not authorised, or has expired or been revoked",
         source: "RFC 9396 §7; Open Finance Brazil FAPI §5.2.2; PayNet consent lifecycle",
     };
+    // The server's own words outrank what was last seen here.
+    let said = refusal.description().to_ascii_lowercase();
+    if said.contains("consent")
+        && ["revoked", "expired", "rejected", "not authori", "consumed"]
+            .iter()
+            .any(|w| said.contains(w))
+    {
+        let seen = evidence
+            .consent
+            .as_ref()
+            .and_then(|c| c.status.as_deref())
+            .map(|s| format!("; it was last seen {s} here"))
+            .unwrap_or_default();
+        return RULE.likely(format!(
+            "the server says so ({}){seen}",
+            refusal.description()
+        ));
+    }
     let Some(consent) = &evidence.consent else {
         return RULE.unknown(
             "the consent's status is not known here (read it at the bank's consent endpoint)",

@@ -99,14 +99,23 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     };
     // One nonce store for PAR, the token request and the API call.
     let nonces = input.nonces.clone();
-    let session = authorize::start(
+    let mut evidence =
+        token_inspector::diagnosis::Evidence::for_settings(&settings, discovery.as_ref());
+    evidence.registered_jwks = registered_jwks;
+    let session = match authorize::start(
         &transport,
         profile,
         &settings.secrets,
         input,
         &RequestOptions::default(),
     )
-    .await?;
+    .await
+    {
+        Ok(session) => session,
+        Err(error) => {
+            return par_refused(args.client.profile.as_deref(), error, evidence, args.json);
+        }
+    };
     for step in session.consent_steps.iter().chain(session.par.as_deref()) {
         super::history::record(args.client.profile.as_deref(), step);
     }
@@ -144,12 +153,22 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     redirect_findings.extend(loopback::redirect_findings(&caught, session.started));
     redirect_findings.extend(notes);
     let authorization = authorization_json(&session, &caught.response.params);
+    evidence.pkce_challenge = Some(session.verifier.challenge_s256());
+    evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
     let Some(code) = caught.response.code.clone() else {
         let error = caught.response.error.clone().unwrap_or_default();
         let description = caught
             .response
             .error_description
             .clone()
+            .unwrap_or_default();
+        let causes = session
+            .par
+            .as_deref()
+            .map(|par| {
+                super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
+                token_inspector::diagnosis::diagnose_redirect(par, &error, &description, &evidence)
+            })
             .unwrap_or_default();
         if args.json {
             outln!(
@@ -158,6 +177,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
                     "error": {"kind": "authorization", "message": format!("the bank answered error={error} {description}")},
                     "authorization": authorization,
                     "findings": redirect_findings,
+                    "diagnosis": causes,
                 }))
             );
         } else {
@@ -170,6 +190,10 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
                 }
             );
             outln!("{}", output::render_findings(&redirect_findings));
+            let why = token_inspector::diagnosis::render(&causes);
+            if !why.is_empty() {
+                outln!("\n{}", why.trim_end());
+            }
         }
         return Ok(Exit::ServerError);
     };
@@ -205,11 +229,6 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     .map_err(|e| InputError::new(e.to_string()))?;
     exchange.findings.extend(redirect_findings);
     exchange.findings.sort_by_key(|f| f.severity);
-    let mut evidence =
-        token_inspector::diagnosis::Evidence::for_settings(&settings, discovery.as_ref());
-    evidence.registered_jwks = registered_jwks;
-    evidence.pkce_challenge = Some(session.verifier.challenge_s256());
-    evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
     evidence.code_received_at = Some(code_received_at);
     if token_inspector::diagnosis::Refusal::of(&exchange).is_some() {
         super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
@@ -218,7 +237,15 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
     super::history::record(args.client.profile.as_deref(), &exchange);
     let call = match &args.call {
         Some(url) => {
-            super::call::after_exchange(&transport, &settings, &exchange, url, &nonces).await?
+            super::call::after_exchange(
+                args.client.profile.as_deref(),
+                &transport,
+                &settings,
+                &exchange,
+                url,
+                &nonces,
+            )
+            .await?
         }
         None => None,
     };
@@ -314,4 +341,58 @@ fn print_session(args: &AuthorizeArgs, session: &AuthorizationSession) {
         session.nonce,
         session.verifier.as_str()
     );
+}
+
+/// A refused authorization request (PAR): diagnosed, kept in the history and printed
+/// as an exchange under the error; other failures of the start go on as errors.
+pub(super) fn par_refused(
+    profile: Option<&str>,
+    error: authorize::AuthorizeError,
+    mut evidence: token_inspector::diagnosis::Evidence,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let authorize::AuthorizeError::ParRefused {
+        exchange: Some(mut par),
+        ..
+    } = error
+    else {
+        return Err(error.into());
+    };
+    super::history::enrich(profile, None, &mut evidence);
+    par.diagnosis = token_inspector::diagnosis::diagnose(&par, &evidence);
+    super::history::record(profile, &par);
+    let message = error_message(&par);
+    if json {
+        outln!(
+            "{}",
+            output::pretty(&json!({
+                "error": {"kind": "server", "message": message},
+                "diagnosis": par.diagnosis,
+                "par": exchange_json(&par),
+            }))
+        );
+    } else {
+        print_exchange(&par);
+        eprintln!("error: {message}");
+    }
+    Ok(Exit::ServerError)
+}
+
+/// "the PAR endpoint answered HTTP 400: invalid_request: …".
+fn error_message(par: &exchange::Exchange) -> String {
+    let Some(response) = par.response() else {
+        return "the PAR request failed".to_owned();
+    };
+    match &response.body {
+        token_inspector::oauth::response::ResponseBody::Error(e) => format!(
+            "the PAR endpoint answered HTTP {}: {}{}",
+            response.http.status,
+            e.error,
+            e.error_description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ),
+        _ => format!("the PAR endpoint answered HTTP {}", response.http.status),
+    }
 }

@@ -54,16 +54,22 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
         headers: Vec::new(),
         decrypt_with: settings.decryption_key.clone(),
     };
-    let exchange = resource::call(
+    let mut exchange = resource::call(
         &transport,
         &settings.profile,
-        &Secret::new(token),
+        &Secret::new(token.clone()),
         settings.dpop.as_ref(),
         &NonceStore::default(),
         &what,
     )
     .await
     .map_err(|e| InputError::new(e.to_string()))?;
+    diagnose(
+        args.client.profile.as_deref(),
+        &settings,
+        &mut exchange,
+        &token,
+    );
     super::history::record(args.client.profile.as_deref(), &exchange);
     if args.json {
         outln!("{}", output::pretty(&call_json(&exchange)));
@@ -76,6 +82,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
 /// `--call URL` after an exchange: the token of a successful answer, with DPoP when the
 /// token is DPoP-bound and there is a key.
 pub async fn after_exchange(
+    profile: Option<&str>,
     transport: &Transport,
     settings: &Settings,
     exchange: &Exchange,
@@ -102,10 +109,23 @@ pub async fn after_exchange(
         headers: Vec::new(),
         decrypt_with: settings.decryption_key.clone(),
     };
-    let call = resource::call(transport, &settings.profile, &token, dpop, nonces, &what)
+    let mut call = resource::call(transport, &settings.profile, &token, dpop, nonces, &what)
         .await
         .map_err(|e| InputError::new(e.to_string()))?;
+    diagnose(profile, settings, &mut call, token.expose());
     Ok(Some(call))
+}
+
+/// A refused call judged again with what the settings and the history know (the
+/// certificate the token was issued over, its consent).
+fn diagnose(profile: Option<&str>, settings: &Settings, call: &mut Exchange, token: &str) {
+    use token_inspector::diagnosis;
+    if diagnosis::Refusal::of(call).is_none() {
+        return;
+    }
+    let mut evidence = diagnosis::Evidence::for_settings(settings, None);
+    super::history::enrich_call(profile, token, &mut evidence);
+    call.diagnosis = diagnosis::diagnose(call, &evidence);
 }
 
 /// The call for `--json`: the exchange's shape (request, response, findings) plus the

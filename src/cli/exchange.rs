@@ -1,7 +1,7 @@
 //! `token-inspector exchange`: build a token request from a profile and/or flags, show
 //! it (`--dry-run`, `--curl`, `--curl-redacted`) or send it, and explain the answer.
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -196,6 +196,7 @@ async fn run_inner(args: ExchangeArgs) -> anyhow::Result<Exit> {
     let call = match &args.call {
         Some(url) => {
             super::call::after_exchange(
+                profile,
                 &prepared.transport,
                 &prepared.settings,
                 &exchange,
@@ -258,14 +259,26 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
             nonces: nonces.clone(),
             ..Default::default()
         };
-        let session = token_inspector::oauth::authorize::start(
+        let session = match token_inspector::oauth::authorize::start(
             &transport,
             profile,
             &settings.secrets,
             input,
             &RequestOptions::default(),
         )
-        .await?;
+        .await
+        {
+            Ok(session) => session,
+            Err(error) => {
+                let exit = super::authorize::par_refused(
+                    args.client.profile.as_deref(),
+                    error,
+                    evidence,
+                    args.json,
+                )?;
+                return Err(super::Reported(exit).into());
+            }
+        };
         if let Some(par) = session.par.as_deref() {
             super::history::record(args.client.profile.as_deref(), par);
         }
@@ -289,13 +302,35 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         evidence.pkce_challenge = Some(session.verifier.challenge_s256());
         evidence.authorization_redirect_uri = Some(session.redirect_uri.clone());
         evidence.code_received_at = Some(time::OffsetDateTime::now_utc().unix_timestamp());
-        auto_code = Some(answer.code.ok_or_else(|| {
-            anyhow!(
-                "the sandbox answered error={} ({})",
-                answer.error.unwrap_or_default(),
-                answer.error_description.unwrap_or_default()
-            )
-        })?);
+        let Some(code) = answer.code else {
+            let error = answer.error.unwrap_or_default();
+            let description = answer.error_description.unwrap_or_default();
+            let causes = match session.par.as_deref() {
+                Some(par) => {
+                    super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
+                    diagnosis::diagnose_redirect(par, &error, &description, &evidence)
+                }
+                None => Vec::new(),
+            };
+            let message = format!("the bank answered error={error} ({description})");
+            if args.json {
+                outln!(
+                    "{}",
+                    output::pretty(&json!({
+                        "error": {"kind": "authorization", "message": message},
+                        "diagnosis": causes,
+                    }))
+                );
+            } else {
+                eprintln!("error: {message}");
+                let why = diagnosis::render(&causes);
+                if !why.is_empty() {
+                    outln!("{}", why.trim_end());
+                }
+            }
+            return Err(super::Reported(Exit::ServerError).into());
+        };
+        auto_code = Some(code);
     }
     let grant = match args.grant {
         GrantType::AuthorizationCode => {

@@ -104,6 +104,18 @@ pub fn enrich(
     }
 }
 
+/// Adds what the profile's history tells the diagnosis of an API call made with this
+/// access token.
+pub fn enrich_call(
+    profile: Option<&str>,
+    access_token: &str,
+    evidence: &mut token_inspector::diagnosis::Evidence,
+) {
+    if let Ok(store) = HistoryStore::default_location() {
+        store.enrich_call(profile.unwrap_or(NO_PROFILE), access_token, evidence);
+    }
+}
+
 fn pick<'a>(entries: &'a [HistoryEntry], which: &str) -> anyhow::Result<&'a HistoryEntry> {
     if let Ok(n) = which.parse::<usize>()
         && n >= 1

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use super::{Exit, InputError};
 use token_inspector::sandbox::{
-    ClientRegistration, DEMO_USERS, Sandbox, SandboxConfig, TlsOptions,
+    ClientRegistration, DEMO_USERS, Failures, Sandbox, SandboxConfig, TlsOptions,
 };
 use token_inspector::secret::Secret;
 
@@ -71,10 +71,34 @@ pub struct MockServerArgs {
         default_value_t = 0
     )]
     pub clock_offset: i64,
+    /// How long an authorization code stays valid, in seconds (FAPI 2.0: at most 60).
+    /// A short one plays a bank whose codes expire before a slow client comes back.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub code_lifetime: u64,
+    /// Fail on request, as real servers do (repeatable): `interaction-id` refuses
+    /// back-channel requests without x-fapi-interaction-id (Brazil); `stale-dpop-nonce`
+    /// answers every DPoP proof use_dpop_nonce with a fresh nonce; `deny` makes the
+    /// consent page's auto-approval deny (access_denied); `revoke-consent` revokes each
+    /// consent once its tokens are issued (the APIs answer invalid_token).
+    #[arg(long = "fail", value_enum, value_name = "FAILURE")]
+    pub failures: Vec<FailureArg>,
     /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
     /// `{"log": ...}` per request; errors as `{"error": ...}`.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A failure `mock-server --fail` plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailureArg {
+    /// Refuse back-channel requests without x-fapi-interaction-id.
+    InteractionId,
+    /// Every DPoP nonce is stale when it comes back.
+    StaleDpopNonce,
+    /// The consent page's auto-approval denies.
+    Deny,
+    /// Consents are revoked once their tokens are issued.
+    RevokeConsent,
 }
 
 /// Runs `mock-server`.
@@ -194,6 +218,13 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
         rotate_refresh_tokens: args.rotate_refresh_tokens,
         malaysia: args.malaysia,
         dpop_nonce: args.dpop_nonce,
+        code_lifetime: std::time::Duration::from_secs(args.code_lifetime),
+        failures: Failures {
+            require_interaction_id: args.failures.contains(&FailureArg::InteractionId),
+            stale_dpop_nonce: args.failures.contains(&FailureArg::StaleDpopNonce),
+            deny_consent: args.failures.contains(&FailureArg::Deny),
+            revoke_consent: args.failures.contains(&FailureArg::RevokeConsent),
+        },
         tls,
         clients,
         ..SandboxConfig::default()

@@ -155,9 +155,18 @@ pub struct Classified {
     pub message: String,
 }
 
+/// A failure already printed in full (a refused PAR with its diagnosis): only its
+/// exit code is left to give.
+#[derive(Debug, thiserror::Error)]
+#[error("(reported above)")]
+pub struct Reported(pub Exit);
+
 /// Prints a failure as one line on stderr, or as one JSON object on stdout, and returns
 /// its exit code.
 pub fn report(error: &anyhow::Error, json: bool) -> Exit {
+    if let Some(Reported(exit)) = error.downcast_ref::<Reported>() {
+        return *exit;
+    }
     let (kind, exit) = classify(error);
     let message = format!("{error:#}");
     if json {

@@ -33,6 +33,9 @@ pub enum AuthorizeError {
         status: u16,
         /// Error code and description.
         summary: String,
+        /// The refused PAR exchange, for the diagnosis and the history (none when a
+        /// consent step before it failed).
+        exchange: Option<Box<Exchange>>,
     },
     /// The authorize step did not redirect back with a code.
     #[error("{0}")]
@@ -290,6 +293,7 @@ pub async fn start(
             return Err(AuthorizeError::ParRefused {
                 status: response.http.status,
                 summary,
+                exchange: Some(Box::new(par)),
             });
         };
         url.query_pairs_mut()
@@ -398,6 +402,7 @@ pub async fn create_consent(
         return Err(AuthorizeError::ParRefused {
             status,
             summary: "the client-credentials token for the consent was refused".into(),
+            exchange: None,
         });
     };
     let model = request::build_consent_request(profile, &endpoint, &access_token, body, options)?;
@@ -423,6 +428,7 @@ pub async fn create_consent(
             Err(AuthorizeError::ParRefused {
                 status,
                 summary: format!("the consent endpoint gave no consent id: {text}"),
+                exchange: None,
             })
         }
     }

@@ -429,10 +429,32 @@ fn base_model(
                 extra.name
             )));
         }
-        headers.push(header(&extra.name, extra.value.clone(), false));
     }
     headers.push(header("Accept", "application/json", false));
     headers.push(header("User-Agent", USER_AGENT, false));
+    // An extra header replaces a built-in one of the same name, and one with an empty
+    // value removes it (curl's `-H 'Name:'`), so a server's refusal of a missing
+    // x-fapi-interaction-id can be reproduced.
+    let mut interaction_id = Some(interaction_id);
+    for extra in &profile.headers {
+        let value = extra.value.trim();
+        let same = |h: &Header| h.name.eq_ignore_ascii_case(extra.name.trim());
+        if extra
+            .name
+            .trim()
+            .eq_ignore_ascii_case("x-fapi-interaction-id")
+        {
+            interaction_id = Some(value.to_owned()).filter(|v| !v.is_empty());
+        }
+        if value.is_empty() {
+            headers.retain(|h| !same(h));
+        } else if let Some(h) = headers.iter_mut().find(|h| same(h)) {
+            *h = header(&h.name.clone(), value, false);
+        } else {
+            let at = headers.len() - 2;
+            headers.insert(at, header(extra.name.trim(), value, false));
+        }
+    }
     let tls = &profile.tls;
     Ok(RequestModel {
         kind,
@@ -444,7 +466,7 @@ fn base_model(
         request_object: None,
         json_body: None,
         dpop: None,
-        interaction_id: Some(interaction_id),
+        interaction_id,
         transport: TransportSettings {
             insecure_skip_verify: tls.insecure_skip_verify,
             ca_file: tls.ca_file.clone(),

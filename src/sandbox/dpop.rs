@@ -103,6 +103,17 @@ pub(crate) fn check_proof(
             "ath does not match the access token (RFC 9449 §4.3)".into(),
         ));
     }
+    if shared.failures.stale_dpop_nonce {
+        let sent = text_claim("nonce").unwrap_or("none");
+        let mut e = OAuthError::new(
+            "use_dpop_nonce",
+            format!(
+                "the DPoP nonce {sent} is not (or no longer) valid: use the DPoP-Nonce header's value (RFC 9449 §8)"
+            ),
+        );
+        e.dpop_nonce = Some(uuid::Uuid::new_v4().simple().to_string());
+        return Err(e);
+    }
     if let Some(expected) = shared.dpop_nonce.as_deref()
         && text_claim("nonce") != Some(expected)
     {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 
 use super::state::Shared;
 
@@ -78,7 +78,19 @@ pub(crate) async fn middleware(
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut response = next.run(request).await;
+    let sent_id = request.headers().contains_key(INTERACTION_ID_HEADER);
+    let mut response = if shared.failures.require_interaction_id
+        && !sent_id
+        && is_back_channel(request.method(), &path)
+    {
+        super::state::OAuthError::new(
+            "invalid_request",
+            "the x-fapi-interaction-id header is required (Open Finance Brazil: a request without it is refused)",
+        )
+        .into_response()
+    } else {
+        next.run(request).await
+    };
     let info = response
         .extensions_mut()
         .remove::<LogInfo>()
@@ -132,4 +144,13 @@ mod tests {
             "2026-01-30T10:12:42Z POST /token 401 client=tpp invalid_client: client_assertion expired"
         );
     }
+}
+
+/// A request of the back channel (the client's own, not the browser's): what Brazil
+/// wants an interaction id on.
+fn is_back_channel(method: &axum::http::Method, path: &str) -> bool {
+    let browser = ["/authorize", "/callback", "/.well-known", "/jwks"];
+    method != axum::http::Method::GET && !browser.iter().any(|p| path.starts_with(p))
+        || path.starts_with("/accounts")
+        || path.starts_with("/userinfo")
 }

@@ -101,6 +101,30 @@ pub struct SandboxConfig {
     /// Require a DPoP nonce in proofs (RFC 9449 §8): the first proof without it is
     /// answered `use_dpop_nonce` with the nonce in `DPoP-Nonce`.
     pub dpop_nonce: bool,
+    /// Failures played on request, each as real servers answer it.
+    pub failures: Failures,
+}
+
+/// Failures the sandbox plays on request, so each cause of a refusal can be shown and
+/// tested (all off by default). The others come from the client (a wrong `aud`, an
+/// unregistered key, a reused code or `jti`), from the clock
+/// ([`set_clock_offset`]), from [`SandboxConfig::code_lifetime`] or from TLS
+/// ([`TlsOptions`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Refuse back-channel requests (PAR, token, revoke, introspect, userinfo, the
+    /// resources) that carry no `x-fapi-interaction-id`, with `invalid_request`, as
+    /// Open Finance Brazil's servers do.
+    pub require_interaction_id: bool,
+    /// Every DPoP nonce is stale by the time it comes back (a cluster whose nodes do
+    /// not share nonces): each proof is answered `use_dpop_nonce` with a fresh one.
+    pub stale_dpop_nonce: bool,
+    /// The consent page's automatic approval denies instead, as a user who refuses:
+    /// the redirect carries `error=access_denied`.
+    pub deny_consent: bool,
+    /// The user revokes the consent at the bank as soon as its tokens are issued: the
+    /// resources answer `invalid_token` for its access tokens.
+    pub revoke_consent: bool,
 }
 
 impl Default for SandboxConfig {
@@ -116,6 +140,7 @@ impl Default for SandboxConfig {
             code_lifetime: Duration::from_secs(60),
             malaysia: false,
             dpop_nonce: false,
+            failures: Failures::default(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub malaysia: bool,
     /// The DPoP nonce proofs must carry, when the server asks for one.
     pub dpop_nonce: Option<String>,
+    /// The failures played on request.
+    pub failures: super::Failures,
     inner: Mutex<Inner>,
     log: Mutex<VecDeque<LogEntry>>,
     log_tx: broadcast::Sender<LogEntry>,
@@ -185,6 +187,7 @@ impl Shared {
             dpop_nonce: config
                 .dpop_nonce
                 .then(|| uuid::Uuid::new_v4().simple().to_string()),
+            failures: config.failures,
             inner: Mutex::new(inner),
             log: Mutex::new(VecDeque::with_capacity(64)),
             log_tx,

@@ -66,6 +66,10 @@ pub struct HistoryEntry {
     pub jti: Option<String>,
     /// The fingerprint of the authorization code sent (to find a reused code).
     pub code_fingerprint: Option<String>,
+    /// The x5t#S256 of the client certificate presented (public), so a token issued
+    /// over this connection can be told apart from a call with another certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_x5t: Option<String>,
 }
 
 impl HistoryEntry {
@@ -123,6 +127,13 @@ impl HistoryEntry {
                 .param("code")
                 .filter(|_| request.param("grant_type") == Some("authorization_code"))
                 .map(fingerprint),
+            certificate_x5t: request
+                .transport
+                .client_cert
+                .as_ref()
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .and_then(|pem| crate::jose::public_key::certificate_info(&pem).ok())
+                .map(|c| c.x5t_s256),
         }
     }
 
@@ -536,9 +547,43 @@ impl HistoryStore {
             .find(|e| state.is_none_or(|s| authorization_param(e, "state").as_deref() == Some(s)));
         if let Some(par) = par {
             evidence.pkce_challenge = authorization_param(par, "code_challenge");
+            if evidence.authorization_started_at.is_none() {
+                evidence.authorization_started_at = time::OffsetDateTime::parse(
+                    &par.sent_at,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()
+                .map(time::OffsetDateTime::unix_timestamp);
+            }
             if evidence.authorization_redirect_uri.is_none() {
                 evidence.authorization_redirect_uri = authorization_param(par, "redirect_uri");
             }
+        }
+    }
+}
+
+impl HistoryStore {
+    /// What the history tells about an access token used in an API call: the
+    /// certificate it was issued over (its binding), and the consent it carries.
+    pub fn enrich_call(
+        &self,
+        profile: &str,
+        access_token: &str,
+        evidence: &mut crate::diagnosis::Evidence,
+    ) {
+        let print = format!("<{}>", fingerprint(access_token));
+        let entries = self.list(profile).unwrap_or_default();
+        let issued = entries.iter().find(|e| {
+            e.kind.starts_with("token") && e.response["body"]["access_token"] == print.as_str()
+        });
+        if let Some(issued) = issued {
+            evidence.token_certificate_x5t = Some(issued.certificate_x5t.clone());
+            if evidence.consent.is_none() {
+                evidence.consent = consent_of(issued);
+            }
+        }
+        if evidence.consent.is_none() {
+            evidence.consent = entries.iter().find_map(consent_of);
         }
     }
 }

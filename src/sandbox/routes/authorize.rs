@@ -95,6 +95,9 @@ pub(super) async fn authorize_get(
         Err(response) => return *response,
     };
     let auto = params.get("auto_approve").ok().flatten() == Some("true");
+    if auto && shared.failures.deny_consent {
+        return deny(&shared, &request_uri, &record);
+    }
     if auto {
         let user = &DEMO_USERS[0];
         let accounts: Vec<&DemoAccount> = user.accounts.iter().collect();
@@ -147,32 +150,7 @@ pub(super) async fn authorize_post(State(shared): State<Arc<Shared>>, body: Byte
             }
             approve(&shared, &request_uri, record, user, &accounts)
         }
-        "deny" => {
-            shared.lock().pars.remove(&request_uri);
-            let mut location = match url::Url::parse(&record.redirect_uri) {
-                Ok(u) => u,
-                Err(e) => {
-                    return error_page("server_error", e.to_string(), Some(&client_id));
-                }
-            };
-            {
-                let mut q = location.query_pairs_mut();
-                q.append_pair("error", "access_denied");
-                q.append_pair("error_description", "the user denied the consent");
-                if let Some(state) = &record.state {
-                    q.append_pair("state", state);
-                }
-                q.append_pair("iss", &shared.issuer);
-            }
-            redirect(
-                location.as_str(),
-                LogInfo {
-                    client_id: Some(client_id),
-                    error: Some("access_denied".into()),
-                    reason: Some("the user denied the consent".into()),
-                },
-            )
-        }
+        "deny" => deny(&shared, &request_uri, &record),
         other => error_page(
             "invalid_request",
             format!("decision must be approve or deny, got {other:?}"),
@@ -275,5 +253,34 @@ pub(super) async fn callback(RawQuery(query): RawQuery) -> Response {
         StatusCode::OK,
         consent::callback_page(&params.0),
         LogInfo::default(),
+    )
+}
+
+/// The user refused: back to the client with `access_denied` (RFC 6749 §4.1.2.1).
+fn deny(shared: &Shared, request_uri: &str, record: &ParRecord) -> Response {
+    let client_id = record.client_id.clone();
+    shared.lock().pars.remove(request_uri);
+    let mut location = match url::Url::parse(&record.redirect_uri) {
+        Ok(u) => u,
+        Err(e) => {
+            return error_page("server_error", e.to_string(), Some(&client_id));
+        }
+    };
+    {
+        let mut q = location.query_pairs_mut();
+        q.append_pair("error", "access_denied");
+        q.append_pair("error_description", "the user denied the consent");
+        if let Some(state) = &record.state {
+            q.append_pair("state", state);
+        }
+        q.append_pair("iss", &shared.issuer);
+    }
+    redirect(
+        location.as_str(),
+        LogInfo {
+            client_id: Some(client_id),
+            error: Some("access_denied".into()),
+            reason: Some("the user denied the consent".into()),
+        },
     )
 }

@@ -154,6 +154,31 @@ fn consented(
         .and_then(|d| d.get("consent"))
         .cloned()
         .unwrap_or(Value::Null);
+    let consent_id = consent
+        .get("consent_id")
+        .and_then(Value::as_str)
+        .unwrap_or("of this token");
+    let refuse = |why: String| {
+        Err(Box::new(challenge(
+            record.token_type(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            why,
+            None,
+        )))
+    };
+    if shared.failures.revoke_consent {
+        return refuse(format!(
+            "the consent {consent_id} was revoked by the user at the bank: ask for a new consent"
+        ));
+    }
+    if let Some(until) = consent.get("expiration_datetime").and_then(Value::as_str)
+        && let Ok(at) =
+            time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
+        && (at.unix_timestamp() as f64) < crate::sandbox::state::now()
+    {
+        return refuse(format!("the consent {consent_id} expired at {until}"));
+    }
     let granted = consent
         .get("permissions")
         .and_then(Value::as_array)
