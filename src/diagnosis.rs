@@ -267,6 +267,15 @@ fn checks_for(refusal: &Refusal, exchange: &Exchange) -> Vec<Check> {
             client_certificate_missing,
             client_certificate_expired,
         ],
+        // TLS 1.3 reports a refused client certificate after the handshake: the
+        // connection closes without an answer.
+        Refusal::Network(_) if closed_after_handshake(refusal, exchange) => {
+            vec![
+                client_certificate_missing,
+                client_certificate_expired,
+                tls_server_untrusted,
+            ]
+        }
         Refusal::Network(_) => Vec::new(),
         Refusal::Redirect { error, .. } => match error.as_str() {
             "access_denied" => vec![user_denied, consent_not_authorised],
@@ -349,6 +358,23 @@ pub fn diagnose(exchange: &Exchange, evidence: &Evidence) -> Vec<Cause> {
         Some(refusal) => diagnose_refusal(exchange, evidence, &refusal),
         None => Vec::new(),
     }
+}
+
+/// An HTTPS connection that closed with no answer (what a server that wants a client
+/// certificate does under TLS 1.3 when it is missing, expired or untrusted).
+fn closed_after_handshake(refusal: &Refusal, exchange: &Exchange) -> bool {
+    let m = refusal.description().to_ascii_lowercase();
+    exchange.request.url.starts_with("https://")
+        && [
+            "connection closed",
+            "connection reset",
+            "channel closed",
+            "stream closed",
+            "canceled",
+            "broken pipe",
+        ]
+        .iter()
+        .any(|w| m.contains(w))
 }
 
 /// The causes of an error the bank's redirect carried (the user denied, the request
@@ -720,10 +746,25 @@ fn client_certificate_missing(
             .unwrap_or_else(|| "a client certificate was presented".to_owned());
         return RULE.ruled_out(what);
     }
-    let tls_alert =
-        matches!(refusal, Refusal::Tls(m) if m.to_ascii_lowercase().contains("certificate"));
-    if evidence.certificate_expected || says_certificate(refusal) || tls_alert {
-        let why = if says_certificate(refusal) || tls_alert {
+    let tls =
+        |word: &str| matches!(refusal, Refusal::Tls(m) if m.to_ascii_lowercase().contains(word));
+    if tls("invalid peer certificate") {
+        return RULE.unknown(
+            "the handshake failed on the server's certificate, before the server could ask for one",
+        );
+    }
+    // The server's alert (CertificateRequired, HandshakeFailure…) ends a handshake
+    // that lacked one; a server's words about a certificate, at the HTTP level.
+    let tls_alert = tls("fatal alert")
+        || matches!(refusal, Refusal::Network(_)) && closed_after_handshake(refusal, exchange);
+    let said = !matches!(refusal, Refusal::Tls(_)) && says_certificate(refusal);
+    if evidence.certificate_expected || said || tls_alert {
+        let why = if matches!(refusal, Refusal::Network(_)) {
+            format!(
+                "none was sent, and the server closed the connection without an answer right after the handshake, as a server that requires mTLS does ({})",
+                refusal.description()
+            )
+        } else if said || tls_alert {
             format!(
                 "none was sent, and the server speaks of one ({})",
                 refusal.description()
@@ -792,6 +833,11 @@ fn tls_server_untrusted(exchange: &Exchange, _: &Evidence, refusal: &Refusal) ->
         source: "RFC 8446 §4.4.2; RFC 5280 §6",
     };
     let message = refusal.description().to_ascii_lowercase();
+    if matches!(refusal, Refusal::Network(_)) {
+        return RULE.ruled_out(
+            "the handshake got as far as this client accepting the server's certificate; the server then closed the connection",
+        );
+    }
     if message.contains("received fatal alert") {
         // The client checks the server's certificate before it sends its own; an
         // alert from the server means ours was the one refused.
@@ -1622,11 +1668,11 @@ mod tests {
             status_of(&diagnose(&ex, &ev), "diagnosis.client_certificate_missing"),
             Status::Likely
         );
-        let body = r#"{"error":"invalid_grant","error_description":"consent revoked"}"#;
-        let refresh = Grant::RefreshToken {
+        let body = r#"{"error":"invalid_grant","error_description":"refresh token not valid"}"#;
+        let refresh = || Grant::RefreshToken {
             refresh_token: Secret::new("rt"),
         };
-        let ex = refused(&p, &k, refresh, 400, body, now).await;
+        let ex = refused(&p, &k, refresh(), 400, body, now).await;
         ev.consent = Some(ConsentState {
             status: Some("Revoked".into()),
             authorized_word: Some("Authorised".into()),
@@ -1654,6 +1700,13 @@ mod tests {
         assert_eq!(
             status_of(&diagnose(&ex, &ev), "diagnosis.consent_not_authorised"),
             Status::RuledOut
+        );
+        // The server's own words outrank what was last seen.
+        let body = r#"{"error":"invalid_grant","error_description":"the consent was revoked"}"#;
+        let ex = refused(&p, &k, refresh(), 400, body, now).await;
+        assert_eq!(
+            status_of(&diagnose(&ex, &ev), "diagnosis.consent_not_authorised"),
+            Status::Likely
         );
     }
 

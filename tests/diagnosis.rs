@@ -279,6 +279,8 @@ fn the_history_remembers_codes_and_challenges_across_runs() {
         "ruled_out"
     );
     assert_eq!(status(&wrong, "diagnosis.code_reused"), "ruled_out");
+    // The PAR the history kept bounds the code's age: well within its lifetime.
+    assert_eq!(status(&wrong, "diagnosis.code_expired"), "ruled_out");
 
     // The sandbox keeps a code a wrong verifier was refused for: this one succeeds...
     let ok = exchange_code(verifier);
@@ -368,4 +370,609 @@ fn the_history_remembers_codes_and_challenges_across_runs() {
             assert!(!text.contains(secret), "{secret} in the {what}");
         }
     }
+}
+
+/// `mock-server --json` with these flags: the issuer and the local CA (with --tls).
+fn sandbox_json(dir: &Path, args: &[&str]) -> (Sandbox, Option<PathBuf>) {
+    let mut child = Command::new(BIN)
+        .arg("mock-server")
+        .arg("--json")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let ca = ready["ca_pem"].as_str().map(|pem| {
+        let path = dir.join(format!("ca-{}.pem", child.id()));
+        std::fs::write(&path, pem).unwrap();
+        path
+    });
+    let issuer = ready["issuer"].as_str().unwrap().to_owned();
+    (Sandbox { child, issuer }, ca)
+}
+
+/// The JSON a command printed on stdout (a failure's too), and its exit code.
+fn json_of(out: &Output) -> (i32, Value) {
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+/// The client's flags for `authorize`/`exchange --auto-approve` against `bank`.
+fn client_flags<'a>(bank: &'a Sandbox, key: &'a Path, redirect_uri: &'a str) -> Vec<&'a str> {
+    vec![
+        "--issuer",
+        &bank.issuer,
+        "--client-id",
+        "tpp",
+        "--key",
+        key.to_str().unwrap(),
+        "--alg",
+        "ES256",
+        "--redirect-uri",
+        redirect_uri,
+        "--scope",
+        "openid accounts",
+    ]
+}
+
+fn with<'a>(mut args: Vec<&'a str>, more: &[&'a str]) -> Vec<&'a str> {
+    args.extend_from_slice(more);
+    args
+}
+
+/// E17 and E18 played by the sandbox: `--fail interaction-id` refuses a request
+/// without x-fapi-interaction-id (the client removes it with `--header
+/// 'x-fapi-interaction-id:'`), and PAR refuses an authorization_details type it does not
+/// support; each judged likely, and ruled out where the request was right. A refused
+/// PAR is diagnosed and kept in the history like an exchange.
+#[test]
+fn an_interaction_id_and_a_consent_type_the_sandbox_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    let (bank, _) = sandbox_json(
+        dir.path(),
+        &["--client", &client, "--fail", "interaction-id"],
+    );
+
+    let (code, bad) = exchange(
+        dir.path(),
+        &bank,
+        &key,
+        &["--header", "x-fapi-interaction-id:"],
+    );
+    assert_eq!(code, 1, "{bad:#}");
+    assert!(
+        bad["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["name"] != "x-fapi-interaction-id"),
+        "the header was removed: {bad:#}"
+    );
+    assert_eq!(bad["response"]["body"]["error"], "invalid_request");
+    assert_eq!(status(&bad, "diagnosis.interaction_id_missing"), "likely");
+    let (code, ok) = exchange(dir.path(), &bank, &key, &[]);
+    assert_eq!(code, 0, "with the header the same request passes: {ok:#}");
+
+    let redirect_uri = format!("{}/callback", bank.issuer);
+    let flags = client_flags(&bank, &key, &redirect_uri);
+    // A PAR refused for another reason (no scope) with the header: ruled out.
+    let (code, par) = json_of(&run(
+        dir.path(),
+        &with(
+            vec!["authorize", "--json"],
+            &flags
+                .iter()
+                .map(|f| if f.starts_with("openid") { "" } else { *f })
+                .collect::<Vec<_>>(),
+        ),
+    ));
+    assert_eq!(code, 1, "{par:#}");
+    assert_eq!(par["par"]["response"]["body"]["error"], "invalid_request");
+    assert_eq!(
+        status(&par, "diagnosis.interaction_id_missing"),
+        "ruled_out"
+    );
+
+    // A type the server does not list: likely, with the list it gives.
+    let payments = r#"[{"type":"urn:example:payment-consent","consent":{}}]"#;
+    let (code, par) = json_of(&run(
+        dir.path(),
+        &with(
+            with(vec!["authorize", "--json"], &flags),
+            &["--authorization-details", payments],
+        ),
+    ));
+    assert_eq!(code, 1, "{par:#}");
+    assert_eq!(
+        status(&par, "diagnosis.authorization_details_type"),
+        "likely"
+    );
+    assert!(par["error"]["message"].as_str().unwrap().contains("PAR"));
+    // The right type, refused for its expiry's format: the type is ruled out.
+    let details = r#"[{"type":"urn:openfinance-ml:account-access-consent:v1.2","consent":{"permissions":["read_accounts"],"expiration_datetime":"next week"}}]"#;
+    let (code, par) = json_of(&run(
+        dir.path(),
+        &with(
+            with(vec!["authorize", "--json"], &flags),
+            &["--authorization-details", details],
+        ),
+    ));
+    assert_eq!(code, 1, "{par:#}");
+    assert_eq!(
+        par["par"]["response"]["body"]["error"],
+        "invalid_authorization_details"
+    );
+    assert_eq!(
+        status(&par, "diagnosis.authorization_details_type"),
+        "ruled_out"
+    );
+    // The refused PARs are in the history with their diagnosis.
+    let (_, list) = json_of(&run(
+        dir.path(),
+        &[
+            "history",
+            "--json",
+            "--error",
+            "invalid_authorization_details",
+        ],
+    ));
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
+    assert_eq!(list[0]["kind"], "par");
+}
+
+/// E12 and E15 played by the sandbox: `--fail deny` (the user refuses at the bank) and
+/// `--fail revoke-consent` (the user revokes it once the token is issued); and E6: a
+/// token issued over one certificate, called with another.
+#[test]
+fn a_denied_consent_a_revoked_one_and_a_token_bound_to_another_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    {
+        let (bank, _) = sandbox_json(dir.path(), &["--client", &client, "--fail", "deny"]);
+        let redirect_uri = format!("{}/callback", bank.issuer);
+        let flags = client_flags(&bank, &key, &redirect_uri);
+        let (code, denied) = json_of(&run(
+            dir.path(),
+            &with(vec!["exchange", "--auto-approve", "--json"], &flags),
+        ));
+        assert_eq!(code, 1, "{denied:#}");
+        assert_eq!(denied["error"]["kind"], "authorization");
+        assert_eq!(status(&denied, "diagnosis.user_denied"), "likely");
+    }
+
+    let (bank, ca) = sandbox_json(
+        dir.path(),
+        &["--client", &client, "--tls", "--fail", "revoke-consent"],
+    );
+    let ca = ca.unwrap();
+    let (cert_a, key_a) = certificate(dir.path(), "a", false);
+    let (cert_b, key_b) = certificate(dir.path(), "b", false);
+    let redirect_uri = format!("{}/callback", bank.issuer);
+    let accounts = format!("{}/accounts", bank.issuer);
+    let flags = with(
+        client_flags(&bank, &key, &redirect_uri),
+        &["--cacert", ca.to_str().unwrap()],
+    );
+    let (code, got) = json_of(&run(
+        dir.path(),
+        &with(
+            vec!["exchange", "--auto-approve", "--json", "--call", &accounts],
+            &with(flags.clone(), &["--cert", &cert_a, "--cert-key", &key_a]),
+        ),
+    ));
+    assert_eq!(got["response"]["status"], 200, "{got:#}");
+    assert_ne!(code, 0, "the call is refused");
+    let call = &got["call"];
+    assert_eq!(call["response"]["status"], 401, "{call:#}");
+    assert_eq!(status(call, "diagnosis.consent_not_authorised"), "likely");
+    assert_eq!(status(call, "diagnosis.certificate_binding"), "ruled_out");
+    let token = got["response"]["body"]["access_token"].as_str().unwrap();
+
+    // The same token with another certificate: the binding is the likely cause.
+    let call_flags = [
+        "call",
+        &accounts,
+        "--json",
+        "--token",
+        token,
+        "--cacert",
+        ca.to_str().unwrap(),
+    ];
+    let (code, other) = json_of(&run(
+        dir.path(),
+        &with(
+            call_flags.to_vec(),
+            &["--cert", &cert_b, "--cert-key", &key_b],
+        ),
+    ));
+    assert_eq!(code, 1, "{other:#}");
+    assert_eq!(status(&other, "diagnosis.certificate_binding"), "likely");
+    let evidence = other["diagnosis"][0]["evidence"].as_str().unwrap();
+    assert!(evidence.contains("this call presented"), "{evidence}");
+    // ...and with none.
+    let (_, none) = json_of(&run(dir.path(), &call_flags));
+    assert_eq!(status(&none, "diagnosis.certificate_binding"), "likely");
+}
+
+/// A client certificate and its key in files: self-signed, or issued by `ca`; valid
+/// now, or expired yesterday.
+fn issue(
+    dir: &Path,
+    name: &str,
+    ca: Option<&rcgen::Issuer<'static, rcgen::KeyPair>>,
+    expired: bool,
+) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![format!("{name}.tpp.example")]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("tpp-{name}"));
+    let now = time::OffsetDateTime::now_utc();
+    if expired {
+        params.not_before = now - time::Duration::days(30);
+        params.not_after = now - time::Duration::days(1);
+    } else {
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(30);
+    }
+    let cert = match ca {
+        Some(ca) => params.signed_by(&key, ca).unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    let cert_file = dir.join(format!("{name}.crt"));
+    let key_file = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    (
+        cert_file.to_str().unwrap().to_owned(),
+        key_file.to_str().unwrap().to_owned(),
+    )
+}
+
+fn certificate(dir: &Path, name: &str, expired: bool) -> (String, String) {
+    issue(dir, name, None, expired)
+}
+
+/// A CA for client certificates, written to `client-ca.pem`.
+fn client_ca(dir: &Path) -> (PathBuf, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Ecosystem test CA");
+    let cert = params.self_signed(&key).unwrap();
+    let path = dir.join("client-ca.pem");
+    std::fs::write(&path, cert.pem()).unwrap();
+    (path, rcgen::Issuer::new(params, key))
+}
+
+/// E5 and the server's own certificate, at the TLS handshake: a server this client
+/// does not trust, a client certificate the server wants but was not given, one that
+/// expired; each likely, and cleared where the handshake says otherwise.
+#[test]
+fn certificates_refused_at_the_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    let (ca_file, ca) = client_ca(dir.path());
+    let (bank, server_ca) = sandbox_json(
+        dir.path(),
+        &[
+            "--client",
+            &client,
+            "--tls",
+            "--require-client-cert",
+            "--client-ca",
+            ca_file.to_str().unwrap(),
+        ],
+    );
+    let server_ca = server_ca.unwrap();
+    let (good, good_key) = issue(dir.path(), "good", Some(&ca), false);
+    // The handshake fails on the token request itself: no discovery before it.
+    let token_endpoint = format!("{}/token", bank.issuer);
+    let exchange = |dir: &Path, bank: &Sandbox, key: &Path, extra: &[&str]| {
+        exchange(
+            dir,
+            bank,
+            key,
+            &with(vec!["--token-endpoint", &token_endpoint], extra),
+        )
+    };
+    let (old, old_key) = issue(dir.path(), "old", Some(&ca), true);
+
+    // The server's certificate is not trusted without its CA.
+    let (code, untrusted) = exchange(
+        dir.path(),
+        &bank,
+        &key,
+        &["--cert", &good, "--cert-key", &good_key],
+    );
+    assert_eq!(code, 3, "{untrusted:#}");
+    assert_eq!(
+        status(&untrusted, "diagnosis.tls_server_untrusted"),
+        "likely"
+    );
+
+    let cacert = server_ca.to_str().unwrap();
+    // No client certificate: the server ends the handshake.
+    let (code, none) = exchange(dir.path(), &bank, &key, &["--cacert", cacert]);
+    assert_eq!(code, 3, "{none:#}");
+    assert_eq!(
+        status(&none, "diagnosis.client_certificate_missing"),
+        "likely"
+    );
+    assert_eq!(status(&none, "diagnosis.tls_server_untrusted"), "ruled_out");
+
+    // An expired one.
+    let (code, expired) = exchange(
+        dir.path(),
+        &bank,
+        &key,
+        &["--cacert", cacert, "--cert", &old, "--cert-key", &old_key],
+    );
+    assert_eq!(code, 3, "{expired:#}");
+    assert_eq!(
+        status(&expired, "diagnosis.client_certificate_expired"),
+        "likely"
+    );
+    assert_eq!(
+        status(&expired, "diagnosis.client_certificate_missing"),
+        "ruled_out"
+    );
+
+    // A good one, with a wrong aud: the certificate is cleared.
+    let (code, aud) = exchange(
+        dir.path(),
+        &bank,
+        &key,
+        &[
+            "--cacert",
+            cacert,
+            "--cert",
+            &good,
+            "--cert-key",
+            &good_key,
+            "--aud",
+            &token_endpoint,
+        ],
+    );
+    assert_eq!(code, 1, "{aud:#}");
+    assert_eq!(status(&aud, "diagnosis.assertion_aud"), "likely");
+    assert_eq!(
+        status(&aud, "diagnosis.client_certificate_expired"),
+        "ruled_out"
+    );
+    assert_eq!(
+        status(&aud, "diagnosis.client_certificate_missing"),
+        "ruled_out"
+    );
+}
+
+/// E9 and E10 played by the sandbox: codes that live one second (`--code-lifetime 1`)
+/// and a request object whose window is longer than FAPI allows.
+#[test]
+fn an_expired_code_and_a_request_object_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    let (bank, _) = sandbox_json(dir.path(), &["--client", &client, "--code-lifetime", "1"]);
+    let redirect_uri = format!("{}/callback", bank.issuer);
+    let flags = client_flags(&bank, &key, &redirect_uri);
+    let (code, session) = json_of(&run(dir.path(), &with(vec!["authorize", "--json"], &flags)));
+    assert_eq!(code, 0, "{session:#}");
+    let redirect = approve(session["authorization_url"].as_str().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let (code, late) = json_of(&run(
+        dir.path(),
+        &with(
+            vec![
+                "exchange",
+                "--json",
+                "--redirect-url",
+                &redirect,
+                "--state",
+                session["state"].as_str().unwrap(),
+                "--code-verifier",
+                session["code_verifier"].as_str().unwrap(),
+            ],
+            &flags,
+        ),
+    ));
+    assert_eq!(code, 1, "{late:#}");
+    assert_eq!(late["response"]["body"]["error"], "invalid_grant");
+    assert_eq!(status(&late, "diagnosis.code_expired"), "likely");
+    assert_eq!(status(&late, "diagnosis.pkce_mismatch"), "ruled_out");
+
+    // A signed request object valid for two hours: refused, and the window is why.
+    let (code, par) = json_of(&run(
+        dir.path(),
+        &with(
+            vec![
+                "authorize",
+                "--json",
+                "--jar",
+                "--request-object-lifetime",
+                "7200",
+            ],
+            &flags,
+        ),
+    ));
+    assert_eq!(code, 1, "{par:#}");
+    assert_eq!(
+        par["par"]["response"]["body"]["error"],
+        "invalid_request_object"
+    );
+    assert_eq!(status(&par, "diagnosis.request_object_window"), "likely");
+    assert_eq!(status(&par, "diagnosis.clock_skew"), "ruled_out");
+    // The usual window, with an unknown consent type: the window is ruled out.
+    let payments = r#"[{"type":"urn:example:payment-consent","consent":{}}]"#;
+    let (_, par) = json_of(&run(
+        dir.path(),
+        &with(
+            vec![
+                "authorize",
+                "--json",
+                "--jar",
+                "--authorization-details",
+                payments,
+            ],
+            &flags,
+        ),
+    ));
+    assert_eq!(status(&par, "diagnosis.request_object_window"), "ruled_out");
+    assert_eq!(
+        status(&par, "diagnosis.authorization_details_type"),
+        "likely"
+    );
+}
+
+/// DPoP nonces played by the sandbox (`--fail stale-dpop-nonce`: every nonce is stale
+/// when it comes back, even after the client's one retry).
+#[test]
+fn a_stale_dpop_nonce() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    let (bank, _) = sandbox_json(
+        dir.path(),
+        &["--client", &client, "--fail", "stale-dpop-nonce"],
+    );
+    let (code, stale) = exchange(dir.path(), &bank, &key, &["--dpop"]);
+    assert_eq!(code, 1, "{stale:#}");
+    assert_eq!(stale["response"]["body"]["error"], "use_dpop_nonce");
+    assert_eq!(status(&stale, "diagnosis.dpop_nonce"), "likely");
+    let evidence = stale["diagnosis"][0]["evidence"].as_str().unwrap();
+    assert!(evidence.contains("rotated"), "{evidence}");
+}
+
+/// The DPoP proof itself, sent by hand to the sandbox (which wants a nonce): a proof
+/// for another URL than the one it went to (htu) is the likely cause, and the nonce it
+/// carried is cleared; a proof that matches its request but is ten minutes old clears
+/// htm/htu and points at the clock.
+#[tokio::test]
+async fn dpop_proofs_judged_against_the_sandbox() {
+    use token_inspector::diagnosis::{self as diag, Evidence};
+    use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+    use token_inspector::oauth::dpop::DpopKey;
+    use token_inspector::oauth::exchange::{self, ExchangeContext};
+    use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
+    use token_inspector::oauth::transport::{Transport, TransportConfig};
+    use token_inspector::sandbox::{ClientRegistration, Sandbox as Embedded, SandboxConfig};
+    use token_inspector::storage::profile::Profile;
+
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = Embedded::start(SandboxConfig {
+        dpop_nonce: true,
+        clients: vec![ClientRegistration {
+            client_id: "tpp".into(),
+            jwks: key.public_jwks(None, SigningAlg::ES256),
+            redirect_uris: Vec::new(),
+        }],
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let issuer = bank.issuer().to_owned();
+    let mut profile = Profile::new("dpop", &issuer);
+    profile.client_id = "tpp".into();
+    profile.scope = "accounts".into();
+    profile.auth.alg = SigningAlg::ES256;
+    profile.endpoints.token = Some(format!("{issuer}/token"));
+    let secrets = ClientSecrets {
+        signing_key: Some(key),
+        client_secret: None,
+    };
+    let dpop = DpopKey {
+        key: PrivateKey::generate(KeyType::EC_P256).unwrap(),
+        alg: SigningAlg::ES256,
+    };
+    let transport = Transport::new(TransportConfig::default()).unwrap();
+    let context = ExchangeContext {
+        issuer: Some(issuer.clone()),
+        client_id: Some("tpp".into()),
+        ..ExchangeContext::default()
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let send = |nonce: Option<String>, url: Option<String>, at: i64| {
+        let mut model = request::build_token_request(
+            &profile,
+            &secrets,
+            &Grant::ClientCredentials,
+            &RequestOptions::default(),
+        )
+        .unwrap();
+        // A proof made for another URL than the request goes to.
+        let to = model.url.clone();
+        if let Some(url) = url {
+            model.url = url;
+        }
+        request::attach_dpop(&mut model, &dpop, nonce.as_deref(), None, at).unwrap();
+        model.url = to;
+        exchange::run(&transport, model, &context)
+    };
+    let evidence = Evidence::default();
+    let first = send(None, None, now).await;
+    let nonce = first
+        .response()
+        .and_then(|r| r.http.header("dpop-nonce"))
+        .expect("the sandbox asks for a nonce")
+        .to_owned();
+    assert_eq!(
+        status_of(&diag::diagnose(&first, &evidence), "diagnosis.dpop_nonce"),
+        "likely"
+    );
+
+    // Sent to 127.0.0.1 with a proof for localhost: the server refuses the htu.
+    let elsewhere = issuer.replace("127.0.0.1", "localhost") + "/token";
+    let mut wrong = send(Some(nonce.clone()), Some(elsewhere), now).await;
+    let refusal = wrong.response().and_then(|r| r.body.json()).unwrap();
+    assert_eq!(refusal["error"], "invalid_dpop_proof", "{refusal}");
+    wrong.diagnosis = diag::diagnose(&wrong, &evidence);
+    assert_eq!(
+        status_of(&wrong.diagnosis, "diagnosis.dpop_proof_mismatch"),
+        "likely"
+    );
+    assert_eq!(
+        status_of(&wrong.diagnosis, "diagnosis.dpop_nonce"),
+        "ruled_out"
+    );
+
+    // The right URL, but made ten minutes ago.
+    let old = send(Some(nonce), None, now - 600).await;
+    let refusal = old.response().and_then(|r| r.body.json()).unwrap();
+    assert_eq!(refusal["error"], "invalid_dpop_proof", "{refusal}");
+    let causes = diag::diagnose(&old, &evidence);
+    assert_eq!(
+        status_of(&causes, "diagnosis.dpop_proof_mismatch"),
+        "ruled_out"
+    );
+    bank.shutdown().await;
+}
+
+/// The status as `--json` spells it.
+fn status_of(causes: &[token_inspector::diagnosis::Cause], code: &str) -> String {
+    causes
+        .iter()
+        .find(|c| c.code == code)
+        .map(|c| {
+            serde_json::to_value(c.status)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap_or_else(|| panic!("no {code} in {causes:#?}"))
 }

@@ -79,6 +79,10 @@ pub struct ClientArgs {
     /// Assertion lifetime in seconds.
     #[arg(long, value_name = "SECS")]
     pub lifetime: Option<u32>,
+    /// Signed request object lifetime (exp − nbf) in seconds (FAPI: at most 3600;
+    /// UAE: 600).
+    #[arg(long, value_name = "SECS")]
+    pub request_object_lifetime: Option<u32>,
     /// How the assertion writes iat/exp.
     #[arg(long, value_enum)]
     pub numeric_date: Option<NumericDateArg>,
@@ -166,6 +170,7 @@ impl ClientArgs {
             auth_method: self.auth_method,
             client_secret: self.client_secret.clone().map(Secret::new),
             lifetime_secs: self.lifetime,
+            request_object_lifetime_secs: self.request_object_lifetime,
             numeric_date: self.numeric_date.map(|v| match v {
                 NumericDateArg::Seconds => NumericDateStyle::Seconds,
                 NumericDateArg::Milliseconds => NumericDateStyle::Milliseconds,

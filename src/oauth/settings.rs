@@ -77,6 +77,8 @@ pub struct Overrides {
     pub client_secret: Option<Secret>,
     /// Assertion lifetime in seconds.
     pub lifetime_secs: Option<u32>,
+    /// Signed request object lifetime (`exp` − `nbf`) in seconds.
+    pub request_object_lifetime_secs: Option<u32>,
     /// How the assertion writes iat/exp.
     pub numeric_date: Option<NumericDateStyle>,
     /// The redirect_uri.
@@ -138,6 +140,9 @@ impl Overrides {
         }
         if let Some(v) = self.lifetime_secs {
             profile.auth.lifetime_secs = v;
+        }
+        if let Some(v) = self.request_object_lifetime_secs {
+            profile.request_object.lifetime_secs = v;
         }
         if let Some(v) = self.numeric_date {
             profile.auth.numeric_date = v;
