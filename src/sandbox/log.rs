@@ -123,6 +123,15 @@ pub(crate) async fn middleware(
     response
 }
 
+/// A request of the back channel (the client's own, not the browser's): what Brazil
+/// wants an interaction id on.
+fn is_back_channel(method: &axum::http::Method, path: &str) -> bool {
+    let browser = ["/authorize", "/callback", "/.well-known", "/jwks"];
+    method != axum::http::Method::GET && !browser.iter().any(|p| path.starts_with(p))
+        || path.starts_with("/accounts")
+        || path.starts_with("/userinfo")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,13 +153,4 @@ mod tests {
             "2026-01-30T10:12:42Z POST /token 401 client=tpp invalid_client: client_assertion expired"
         );
     }
-}
-
-/// A request of the back channel (the client's own, not the browser's): what Brazil
-/// wants an interaction id on.
-fn is_back_channel(method: &axum::http::Method, path: &str) -> bool {
-    let browser = ["/authorize", "/callback", "/.well-known", "/jwks"];
-    method != axum::http::Method::GET && !browser.iter().any(|p| path.starts_with(p))
-        || path.starts_with("/accounts")
-        || path.starts_with("/userinfo")
 }
