@@ -599,6 +599,11 @@ fn a_denied_consent_a_revoked_one_and_a_token_bound_to_another_certificate() {
     ));
     assert_eq!(code, 1, "{other:#}");
     assert_eq!(status(&other, "diagnosis.certificate_binding"), "likely");
+    // Refused for the binding before the consent: last seen authorized, cleared.
+    assert_eq!(
+        status(&other, "diagnosis.consent_not_authorised"),
+        "ruled_out"
+    );
     let evidence = other["diagnosis"][0]["evidence"].as_str().unwrap();
     assert!(evidence.contains("this call presented"), "{evidence}");
     // ...and with none.

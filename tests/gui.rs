@@ -1331,10 +1331,111 @@ fn why_a_reused_code_failed_and_the_history_after_a_restart() {
     h.get_by_label("Why?");
     assert!(h.query_all_by_label_contains("was sent before").count() >= 1);
     click(&mut h, "Compare with the last success");
-    h.get_by_label("Changed since the last success");
+    assert!(
+        h.query_all_by_label_contains("No earlier success of this kind")
+            .count()
+            >= 1,
+        "both entries are refusals"
+    );
+    // Any two entries: the first refusal against the second.
+    h.query_all_by_label("Compare with")
+        .last()
+        .expect("the Compare with list")
+        .click_accesskit();
+    h.run_ok();
+    h.query_all_by_label_contains("#2: ")
+        .next()
+        .expect("the other entry in the list")
+        .click_accesskit();
+    h.run_ok();
+    let (heading, _) = h.state().state.saved_compare.clone().expect("a comparison");
+    assert!(heading.starts_with("From "), "{heading}");
+    h.get_by_label(&heading);
+    // The search box filters the saved list.
+    let saved_rows = |h: &Harness<'_, App>| {
+        h.query_all_by_label_contains("400 invalid_grant token:authorization_code")
+            .count()
+    };
+    assert_eq!(saved_rows(&h), 2);
+    type_into(&mut h, "Search saved", "200");
+    assert_eq!(saved_rows(&h), 0, "no entry answered 200");
+    type_into(&mut h, "Search saved", "4xx invalid_grant");
+    assert_eq!(saved_rows(&h), 2);
     click(&mut h, "Copy support bundle");
     let bundle = s.clipboard.get_text().unwrap();
     assert!(bundle.contains("# Support bundle: POST"), "{bundle}");
     assert!(bundle.contains("diagnosis.code_reused"), "{bundle}");
     assert!(!bundle.contains(CODE), "the code is not in the bundle");
+}
+
+/// A PAR the bank refuses shows in the Response panel with its Why?, judged against
+/// the client JWKS the profile names (as registered at the bank): the key that signed
+/// is not in it.
+#[test]
+fn a_refused_par_says_why_with_the_registered_jwks() {
+    use token_inspector::jose::keys::SigningAlg;
+    use token_inspector::sandbox::{ClientRegistration, Sandbox, SandboxConfig};
+    let s = Setup::new();
+    let registered = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let stray = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let jwks = registered.public_jwks(None, SigningAlg::ES256);
+    let sandbox =
+        s.rt.block_on(Sandbox::start(SandboxConfig {
+            clients: vec![ClientRegistration {
+                client_id: "app-client".into(),
+                jwks: jwks.clone(),
+                redirect_uris: Vec::new(),
+            }],
+            ..SandboxConfig::default()
+        }))
+        .unwrap();
+    let jwks_file = s.dir.path().join("registered.jwks.json");
+    std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+    let mut profile = bank_profile("Stray key bank");
+    profile.issuer = sandbox.issuer().to_owned();
+    profile.client_id = "app-client".into();
+    profile.scope = "openid accounts".into();
+    profile.auth.alg = SigningAlg::ES256;
+    profile.endpoints.token = Some(format!("{}/token", sandbox.issuer()));
+    profile.endpoints.par = Some(format!("{}/par", sandbox.issuer()));
+    profile.endpoints.authorization = Some(format!("{}/authorize", sandbox.issuer()));
+    profile.client_jwks = Some(jwks_file.to_str().unwrap().to_owned());
+    s.store
+        .set(&profile.key_entry(), stray.to_pkcs8_pem())
+        .unwrap();
+    let s = s.with_profile(&profile);
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Request");
+    click(&mut h, "Authorize");
+    wait_for(&mut h, "the refused PAR", |a| {
+        a.state.history.len() == 1 || a.state.request_notice.is_some()
+    });
+    let st = &h.state().state;
+    assert_eq!(
+        st.history.len(),
+        1,
+        "{:?} {:?}",
+        st.status,
+        st.request_notice
+    );
+    let par = &h.state().state.history[0].exchange;
+    assert_eq!(par.response().map(|r| r.http.status), Some(401));
+    let unregistered = par
+        .diagnosis
+        .iter()
+        .find(|c| c.code == "diagnosis.unregistered_key")
+        .unwrap_or_else(|| panic!("{:#?}", par.diagnosis));
+    assert_eq!(unregistered.status, Status::Likely, "{unregistered:#?}");
+    assert!(
+        unregistered
+            .evidence
+            .contains("is not in the registered JWKS")
+    );
+    h.get_by_label("Why?");
+    wait_for(&mut h, "the saved PAR", |a| {
+        a.state.saved_history.len() == 1
+    });
+    assert_eq!(h.state().state.saved_history[0].kind, "par");
+    s.rt.block_on(sandbox.shutdown());
 }

@@ -64,7 +64,10 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         authorization_details_types,
         discovery,
     } = args.client.resolve(args.json).await?;
-    let registered_jwks = args.client.registered_jwks(&transport).await?;
+    let registered_jwks = args
+        .client
+        .registered_jwks(&settings.profile, &transport)
+        .await?;
     if args.jar {
         settings.profile.request_object.signed = true;
     }

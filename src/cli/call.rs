@@ -23,7 +23,12 @@ pub struct CallArgs {
     /// The API URL.
     pub url: String,
     /// The access token (prefer the environment variable).
-    #[arg(long, env = "TOKEN_INSPECTOR_ACCESS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_ACCESS_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub token: Option<String>,
     /// The HTTP method.
     #[arg(long, default_value = "GET")]

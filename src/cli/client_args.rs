@@ -139,22 +139,21 @@ impl ClientArgs {
     /// with the client's transport), for the diagnosis.
     pub async fn registered_jwks(
         &self,
+        profile: &Profile,
         transport: &Transport,
     ) -> anyhow::Result<Option<serde_json::Value>> {
-        let Some(source) = &self.client_jwks else {
+        let Some(source) = self
+            .client_jwks
+            .clone()
+            .or_else(|| profile.client_jwks.clone())
+            .filter(|s| !s.trim().is_empty())
+        else {
             return Ok(None);
         };
-        if source.starts_with("https://") || source.starts_with("http://") {
-            let jwks = token_inspector::oauth::discovery::fetch_jwks(transport, source)
-                .await
-                .with_context(|| format!("--client-jwks {source}"))?;
-            return Ok(Some(jwks));
-        }
-        let text = std::fs::read_to_string(source)
-            .map_err(|e| InputError::new(format!("--client-jwks {source}: {e}")))?;
-        let jwks = serde_json::from_str(&text)
-            .map_err(|e| InputError::new(format!("--client-jwks {source}: not JSON: {e}")))?;
-        Ok(Some(jwks))
+        token_inspector::oauth::discovery::registered_jwks(transport, &source)
+            .await
+            .map(Some)
+            .map_err(|e| InputError::new(e).into())
     }
 
     /// The flags as the core's overrides.

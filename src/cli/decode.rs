@@ -60,16 +60,16 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub token_endpoint: Option<String>,
     /// The nonce sent in the authorization request (ID Token check).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub nonce: Option<String>,
     /// The access token of the same response (ID Token at_hash check).
     #[arg(long, value_parser = parse_secret)]
     pub access_token: Option<Secret>,
     /// The authorization code (ID Token c_hash check).
-    #[arg(long, value_parser = parse_secret)]
+    #[arg(long, value_parser = parse_secret, allow_hyphen_values = true)]
     pub code: Option<Secret>,
     /// The state (ID Token s_hash check).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub state: Option<String>,
     /// The alg registered for this token, such as PS256.
     #[arg(long, value_name = "ALG")]

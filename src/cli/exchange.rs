@@ -27,23 +27,29 @@ pub struct ExchangeArgs {
     #[arg(long, default_value = "authorization_code")]
     pub grant: GrantType,
     /// The authorization code.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub code: Option<String>,
     /// The whole redirect URL the bank sent the browser to: code, state and iss are taken
     /// from it and checked.
     #[arg(long, value_name = "URL")]
     pub redirect_url: Option<String>,
     /// The state sent in the authorization request (checked against the redirect).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub state: Option<String>,
     /// The nonce sent in the authorization request (checked against the id_token).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub nonce: Option<String>,
     /// The PKCE code_verifier.
-    #[arg(long)]
+    // PKCE verifiers, codes and states are base64url: they may start with '-'.
+    #[arg(long, allow_hyphen_values = true)]
     pub code_verifier: Option<String>,
     /// Refresh token for --grant refresh_token (prefer the env variable).
-    #[arg(long, env = "TOKEN_INSPECTOR_REFRESH_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_REFRESH_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub refresh_token: Option<String>,
     /// x-fapi-interaction-id to send (default: a new UUID v4).
     #[arg(long)]
@@ -235,7 +241,10 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         discovery,
     } = args.client.resolve(args.json).await?;
     let mut evidence = Evidence::for_settings(&settings, discovery.as_ref());
-    evidence.registered_jwks = args.client.registered_jwks(&transport).await?;
+    evidence.registered_jwks = args
+        .client
+        .registered_jwks(&settings.profile, &transport)
+        .await?;
     let profile = &settings.profile;
     let mut redirect_uri = profile.redirect_uri.clone();
 

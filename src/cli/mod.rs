@@ -234,3 +234,34 @@ pub fn classify(error: &anyhow::Error) -> (&'static str, Exit) {
     }
     ("input", Exit::Usage)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Base64url values (PKCE verifiers, codes, states, tokens) may start with '-':
+    /// they are values, not flags.
+    #[test]
+    fn values_that_start_with_a_hyphen_are_values() {
+        let cli = Cli::try_parse_from([
+            "token-inspector",
+            "exchange",
+            "--code-verifier",
+            "-Xy_0",
+            "--state",
+            "-s",
+            "--code",
+            "-c",
+        ])
+        .expect("parsed");
+        let Some(Command::Exchange(args)) = cli.command else {
+            panic!("not exchange");
+        };
+        assert_eq!(args.code_verifier.as_deref(), Some("-Xy_0"));
+        assert_eq!(args.state.as_deref(), Some("-s"));
+        assert_eq!(args.code.as_deref(), Some("-c"));
+        let cli = Cli::try_parse_from(["token-inspector", "call", "https://rs/x", "--token", "-t"])
+            .expect("parsed");
+        assert!(matches!(cli.command, Some(Command::Call(a)) if a.token.as_deref() == Some("-t")));
+    }
+}

@@ -17,7 +17,12 @@ use token_inspector::secret::Secret;
 #[derive(Debug, Args)]
 pub struct TokenManagementArgs {
     /// The token (prefer the environment variable).
-    #[arg(long, env = "TOKEN_INSPECTOR_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub token: Option<String>,
     /// `token_type_hint`: access_token or refresh_token.
     #[arg(long, value_name = "HINT")]

@@ -73,6 +73,8 @@ pub enum Action {
     ShowSaved(usize),
     /// Compare the shown saved entry with the newest success of its kind before it.
     CompareSaved(usize),
+    /// Compare saved entry `.0` with saved entry `.1` (the earlier one first).
+    CompareSavedWith(usize, usize),
     /// Copy a saved entry's support bundle (Markdown).
     CopyBundle(usize),
     /// Save a saved entry's support bundle (Markdown and JSON) to a file.
@@ -642,6 +644,22 @@ impl App {
                     st.status = format!("Waiting for the bank's redirect on {redirect_uri}");
                 }
             }
+            Event::ParRefused { id, exchange } => {
+                if matches!(st.authorize, Work::Running { id: run, .. } if run == id) {
+                    let exchange = *exchange;
+                    st.status = match exchange.response() {
+                        Some(r) => format!("PAR refused: HTTP {} {}", r.http.status, r.http.reason),
+                        None => "PAR failed".into(),
+                    };
+                    st.history.push(HistoryEntry {
+                        profile: st.profile().map(|p| p.name.clone()).unwrap_or_default(),
+                        exchange,
+                        received: Instant::now(),
+                    });
+                    st.shown = Some(st.history.len() - 1);
+                    st.persisted.tab = Tab::Response;
+                }
+            }
             Event::Authorized { id, result } => {
                 if matches!(st.authorize, Work::Running { id: run, .. } if run == id) {
                     st.authorize = Work::Idle;
@@ -989,9 +1007,36 @@ impl App {
                         .skip(i + 1)
                         .find(|e| e.is_success() && e.kind == entry.kind);
                     self.state.saved_compare = Some(match success {
-                        Some(s) => crate::storage::history::compare(s, entry),
-                        None => Vec::new(),
+                        Some(s) => (
+                            format!("Changed since the last success ({} UTC)", s.sent_at),
+                            crate::storage::history::compare(s, entry),
+                        ),
+                        None => (
+                            "No earlier success of this kind to compare with".to_owned(),
+                            Vec::new(),
+                        ),
                     });
+                }
+            }
+            Action::CompareSavedWith(i, j) => {
+                let saved = &self.state.saved_history;
+                if let (Some(shown), Some(other)) = (saved.get(i), saved.get(j)) {
+                    // Newest first: the higher index is the earlier entry.
+                    let (before, after) = if j > i {
+                        (other, shown)
+                    } else {
+                        (shown, other)
+                    };
+                    self.state.saved_compare = Some((
+                        format!(
+                            "From {} UTC ({}) to {} UTC ({})",
+                            before.sent_at,
+                            before.summary(),
+                            after.sent_at,
+                            after.summary()
+                        ),
+                        crate::storage::history::compare(before, after),
+                    ));
                 }
             }
             Action::CopyBundle(i) => {

@@ -359,8 +359,11 @@ pub struct AppState {
     pub saved_history_of: Option<String>,
     /// The saved entry the Response panel shows instead of a live one.
     pub saved_shown: Option<usize>,
-    /// The comparison of the shown saved entry with the newest success before it.
-    pub saved_compare: Option<Vec<crate::storage::history::Difference>>,
+    /// The comparison of the shown saved entry with another (the newest success before
+    /// it, or one the user picked): what it is compared with, and the differences.
+    pub saved_compare: Option<(String, Vec<crate::storage::history::Difference>)>,
+    /// The saved history's search box (status, grant, error, interaction id).
+    pub saved_search: String,
     /// The JWT panel.
     pub jwt: JwtState,
     /// The status bar's last result.

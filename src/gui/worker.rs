@@ -285,6 +285,14 @@ pub enum Event {
         /// Its entries.
         entries: Vec<SavedExchange>,
     },
+    /// The authorization request (PAR) was refused: the exchange, diagnosed. An
+    /// [`Event::Authorized`] with the error follows.
+    ParRefused {
+        /// Job id.
+        id: u64,
+        /// The refused PAR.
+        exchange: Box<Exchange>,
+    },
     /// An exchange could not even start (transport settings).
     SendFailed {
         /// Job id.
@@ -460,6 +468,42 @@ impl Inner {
         })
         .await;
         done.unwrap_or((fallback, Vec::new()))
+    }
+
+    /// What the profile tells the diagnosis, with the client's registered JWK Set: the
+    /// embedded sandbox's registration, or the profile's client JWKS (a URL fetched
+    /// with the profile's transport, or a file).
+    async fn evidence(
+        &self,
+        profile: &Profile,
+        transport: &crate::oauth::transport::TransportConfig,
+        signing_key: Option<&crate::jose::keys::PrivateKey>,
+    ) -> crate::diagnosis::Evidence {
+        let mut evidence =
+            crate::diagnosis::Evidence::for_profile(profile, transport, signing_key, None);
+        evidence.registered_jwks = if profile.local_sandbox {
+            self.sandbox
+                .lock()
+                .await
+                .as_ref()
+                .and_then(|s| s.registered_jwks(&profile.client_id))
+        } else {
+            match profile
+                .client_jwks
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+            {
+                Some(source) => match self.transport(profile).await {
+                    Ok(t) => crate::oauth::discovery::registered_jwks(&t, source)
+                        .await
+                        .map_err(|e| tracing::warn!("{e}"))
+                        .ok(),
+                    Err(_) => None,
+                },
+                None => None,
+            }
+        };
+        evidence
     }
 
     fn emit(&self, event: Event) {
@@ -935,14 +979,42 @@ impl Inner {
                         nonces: self.nonces.clone(),
                         ..authorize::AuthorizationInput::default()
                     };
-                    let session = authorize::start(
+                    let session = match authorize::start(
                         &transport,
                         &profile,
                         &secrets,
                         input,
                         &RequestOptions::default(),
                     )
-                    .await?;
+                    .await
+                    {
+                        Ok(session) => session,
+                        // A refused PAR is shown like an exchange, with its diagnosis.
+                        Err(authorize::AuthorizeError::ParRefused {
+                            status,
+                            summary,
+                            exchange: Some(par),
+                        }) => {
+                            let evidence = self
+                                .evidence(&profile, transport.config(), secrets.signing_key.as_ref())
+                                .await;
+                            let (par, saved) = self
+                                .diagnose_and_keep(&profile.name, None, evidence, *par)
+                                .await;
+                            self.emit(Event::ParRefused {
+                                id,
+                                exchange: Box::new(par),
+                            });
+                            self.emit(Event::SavedHistory {
+                                profile: profile.name.clone(),
+                                entries: saved,
+                            });
+                            return Err(anyhow!(
+                                "the PAR endpoint answered HTTP {status}: {summary} (see Why? in the Response panel)"
+                            ));
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     // The consent steps and the PAR go into the history: a later refusal
                     // of the code is judged against this PAR's challenge and redirect_uri.
                     let kept: Vec<SavedExchange> = session
@@ -1240,14 +1312,15 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                             context.binding.certificate_x5t =
                                 settings::certificate_x5t(transport.config());
                             context.binding.dpop_jkt = dpop.as_ref().map(|k| k.jkt());
-                            let evidence = crate::diagnosis::Evidence::for_profile(
-                                &profile,
-                                transport.config(),
-                                rebuild
-                                    .as_ref()
-                                    .and_then(|r| r.secrets.signing_key.as_ref()),
-                                None,
-                            );
+                            let evidence = inner2
+                                .evidence(
+                                    &profile,
+                                    transport.config(),
+                                    rebuild
+                                        .as_ref()
+                                        .and_then(|r| r.secrets.signing_key.as_ref()),
+                                )
+                                .await;
                             let state = context.expected_state.clone();
                             let exchange = match (dpop, rebuild) {
                                 // The previewed request with a proof; for a nonce, the

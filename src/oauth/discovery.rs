@@ -230,6 +230,28 @@ pub async fn fetch_jwks(transport: &impl HttpClient, url: &str) -> Result<Value,
     Ok(Value::Object(map))
 }
 
+/// The client's registered JWK Set from where the profile says (`client_jwks`): a URL
+/// fetched through the caller's transport, or a file. The message says which failed.
+pub async fn registered_jwks(transport: &impl HttpClient, source: &str) -> Result<Value, String> {
+    let source = source.trim();
+    if source.starts_with("https://") || source.starts_with("http://") {
+        return fetch_jwks(transport, source)
+            .await
+            .map_err(|e| format!("the client JWKS {source}: {e}"));
+    }
+    let text = tokio::fs::read_to_string(source)
+        .await
+        .map_err(|e| format!("the client JWKS {source}: {e}"))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("the client JWKS {source}: not JSON: {e}"))?;
+    // A single JWK is taken as a set of one.
+    Ok(if value.get("keys").is_some() {
+        value
+    } else {
+        serde_json::json!({ "keys": [value] })
+    })
+}
+
 /// Copies the discovered endpoints into a profile (only those the document names). A
 /// profile with a client certificate takes the `mtls_endpoint_aliases` where the server
 /// names them (RFC 8705 §5); a server that says `require_signed_request_object` turns

@@ -299,6 +299,15 @@ impl SandboxHandle {
         self.shared.register(registration);
     }
 
+    /// The JWK Set a client is registered with, if it is.
+    pub fn registered_jwks(&self, client_id: &str) -> Option<serde_json::Value> {
+        self.shared
+            .lock()
+            .clients
+            .get(client_id)
+            .map(|c| c.jwks.clone())
+    }
+
     /// The request log, oldest first (the last 1000 requests).
     pub fn log(&self) -> Vec<LogEntry> {
         self.shared.log_entries()

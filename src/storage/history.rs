@@ -161,6 +161,30 @@ impl HistoryEntry {
 
     /// Does it match a search? Every given term must: the status (`400`, or `4xx`), the
     /// grant type, the OAuth error, the interaction id (sent or answered; a prefix).
+    /// True when every word of `query` names this entry: its status (`400`, `4xx`),
+    /// grant or kind (`client_credentials`, `par`), OAuth error (`invalid_client`), or
+    /// the start of an interaction id. The app's search box.
+    pub fn matches_text(&self, query: &str) -> bool {
+        query.split_whitespace().all(|word| {
+            let word = word.to_ascii_lowercase();
+            let by = |search: Search| self.matches(&search);
+            by(Search {
+                status: Some(word.clone()),
+                ..Search::default()
+            }) || by(Search {
+                grant: Some(word.clone()),
+                ..Search::default()
+            }) || by(Search {
+                error: Some(word.clone()),
+                ..Search::default()
+            }) || by(Search {
+                interaction_id: Some(word.clone()),
+                ..Search::default()
+            }) || self.kind.contains(&word)
+        })
+    }
+
+    /// True when the entry matches all the search's conditions.
     pub fn matches(&self, search: &Search) -> bool {
         let status_ok = search.status.as_deref().is_none_or(|want| {
             let got = self.status.map(|s| s.to_string()).unwrap_or_default();
@@ -767,6 +791,14 @@ mod tests {
             }),
             1
         );
+
+        // The app's search box: every word must name the entry.
+        let text = |q: &str| again.iter().filter(|e| e.matches_text(q)).count();
+        assert_eq!(text("4xx invalid_grant"), 1);
+        assert_eq!(text("authorization_code"), 2);
+        assert_eq!(text(&id[..8]), 1);
+        assert_eq!(text("400 invalid_client"), 0, "no entry is both");
+        assert_eq!(text(""), again.len());
 
         // The comparison names the scope that changed first, the volatile ones last.
         let diff = compare(&again[1], &again[0]);

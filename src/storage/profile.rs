@@ -294,6 +294,11 @@ pub struct Profile {
     /// are filled in when it is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<String>,
+    /// The client's JWK Set as the bank registered it (a `jwks_uri` URL, or a file):
+    /// when the client is refused, the diagnosis says whether the signing key's `kid`
+    /// is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_jwks: Option<String>,
 }
 
 impl Profile {
@@ -315,6 +320,7 @@ impl Profile {
             dpop: false,
             encryption_key: None,
             consent: None,
+            client_jwks: None,
         }
     }
 

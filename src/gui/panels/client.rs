@@ -324,6 +324,8 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
             ui.end_row();
             optional_field(ui, "JWKS URI", &mut p.endpoints.jwks);
             ui.end_row();
+            optional_field(ui, "Client JWKS (as registered)", &mut p.client_jwks);
+            ui.end_row();
             optional_field(ui, "Revocation endpoint", &mut p.endpoints.revocation);
             ui.end_row();
             optional_field(ui, "Introspection endpoint", &mut p.endpoints.introspection);

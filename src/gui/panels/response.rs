@@ -35,9 +35,15 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         });
     }
     if let Some(i) = state.saved_shown
-        && let Some(saved) = state.saved_history.get(i)
+        && i < state.saved_history.len()
     {
-        saved_view(ui, actions, i, saved, state.saved_compare.as_deref());
+        saved_view(
+            ui,
+            actions,
+            i,
+            &state.saved_history,
+            state.saved_compare.as_ref(),
+        );
         return;
     }
     let Some(entry) = state.shown.and_then(|i| state.history.get(i)) else {
@@ -505,9 +511,10 @@ fn saved_view(
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
     i: usize,
-    entry: &crate::storage::history::HistoryEntry,
-    compare: Option<&[crate::storage::history::Difference]>,
+    saved: &[crate::storage::history::HistoryEntry],
+    compare: Option<&(String, Vec<crate::storage::history::Difference>)>,
 ) {
+    let entry = &saved[i];
     egui::ScrollArea::vertical()
         .id_salt("saved-response")
         .auto_shrink([false, false])
@@ -553,12 +560,28 @@ fn saved_view(
                 {
                     actions.push(Action::CompareSaved(i));
                 }
+                egui::ComboBox::from_label("Compare with")
+                    .selected_text("another entry…")
+                    .show_ui(ui, |ui| {
+                        for (j, other) in saved.iter().enumerate() {
+                            if j != i
+                                && ui
+                                    .selectable_label(
+                                        false,
+                                        format!("#{}: {}", j + 1, other.summary()),
+                                    )
+                                    .clicked()
+                            {
+                                actions.push(Action::CompareSavedWith(i, j));
+                            }
+                        }
+                    });
             });
-            if let Some(diff) = compare {
+            if let Some((heading, diff)) = compare {
                 ui.separator();
-                ui.label(RichText::new("Changed since the last success").strong());
+                ui.label(RichText::new(heading).strong());
                 if diff.is_empty() {
-                    ui.label("No earlier success of this kind to compare with, or nothing changed.");
+                    ui.label("Nothing changed in headers, form parameters or signed claims.");
                 }
                 for d in diff {
                     ui.horizontal_wrapped(|ui| {

@@ -174,8 +174,21 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 .on_hover_text("Every exchange of this profile, kept on disk without its secrets");
             if state.saved_history.is_empty() {
                 ui.label(RichText::new("None kept for this profile yet.").weak());
+            } else {
+                let l = ui.label("Search saved");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.saved_search)
+                        .hint_text("400 invalid_client par 9a3f…")
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(l.id)
+                .on_hover_text("Status (400, 4xx), grant or kind, OAuth error, or the start of an interaction id; every word must match");
             }
+            let query = state.saved_search.trim().to_owned();
             for (i, e) in state.saved_history.iter().enumerate() {
+                if !query.is_empty() && !e.matches_text(&query) {
+                    continue;
+                }
                 let time = e.sent_at.get(..19).unwrap_or(&e.sent_at).replace('T', " ");
                 let outcome = match (e.status, &e.error) {
                     (Some(s), Some(err)) => format!("{s} {err}"),
