@@ -646,7 +646,9 @@ fn jti_reused(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Option<C
                 "jti {jti:?} was minted for this request and is not among the {} earlier ones in the history",
                 earlier.len()
             )),
-        None => RULE.ruled_out(format!("jti {jti:?} was minted for this request")),
+        None => RULE.unknown(format!(
+            "jti {jti:?}: no history of earlier assertions to compare it with"
+        )),
     }
 }
 
@@ -1520,7 +1522,11 @@ mod tests {
             status_of(&causes, "diagnosis.assertion_aud"),
             Status::RuledOut
         );
-        assert_eq!(status_of(&causes, "diagnosis.jti_reused"), Status::RuledOut);
+        assert_eq!(
+            status_of(&causes, "diagnosis.jti_reused"),
+            Status::Unknown,
+            "no history given"
+        );
         assert_eq!(status_of(&causes, "diagnosis.clock_skew"), Status::RuledOut);
         assert_eq!(
             status_of(&causes, "diagnosis.unregistered_key"),

@@ -981,3 +981,145 @@ fn status_of(causes: &[token_inspector::diagnosis::Cause], code: &str) -> String
         })
         .unwrap_or_else(|| panic!("no {code} in {causes:#?}"))
 }
+
+/// E8, an assertion expired on arrival, and an auth method the server does not offer,
+/// each refused by the sandbox and judged likely from the evidence.
+#[test]
+fn a_wrong_redirect_uri_an_expired_assertion_and_an_unsupported_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client");
+    let client = format!("tpp={}", jwks.display());
+    let (bank, _) = sandbox_json(dir.path(), &["--client", &client]);
+    let redirect_uri = format!("{}/callback", bank.issuer);
+    let flags = client_flags(&bank, &key, &redirect_uri);
+    let (code, session) = json_of(&run(dir.path(), &with(vec!["authorize", "--json"], &flags)));
+    assert_eq!(code, 0, "{session:#}");
+    let redirect = approve(session["authorization_url"].as_str().unwrap());
+    let other = format!("{}/elsewhere", bank.issuer);
+    let state = format!("--state={}", session["state"].as_str().unwrap());
+    let verifier = format!(
+        "--code-verifier={}",
+        session["code_verifier"].as_str().unwrap()
+    );
+    let elsewhere: Vec<&str> = flags
+        .iter()
+        .map(|f| {
+            if *f == redirect_uri {
+                other.as_str()
+            } else {
+                *f
+            }
+        })
+        .collect();
+    let (code, wrong) = json_of(&run(
+        dir.path(),
+        &with(
+            vec![
+                "exchange",
+                "--json",
+                "--redirect-url",
+                &redirect,
+                &state,
+                &verifier,
+            ],
+            &elsewhere,
+        ),
+    ));
+    assert_eq!(code, 1, "{wrong:#}");
+    assert_eq!(status(&wrong, "diagnosis.redirect_uri_mismatch"), "likely");
+    assert_eq!(status(&wrong, "diagnosis.pkce_mismatch"), "ruled_out");
+
+    // A client secret where the server takes only private_key_jwt.
+    let (code, basic) = exchange(
+        dir.path(),
+        &bank,
+        &key,
+        &[
+            "--auth-method",
+            "client_secret_basic",
+            "--client-secret",
+            "not-a-secret-here",
+        ],
+    );
+    assert_eq!(code, 1, "{basic:#}");
+    assert_eq!(
+        status(&basic, "diagnosis.auth_method_unsupported"),
+        "likely"
+    );
+
+    // A bank whose clock runs 30 s ahead sees a 5-second assertion already expired.
+    let (ahead, _) = sandbox_json(dir.path(), &["--client", &client, "--clock-offset", "30"]);
+    let (code, late) = exchange(dir.path(), &ahead, &key, &["--lifetime", "5"]);
+    assert_eq!(code, 1, "{late:#}");
+    assert_eq!(status(&late, "diagnosis.assertion_expired"), "likely");
+}
+
+/// E4 against the sandbox: the same signed request sent twice (a client that caches
+/// its assertion) is refused as a replay, and the history's earlier jti says why.
+#[tokio::test]
+async fn a_replayed_assertion_judged_with_the_history() {
+    use token_inspector::diagnosis::{self as diag, Evidence};
+    use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+    use token_inspector::oauth::exchange::{self, ExchangeContext};
+    use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
+    use token_inspector::oauth::transport::{Transport, TransportConfig};
+    use token_inspector::sandbox::{ClientRegistration, Sandbox as Embedded, SandboxConfig};
+    use token_inspector::storage::history::{HistoryEntry, HistoryStore};
+    use token_inspector::storage::profile::Profile;
+
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = Embedded::start(SandboxConfig {
+        clients: vec![ClientRegistration {
+            client_id: "tpp".into(),
+            jwks: key.public_jwks(None, SigningAlg::ES256),
+            redirect_uris: Vec::new(),
+        }],
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let issuer = bank.issuer().to_owned();
+    let mut profile = Profile::new("replay", &issuer);
+    profile.client_id = "tpp".into();
+    profile.scope = "accounts".into();
+    profile.auth.alg = SigningAlg::ES256;
+    profile.endpoints.token = Some(format!("{issuer}/token"));
+    let secrets = ClientSecrets {
+        signing_key: Some(key),
+        client_secret: None,
+    };
+    let model = request::build_token_request(
+        &profile,
+        &secrets,
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    let transport = Transport::new(TransportConfig::default()).unwrap();
+    let context = ExchangeContext {
+        issuer: Some(issuer.clone()),
+        client_id: Some("tpp".into()),
+        ..ExchangeContext::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let history = HistoryStore::at(dir.path().join("history"));
+    let first = exchange::run(&transport, model.clone(), &context).await;
+    assert_eq!(first.response().map(|r| r.http.status), Some(200));
+    history.append(&HistoryEntry::of("replay", &first)).unwrap();
+
+    let again = exchange::run(&transport, model, &context).await;
+    let body = again.response().and_then(|r| r.body.json()).unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    let mut evidence = Evidence {
+        issuer: Some(issuer),
+        ..Evidence::default()
+    };
+    history.enrich("replay", None, &mut evidence);
+    let causes = diag::diagnose(&again, &evidence);
+    assert_eq!(status_of(&causes, "diagnosis.jti_reused"), "likely");
+    assert_eq!(causes[0].code, "diagnosis.jti_reused", "likely first");
+    // Without the history it cannot be told.
+    let causes = diag::diagnose(&again, &Evidence::default());
+    assert_eq!(status_of(&causes, "diagnosis.jti_reused"), "unknown");
+    bank.shutdown().await;
+}
