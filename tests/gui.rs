@@ -1432,6 +1432,13 @@ fn a_refused_par_says_why_with_the_registered_jwks() {
             .evidence
             .contains("is not in the registered JWKS")
     );
+    // The refusal fetched the server's discovery: the method used is one it offers.
+    let method = par
+        .diagnosis
+        .iter()
+        .find(|c| c.code == "diagnosis.auth_method_unsupported")
+        .unwrap_or_else(|| panic!("{:#?}", par.diagnosis));
+    assert_eq!(method.status, Status::RuledOut, "{method:#?}");
     h.get_by_label("Why?");
     wait_for(&mut h, "the saved PAR", |a| {
         a.state.saved_history.len() == 1

@@ -445,15 +445,23 @@ impl Inner {
     /// Diagnoses an exchange with what the profile's history adds (earlier jtis and
     /// codes, the authorization's PKCE challenge), keeps it in the history, and returns
     /// it with the profile's history: file work, so off the async threads.
+    /// Only a refusal gathers evidence (the registered JWKS, discovery): a success
+    /// costs no extra request.
     async fn diagnose_and_keep(
         &self,
-        profile: &str,
+        profile: &Profile,
+        transport: &crate::oauth::transport::TransportConfig,
+        signing_key: Option<&crate::jose::keys::PrivateKey>,
         state: Option<String>,
-        mut evidence: crate::diagnosis::Evidence,
         mut exchange: Exchange,
     ) -> (Exchange, Vec<SavedExchange>) {
+        let mut evidence = if crate::diagnosis::Refusal::of(&exchange).is_some() {
+            self.evidence(profile, transport, signing_key).await
+        } else {
+            crate::diagnosis::Evidence::default()
+        };
         let history = self.history.clone();
-        let name = profile.to_owned();
+        let name = profile.name.clone();
         let fallback = exchange.clone();
         let done = tokio::task::spawn_blocking(move || {
             if crate::diagnosis::Refusal::of(&exchange).is_some() {
@@ -479,29 +487,38 @@ impl Inner {
         transport: &crate::oauth::transport::TransportConfig,
         signing_key: Option<&crate::jose::keys::PrivateKey>,
     ) -> crate::diagnosis::Evidence {
-        let mut evidence =
-            crate::diagnosis::Evidence::for_profile(profile, transport, signing_key, None);
+        // The server's discovery document: the auth methods and consent types it offers.
+        let client = self.transport(profile).await.ok();
+        let discovered = match &client {
+            Some(t) if !profile.issuer.trim().is_empty() => discovery::discover(t, &profile.issuer)
+                .await
+                .ok()
+                .map(|d| Value::Object(d.document)),
+            _ => None,
+        };
+        let mut evidence = crate::diagnosis::Evidence::for_profile(
+            profile,
+            transport,
+            signing_key,
+            discovered.as_ref(),
+        );
+        let source = profile
+            .client_jwks
+            .as_deref()
+            .filter(|s| !s.trim().is_empty());
         evidence.registered_jwks = if profile.local_sandbox {
             self.sandbox
                 .lock()
                 .await
                 .as_ref()
                 .and_then(|s| s.registered_jwks(&profile.client_id))
+        } else if let (Some(source), Some(t)) = (source, &client) {
+            discovery::registered_jwks(t, source)
+                .await
+                .map_err(|e| tracing::warn!("{e}"))
+                .ok()
         } else {
-            match profile
-                .client_jwks
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-            {
-                Some(source) => match self.transport(profile).await {
-                    Ok(t) => crate::oauth::discovery::registered_jwks(&t, source)
-                        .await
-                        .map_err(|e| tracing::warn!("{e}"))
-                        .ok(),
-                    Err(_) => None,
-                },
-                None => None,
-            }
+            None
         };
         evidence
     }
@@ -995,11 +1012,14 @@ impl Inner {
                             summary,
                             exchange: Some(par),
                         }) => {
-                            let evidence = self
-                                .evidence(&profile, transport.config(), secrets.signing_key.as_ref())
-                                .await;
                             let (par, saved) = self
-                                .diagnose_and_keep(&profile.name, None, evidence, *par)
+                                .diagnose_and_keep(
+                                    &profile,
+                                    transport.config(),
+                                    secrets.signing_key.as_ref(),
+                                    None,
+                                    *par,
+                                )
                                 .await;
                             self.emit(Event::ParRefused {
                                 id,
@@ -1312,15 +1332,8 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                             context.binding.certificate_x5t =
                                 settings::certificate_x5t(transport.config());
                             context.binding.dpop_jkt = dpop.as_ref().map(|k| k.jkt());
-                            let evidence = inner2
-                                .evidence(
-                                    &profile,
-                                    transport.config(),
-                                    rebuild
-                                        .as_ref()
-                                        .and_then(|r| r.secrets.signing_key.as_ref()),
-                                )
-                                .await;
+                            let signing_key =
+                                rebuild.as_ref().and_then(|r| r.secrets.signing_key.clone());
                             let state = context.expected_state.clone();
                             let exchange = match (dpop, rebuild) {
                                 // The previewed request with a proof; for a nonce, the
@@ -1364,7 +1377,13 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                                 _ => exchange::run(&transport, *model, &context).await,
                             };
                             let (exchange, saved) = inner2
-                                .diagnose_and_keep(&profile.name, state, evidence, exchange)
+                                .diagnose_and_keep(
+                                    &profile,
+                                    transport.config(),
+                                    signing_key.as_ref(),
+                                    state,
+                                    exchange,
+                                )
                                 .await;
                             inner2.emit(Event::Exchanged {
                                 id,
