@@ -360,6 +360,40 @@ pub fn diagnose(exchange: &Exchange, evidence: &Evidence) -> Vec<Cause> {
     }
 }
 
+/// The causes of a request that got no answer (a TLS failure, a closed connection)
+/// outside an exchange, such as discovery: judged as if `url` had been called with the
+/// profile's transport (its client certificate, its CA file).
+pub fn diagnose_connection(
+    profile: &crate::storage::profile::Profile,
+    url: &str,
+    error: &SendError,
+    evidence: &Evidence,
+) -> Vec<Cause> {
+    let Ok(mut request) = crate::oauth::request::build_resource_request(
+        profile,
+        "GET",
+        url,
+        // A placeholder: the header it makes is removed below.
+        &crate::secret::Secret::new("no-token"),
+        &crate::oauth::request::RequestOptions::default(),
+    ) else {
+        return Vec::new();
+    };
+    request
+        .headers
+        .retain(|h| !h.name.eq_ignore_ascii_case("authorization"));
+    let exchange = Exchange {
+        request,
+        sent_at: String::new(),
+        elapsed_ms: 0.0,
+        outcome: Err(error.clone()),
+        findings: Vec::new(),
+        diagnosis: Vec::new(),
+        first_attempt: None,
+    };
+    diagnose(&exchange, evidence)
+}
+
 /// An HTTPS connection that closed with no answer (what a server that wants a client
 /// certificate does under TLS 1.3 when it is missing, expired or untrusted).
 fn closed_after_handshake(refusal: &Refusal, exchange: &Exchange) -> bool {

@@ -686,6 +686,52 @@ fn certificates_refused_at_the_handshake() {
     );
     let server_ca = server_ca.unwrap();
     let (good, good_key) = issue(dir.path(), "good", Some(&ca), false);
+    // Discovery is the first request: its failure is diagnosed too (as a JSON error).
+    let (code, at_discovery) = json_of(&run(
+        dir.path(),
+        &[
+            "exchange",
+            "--grant",
+            "client_credentials",
+            "--issuer",
+            &bank.issuer,
+            "--client-id",
+            "tpp",
+            "--key",
+            key.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 3, "{at_discovery:#}");
+    assert_eq!(at_discovery["error"]["kind"], "tls");
+    assert_eq!(
+        status(&at_discovery, "diagnosis.tls_server_untrusted"),
+        "likely"
+    );
+    let cacert_flag = server_ca.to_str().unwrap().to_owned();
+    let (code, no_cert) = json_of(&run(
+        dir.path(),
+        &[
+            "exchange",
+            "--grant",
+            "client_credentials",
+            "--issuer",
+            &bank.issuer,
+            "--client-id",
+            "tpp",
+            "--key",
+            key.to_str().unwrap(),
+            "--cacert",
+            &cacert_flag,
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 3, "{no_cert:#}");
+    assert_eq!(
+        status(&no_cert, "diagnosis.client_certificate_missing"),
+        "likely"
+    );
+
     // The handshake fails on the token request itself: no discovery before it.
     let token_endpoint = format!("{}/token", bank.issuer);
     let exchange = |dir: &Path, bank: &Sandbox, key: &Path, extra: &[&str]| {

@@ -256,9 +256,28 @@ impl ClientArgs {
         let mut authorization_details_types = Vec::new();
         let mut discovered = None;
         if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
-            let found = discovery::discover(&transport, &profile.issuer)
-                .await
-                .context("discovery failed (give --token-endpoint to skip it)")?;
+            let found = match discovery::discover(&transport, &profile.issuer).await {
+                Ok(found) => found,
+                Err(discovery::DiscoveryError::Send(e)) => {
+                    let url = discovery::discovery_url(&profile.issuer).unwrap_or_default();
+                    let evidence =
+                        token_inspector::diagnosis::Evidence::for_settings(&settings, None);
+                    let causes = token_inspector::diagnosis::diagnose_connection(
+                        &settings.profile,
+                        &url,
+                        &e,
+                        &evidence,
+                    );
+                    return Err(anyhow::Error::new(e).context(super::Diagnosed {
+                        message: "discovery failed (give --token-endpoint to skip it)".into(),
+                        causes,
+                    }));
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)
+                        .context("discovery failed (give --token-endpoint to skip it)"));
+                }
+            };
             for f in &found.findings {
                 let clock = f.code == "clock.skew";
                 if !quiet && (clock || f.severity == token_inspector::checks::Severity::Error) {

@@ -161,6 +161,17 @@ pub struct Classified {
 #[error("(reported above)")]
 pub struct Reported(pub Exit);
 
+/// A failure with its likely causes (a discovery that got no answer): printed with
+/// them, in `--json` as `diagnosis`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Diagnosed {
+    /// What failed.
+    pub message: String,
+    /// Why, as far as this client can tell.
+    pub causes: Vec<token_inspector::diagnosis::Cause>,
+}
+
 /// Prints a failure as one line on stderr, or as one JSON object on stdout, and returns
 /// its exit code.
 pub fn report(error: &anyhow::Error, json: bool) -> Exit {
@@ -169,11 +180,23 @@ pub fn report(error: &anyhow::Error, json: bool) -> Exit {
     }
     let (kind, exit) = classify(error);
     let message = format!("{error:#}");
+    // anyhow finds a context value by its own downcast, not through the chain.
+    let causes = error
+        .downcast_ref::<Diagnosed>()
+        .map(|d| d.causes.as_slice())
+        .unwrap_or_default();
     if json {
-        let object = serde_json::json!({"error": {"kind": kind, "message": message}});
+        let mut object = serde_json::json!({"error": {"kind": kind, "message": message}});
+        if !causes.is_empty() {
+            object["diagnosis"] = serde_json::json!(causes);
+        }
         outln!("{}", output::pretty(&object));
     } else {
         eprintln!("error: {message}");
+        let why = token_inspector::diagnosis::render(causes);
+        if !why.is_empty() {
+            eprintln!("\n{}", why.trim_end());
+        }
     }
     exit
 }
