@@ -1446,3 +1446,34 @@ fn a_refused_par_says_why_with_the_registered_jwks() {
     assert_eq!(h.state().state.saved_history[0].kind, "par");
     s.rt.block_on(sandbox.shutdown());
 }
+
+/// Fetch discovery from a bank whose certificate this profile does not trust: the
+/// notice says why (the CA file), as the command line does.
+#[test]
+fn a_discovery_without_the_bank_ca_says_why() {
+    use token_inspector::sandbox::{Sandbox, SandboxConfig, TlsOptions};
+    let s = Setup::new();
+    let sandbox =
+        s.rt.block_on(Sandbox::start(SandboxConfig {
+            tls: Some(TlsOptions::default()),
+            ..SandboxConfig::default()
+        }))
+        .unwrap();
+    let mut profile = bank_profile("Untrusted bank");
+    profile.issuer = sandbox.issuer().to_owned();
+    let s = s.with_profile(&profile);
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Fetch discovery");
+    wait_for(&mut h, "the discovery's answer", |a| {
+        a.state.client_notice.is_some()
+    });
+    let notice = h.state().state.client_notice.clone().unwrap();
+    assert!(notice.error, "{notice:?}");
+    assert!(
+        notice.text.contains("diagnosis.tls_server_untrusted"),
+        "{}",
+        notice.text
+    );
+    s.rt.block_on(sandbox.shutdown());
+}

@@ -921,9 +921,35 @@ impl Inner {
             Command::Discover { profile } => {
                 let result = async {
                     let transport = self.transport(&profile).await?;
-                    discovery::discover(&transport, &profile.issuer)
-                        .await
-                        .map_err(|e| anyhow!("{e}"))
+                    match discovery::discover(&transport, &profile.issuer).await {
+                        Ok(found) => Ok(found),
+                        // No answer: say why, as the command line does.
+                        Err(discovery::DiscoveryError::Send(e)) => {
+                            let url = discovery::discovery_url(&profile.issuer).unwrap_or_default();
+                            let evidence = crate::diagnosis::Evidence::for_profile(
+                                &profile,
+                                transport.config(),
+                                None,
+                                None,
+                            );
+                            let causes = crate::diagnosis::diagnose_connection(
+                                &profile, &url, &e, &evidence,
+                            );
+                            let likely: Vec<String> = causes
+                                .iter()
+                                .filter(|c| c.status == crate::diagnosis::Status::Likely)
+                                .map(|c| {
+                                    format!("Why? likely {} ({}): {}", c.cause, c.code, c.evidence)
+                                })
+                                .collect();
+                            if likely.is_empty() {
+                                Err(anyhow!("{e}"))
+                            } else {
+                                Err(anyhow!("{e}\n{}", likely.join("\n")))
+                            }
+                        }
+                        Err(e) => Err(anyhow!("{e}")),
+                    }
                 }
                 .await;
                 self.emit(Event::Discovered {
