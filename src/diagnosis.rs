@@ -428,10 +428,9 @@ pub fn diagnose_redirect(
 }
 
 fn diagnose_refusal(exchange: &Exchange, evidence: &Evidence, refusal: &Refusal) -> Vec<Cause> {
-    let refusal = refusal.clone();
-    let mut out: Vec<Cause> = checks_for(&refusal, exchange)
+    let mut out: Vec<Cause> = checks_for(refusal, exchange)
         .into_iter()
-        .filter_map(|check| check(exchange, evidence, &refusal))
+        .filter_map(|check| check(exchange, evidence, refusal))
         .collect();
     out.sort_by_key(|c| c.status);
     out
@@ -491,12 +490,7 @@ fn server_time(exchange: &Exchange) -> Option<i64> {
 
 /// Our clock when the request left (`sent_at`), Unix seconds.
 fn sent_time(exchange: &Exchange) -> Option<i64> {
-    time::OffsetDateTime::parse(
-        &exchange.sent_at,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()
-    .map(time::OffsetDateTime::unix_timestamp)
+    crate::jose::numeric_date::parse_rfc3339(&exchange.sent_at)
 }
 
 // ------------------------------------------------------------------ client assertion

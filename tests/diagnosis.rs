@@ -16,6 +16,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_token-inspector");
 struct Sandbox {
     child: Child,
     issuer: String,
+    /// The local CA (with --tls).
+    ca_pem: Option<String>,
 }
 
 impl Drop for Sandbox {
@@ -25,24 +27,25 @@ impl Drop for Sandbox {
     }
 }
 
-/// `mock-server` on a free port with these flags; the issuer from its first line.
+/// `mock-server --json` on a free port with these flags; the issuer and the local CA
+/// from its first line.
 fn sandbox(args: &[&str]) -> Sandbox {
     let mut child = Command::new(BIN)
         .arg("mock-server")
+        .arg("--json")
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let issuer = loop {
-        let line = lines.next().expect("an issuer line").unwrap();
-        if let Some(rest) = line.strip_prefix("issuer: ") {
-            break rest.trim().to_owned();
-        }
-    };
+    let ready: Value = serde_json::from_str(&lines.next().expect("a ready line").unwrap()).unwrap();
     std::thread::spawn(move || for _ in lines {});
-    Sandbox { child, issuer }
+    Sandbox {
+        child,
+        issuer: ready["issuer"].as_str().unwrap().to_owned(),
+        ca_pem: ready["ca_pem"].as_str().map(str::to_owned),
+    }
 }
 
 /// A P-256 key and its JWKS (kid: the RFC 7638 thumbprint), made by `keygen`.
@@ -92,10 +95,7 @@ fn exchange(dir: &Path, bank: &Sandbox, key: &Path, extra: &[&str]) -> (i32, Val
         "--json",
     ];
     args.extend_from_slice(extra);
-    let out = run(dir, &args);
-    let json: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    (out.status.code().unwrap(), json)
+    json_of(&run(dir, &args))
 }
 
 fn status<'a>(json: &'a Value, code: &str) -> &'a str {
@@ -372,26 +372,15 @@ fn the_history_remembers_codes_and_challenges_across_runs() {
     }
 }
 
-/// `mock-server --json` with these flags: the issuer and the local CA (with --tls).
+/// As [`sandbox`], with its local CA (with --tls) written to a file in `dir`.
 fn sandbox_json(dir: &Path, args: &[&str]) -> (Sandbox, Option<PathBuf>) {
-    let mut child = Command::new(BIN)
-        .arg("mock-server")
-        .arg("--json")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    let ca = ready["ca_pem"].as_str().map(|pem| {
-        let path = dir.join(format!("ca-{}.pem", child.id()));
+    let bank = sandbox(args);
+    let ca = bank.ca_pem.as_ref().map(|pem| {
+        let path = dir.join(format!("ca-{}.pem", bank.child.id()));
         std::fs::write(&path, pem).unwrap();
         path
     });
-    let issuer = ready["issuer"].as_str().unwrap().to_owned();
-    (Sandbox { child, issuer }, ca)
+    (bank, ca)
 }
 
 /// The JSON a command printed on stdout (a failure's too), and its exit code.
@@ -557,8 +546,8 @@ fn a_denied_consent_a_revoked_one_and_a_token_bound_to_another_certificate() {
         &["--client", &client, "--tls", "--fail", "revoke-consent"],
     );
     let ca = ca.unwrap();
-    let (cert_a, key_a) = certificate(dir.path(), "a", false);
-    let (cert_b, key_b) = certificate(dir.path(), "b", false);
+    let (cert_a, key_a) = issue(dir.path(), "a", None, false);
+    let (cert_b, key_b) = issue(dir.path(), "b", None, false);
     let redirect_uri = format!("{}/callback", bank.issuer);
     let accounts = format!("{}/accounts", bank.issuer);
     let flags = with(
@@ -646,10 +635,6 @@ fn issue(
     )
 }
 
-fn certificate(dir: &Path, name: &str, expired: bool) -> (String, String) {
-    issue(dir, name, None, expired)
-}
-
 /// A CA for client certificates, written to `client-ca.pem`.
 fn client_ca(dir: &Path) -> (PathBuf, rcgen::Issuer<'static, rcgen::KeyPair>) {
     let key = rcgen::KeyPair::generate().unwrap();
@@ -687,45 +672,15 @@ fn certificates_refused_at_the_handshake() {
     let server_ca = server_ca.unwrap();
     let (good, good_key) = issue(dir.path(), "good", Some(&ca), false);
     // Discovery is the first request: its failure is diagnosed too (as a JSON error).
-    let (code, at_discovery) = json_of(&run(
-        dir.path(),
-        &[
-            "exchange",
-            "--grant",
-            "client_credentials",
-            "--issuer",
-            &bank.issuer,
-            "--client-id",
-            "tpp",
-            "--key",
-            key.to_str().unwrap(),
-            "--json",
-        ],
-    ));
+    let (code, at_discovery) = exchange(dir.path(), &bank, &key, &[]);
     assert_eq!(code, 3, "{at_discovery:#}");
     assert_eq!(at_discovery["error"]["kind"], "tls");
     assert_eq!(
         status(&at_discovery, "diagnosis.tls_server_untrusted"),
         "likely"
     );
-    let cacert_flag = server_ca.to_str().unwrap().to_owned();
-    let (code, no_cert) = json_of(&run(
-        dir.path(),
-        &[
-            "exchange",
-            "--grant",
-            "client_credentials",
-            "--issuer",
-            &bank.issuer,
-            "--client-id",
-            "tpp",
-            "--key",
-            key.to_str().unwrap(),
-            "--cacert",
-            &cacert_flag,
-            "--json",
-        ],
-    ));
+    let cacert = server_ca.to_str().unwrap();
+    let (code, no_cert) = exchange(dir.path(), &bank, &key, &["--cacert", cacert]);
     assert_eq!(code, 3, "{no_cert:#}");
     assert_eq!(
         status(&no_cert, "diagnosis.client_certificate_missing"),
@@ -757,7 +712,6 @@ fn certificates_refused_at_the_handshake() {
         "likely"
     );
 
-    let cacert = server_ca.to_str().unwrap();
     // No client certificate: the server ends the handshake.
     let (code, none) = exchange(dir.path(), &bank, &key, &["--cacert", cacert]);
     assert_eq!(code, 3, "{none:#}");
@@ -909,6 +863,71 @@ fn a_stale_dpop_nonce() {
     assert!(evidence.contains("rotated"), "{evidence}");
 }
 
+/// The embedded sandbox run in this process, with client `tpp` (an ES256 key), and
+/// what a request built by hand needs: a profile, its secrets, a transport and the
+/// context of the checks.
+struct EmbeddedBank {
+    bank: token_inspector::sandbox::SandboxHandle,
+    issuer: String,
+    profile: token_inspector::storage::profile::Profile,
+    secrets: token_inspector::oauth::request::ClientSecrets,
+    transport: token_inspector::oauth::transport::Transport,
+    context: token_inspector::oauth::exchange::ExchangeContext,
+}
+
+impl EmbeddedBank {
+    /// A client-credentials token request of `tpp`, signed now.
+    fn token_request(&self) -> token_inspector::oauth::request::RequestModel {
+        token_inspector::oauth::request::build_token_request(
+            &self.profile,
+            &self.secrets,
+            &token_inspector::oauth::request::Grant::ClientCredentials,
+            &Default::default(),
+        )
+        .unwrap()
+    }
+}
+
+async fn embedded_bank(
+    name: &str,
+    config: token_inspector::sandbox::SandboxConfig,
+) -> EmbeddedBank {
+    use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
+    use token_inspector::sandbox::{ClientRegistration, Sandbox as Embedded};
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let bank = Embedded::start(token_inspector::sandbox::SandboxConfig {
+        clients: vec![ClientRegistration {
+            client_id: "tpp".into(),
+            jwks: key.public_jwks(None, SigningAlg::ES256),
+            redirect_uris: Vec::new(),
+        }],
+        ..config
+    })
+    .await
+    .unwrap();
+    let issuer = bank.issuer().to_owned();
+    let mut profile = token_inspector::storage::profile::Profile::new(name, &issuer);
+    profile.client_id = "tpp".into();
+    profile.scope = "accounts".into();
+    profile.auth.alg = SigningAlg::ES256;
+    profile.endpoints.token = Some(format!("{issuer}/token"));
+    EmbeddedBank {
+        bank,
+        profile,
+        secrets: token_inspector::oauth::request::ClientSecrets {
+            signing_key: Some(key),
+            client_secret: None,
+        },
+        transport: token_inspector::oauth::transport::Transport::new(Default::default()).unwrap(),
+        context: token_inspector::oauth::exchange::ExchangeContext {
+            issuer: Some(issuer.clone()),
+            client_id: Some("tpp".into()),
+            ..Default::default()
+        },
+        issuer,
+    }
+}
+
 /// The DPoP proof itself, sent by hand to the sandbox (which wants a nonce): a proof
 /// for another URL than the one it went to (htu) is the likely cause, and the nonce it
 /// carried is cleared; a proof that matches its request but is ten minutes old clears
@@ -918,53 +937,31 @@ async fn dpop_proofs_judged_against_the_sandbox() {
     use token_inspector::diagnosis::{self as diag, Evidence};
     use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
     use token_inspector::oauth::dpop::DpopKey;
-    use token_inspector::oauth::exchange::{self, ExchangeContext};
-    use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
-    use token_inspector::oauth::transport::{Transport, TransportConfig};
-    use token_inspector::sandbox::{ClientRegistration, Sandbox as Embedded, SandboxConfig};
-    use token_inspector::storage::profile::Profile;
+    use token_inspector::oauth::exchange;
+    use token_inspector::oauth::request;
+    use token_inspector::sandbox::SandboxConfig;
 
-    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
-    let bank = Embedded::start(SandboxConfig {
-        dpop_nonce: true,
-        clients: vec![ClientRegistration {
-            client_id: "tpp".into(),
-            jwks: key.public_jwks(None, SigningAlg::ES256),
-            redirect_uris: Vec::new(),
-        }],
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
-    let issuer = bank.issuer().to_owned();
-    let mut profile = Profile::new("dpop", &issuer);
-    profile.client_id = "tpp".into();
-    profile.scope = "accounts".into();
-    profile.auth.alg = SigningAlg::ES256;
-    profile.endpoints.token = Some(format!("{issuer}/token"));
-    let secrets = ClientSecrets {
-        signing_key: Some(key),
-        client_secret: None,
-    };
+    let embedded = embedded_bank(
+        "dpop",
+        SandboxConfig {
+            dpop_nonce: true,
+            ..SandboxConfig::default()
+        },
+    )
+    .await;
+    let EmbeddedBank {
+        transport,
+        context,
+        issuer,
+        ..
+    } = &embedded;
     let dpop = DpopKey {
         key: PrivateKey::generate(KeyType::EC_P256).unwrap(),
         alg: SigningAlg::ES256,
     };
-    let transport = Transport::new(TransportConfig::default()).unwrap();
-    let context = ExchangeContext {
-        issuer: Some(issuer.clone()),
-        client_id: Some("tpp".into()),
-        ..ExchangeContext::default()
-    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let send = |nonce: Option<String>, url: Option<String>, at: i64| {
-        let mut model = request::build_token_request(
-            &profile,
-            &secrets,
-            &Grant::ClientCredentials,
-            &RequestOptions::default(),
-        )
-        .unwrap();
+        let mut model = embedded.token_request();
         // A proof made for another URL than the request goes to.
         let to = model.url.clone();
         if let Some(url) = url {
@@ -972,7 +969,7 @@ async fn dpop_proofs_judged_against_the_sandbox() {
         }
         request::attach_dpop(&mut model, &dpop, nonce.as_deref(), None, at).unwrap();
         model.url = to;
-        exchange::run(&transport, model, &context)
+        exchange::run(transport, model, context)
     };
     let evidence = Evidence::default();
     let first = send(None, None, now).await;
@@ -1010,7 +1007,7 @@ async fn dpop_proofs_judged_against_the_sandbox() {
         status_of(&causes, "diagnosis.dpop_proof_mismatch"),
         "ruled_out"
     );
-    bank.shutdown().await;
+    embedded.bank.shutdown().await;
 }
 
 /// The status as `--json` spells it.
@@ -1105,59 +1102,28 @@ fn a_wrong_redirect_uri_an_expired_assertion_and_an_unsupported_method() {
 #[tokio::test]
 async fn a_replayed_assertion_judged_with_the_history() {
     use token_inspector::diagnosis::{self as diag, Evidence};
-    use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
-    use token_inspector::oauth::exchange::{self, ExchangeContext};
-    use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
-    use token_inspector::oauth::transport::{Transport, TransportConfig};
-    use token_inspector::sandbox::{ClientRegistration, Sandbox as Embedded, SandboxConfig};
+    use token_inspector::oauth::exchange;
     use token_inspector::storage::history::{HistoryEntry, HistoryStore};
-    use token_inspector::storage::profile::Profile;
 
-    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
-    let bank = Embedded::start(SandboxConfig {
-        clients: vec![ClientRegistration {
-            client_id: "tpp".into(),
-            jwks: key.public_jwks(None, SigningAlg::ES256),
-            redirect_uris: Vec::new(),
-        }],
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
-    let issuer = bank.issuer().to_owned();
-    let mut profile = Profile::new("replay", &issuer);
-    profile.client_id = "tpp".into();
-    profile.scope = "accounts".into();
-    profile.auth.alg = SigningAlg::ES256;
-    profile.endpoints.token = Some(format!("{issuer}/token"));
-    let secrets = ClientSecrets {
-        signing_key: Some(key),
-        client_secret: None,
-    };
-    let model = request::build_token_request(
-        &profile,
-        &secrets,
-        &Grant::ClientCredentials,
-        &RequestOptions::default(),
-    )
-    .unwrap();
-    let transport = Transport::new(TransportConfig::default()).unwrap();
-    let context = ExchangeContext {
-        issuer: Some(issuer.clone()),
-        client_id: Some("tpp".into()),
-        ..ExchangeContext::default()
-    };
+    let embedded = embedded_bank("replay", Default::default()).await;
+    let EmbeddedBank {
+        transport,
+        context,
+        issuer,
+        ..
+    } = &embedded;
+    let model = embedded.token_request();
     let dir = tempfile::tempdir().unwrap();
     let history = HistoryStore::at(dir.path().join("history"));
-    let first = exchange::run(&transport, model.clone(), &context).await;
+    let first = exchange::run(transport, model.clone(), context).await;
     assert_eq!(first.response().map(|r| r.http.status), Some(200));
     history.append(&HistoryEntry::of("replay", &first)).unwrap();
 
-    let again = exchange::run(&transport, model, &context).await;
+    let again = exchange::run(transport, model, context).await;
     let body = again.response().and_then(|r| r.body.json()).unwrap();
     assert_eq!(body["error"], "invalid_client", "{body}");
     let mut evidence = Evidence {
-        issuer: Some(issuer),
+        issuer: Some(issuer.clone()),
         ..Evidence::default()
     };
     history.enrich("replay", None, &mut evidence);
@@ -1167,5 +1133,5 @@ async fn a_replayed_assertion_judged_with_the_history() {
     // Without the history it cannot be told.
     let causes = diag::diagnose(&again, &Evidence::default());
     assert_eq!(status_of(&causes, "diagnosis.jti_reused"), "unknown");
-    bank.shutdown().await;
+    embedded.bank.shutdown().await;
 }

@@ -1368,6 +1368,18 @@ fn why_a_reused_code_failed_and_the_history_after_a_restart() {
     assert!(!bundle.contains(CODE), "the code is not in the bundle");
 }
 
+/// The cause of an exchange's diagnosis with this code.
+fn cause<'a>(
+    exchange: &'a token_inspector::oauth::exchange::Exchange,
+    code: &str,
+) -> &'a token_inspector::diagnosis::Cause {
+    exchange
+        .diagnosis
+        .iter()
+        .find(|c| c.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {:#?}", exchange.diagnosis))
+}
+
 /// A PAR the bank refuses shows in the Response panel with its Why?, judged against
 /// the client JWKS the profile names (as registered at the bank): the key that signed
 /// is not in it.
@@ -1421,11 +1433,7 @@ fn a_refused_par_says_why_with_the_registered_jwks() {
     );
     let par = &h.state().state.history[0].exchange;
     assert_eq!(par.response().map(|r| r.http.status), Some(401));
-    let unregistered = par
-        .diagnosis
-        .iter()
-        .find(|c| c.code == "diagnosis.unregistered_key")
-        .unwrap_or_else(|| panic!("{:#?}", par.diagnosis));
+    let unregistered = cause(par, "diagnosis.unregistered_key");
     assert_eq!(unregistered.status, Status::Likely, "{unregistered:#?}");
     assert!(
         unregistered
@@ -1433,11 +1441,7 @@ fn a_refused_par_says_why_with_the_registered_jwks() {
             .contains("is not in the registered JWKS")
     );
     // The refusal fetched the server's discovery: the method used is one it offers.
-    let method = par
-        .diagnosis
-        .iter()
-        .find(|c| c.code == "diagnosis.auth_method_unsupported")
-        .unwrap_or_else(|| panic!("{:#?}", par.diagnosis));
+    let method = cause(par, "diagnosis.auth_method_unsupported");
     assert_eq!(method.status, Status::RuledOut, "{method:#?}");
     h.get_by_label("Why?");
     wait_for(&mut h, "the saved PAR", |a| {

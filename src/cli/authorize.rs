@@ -165,14 +165,13 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
             .error_description
             .clone()
             .unwrap_or_default();
-        let causes = session
-            .par
-            .as_deref()
-            .map(|par| {
-                super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
-                token_inspector::diagnosis::diagnose_redirect(par, &error, &description, &evidence)
-            })
-            .unwrap_or_default();
+        let causes = redirect_causes(
+            args.client.profile.as_deref(),
+            &session,
+            &error,
+            &description,
+            &mut evidence,
+        );
         if args.json {
             outln!(
                 "{}",
@@ -193,9 +192,8 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
                 }
             );
             outln!("{}", output::render_findings(&redirect_findings));
-            let why = token_inspector::diagnosis::render(&causes);
-            if !why.is_empty() {
-                outln!("\n{}", why.trim_end());
+            if let Some(why) = output::why(&causes) {
+                outln!("{why}");
             }
         }
         return Ok(Exit::ServerError);
@@ -354,6 +352,8 @@ pub(super) fn par_refused(
     mut evidence: token_inspector::diagnosis::Evidence,
     json: bool,
 ) -> anyhow::Result<Exit> {
+    // Its own words: "the PAR endpoint answered HTTP 400: invalid_request: …".
+    let message = error.to_string();
     let authorize::AuthorizeError::ParRefused {
         exchange: Some(mut par),
         ..
@@ -364,7 +364,6 @@ pub(super) fn par_refused(
     super::history::enrich(profile, None, &mut evidence);
     par.diagnosis = token_inspector::diagnosis::diagnose(&par, &evidence);
     super::history::record(profile, &par);
-    let message = error_message(&par);
     if json {
         outln!(
             "{}",
@@ -381,21 +380,18 @@ pub(super) fn par_refused(
     Ok(Exit::ServerError)
 }
 
-/// "the PAR endpoint answered HTTP 400: invalid_request: …".
-fn error_message(par: &exchange::Exchange) -> String {
-    let Some(response) = par.response() else {
-        return "the PAR request failed".to_owned();
+/// The causes of an error in the bank's redirect, judged against the session's PAR
+/// (none without one) and what the history adds.
+pub(super) fn redirect_causes(
+    profile: Option<&str>,
+    session: &AuthorizationSession,
+    error: &str,
+    description: &str,
+    evidence: &mut token_inspector::diagnosis::Evidence,
+) -> Vec<token_inspector::diagnosis::Cause> {
+    let Some(par) = session.par.as_deref() else {
+        return Vec::new();
     };
-    match &response.body {
-        token_inspector::oauth::response::ResponseBody::Error(e) => format!(
-            "the PAR endpoint answered HTTP {}: {}{}",
-            response.http.status,
-            e.error,
-            e.error_description
-                .as_deref()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default()
-        ),
-        _ => format!("the PAR endpoint answered HTTP {}", response.http.status),
-    }
+    super::history::enrich(profile, None, evidence);
+    token_inspector::diagnosis::diagnose_redirect(par, error, description, evidence)
 }

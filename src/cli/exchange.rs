@@ -314,13 +314,13 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
         let Some(code) = answer.code else {
             let error = answer.error.unwrap_or_default();
             let description = answer.error_description.unwrap_or_default();
-            let causes = match session.par.as_deref() {
-                Some(par) => {
-                    super::history::enrich(args.client.profile.as_deref(), None, &mut evidence);
-                    diagnosis::diagnose_redirect(par, &error, &description, &evidence)
-                }
-                None => Vec::new(),
-            };
+            let causes = super::authorize::redirect_causes(
+                args.client.profile.as_deref(),
+                &session,
+                &error,
+                &description,
+                &mut evidence,
+            );
             let message = format!("the bank answered error={error} ({description})");
             if args.json {
                 outln!(
@@ -332,9 +332,8 @@ async fn prepare(args: &ExchangeArgs) -> anyhow::Result<Prepared> {
                 );
             } else {
                 eprintln!("error: {message}");
-                let why = diagnosis::render(&causes);
-                if !why.is_empty() {
-                    outln!("{}", why.trim_end());
+                if let Some(why) = output::why(&causes) {
+                    outln!("{why}");
                 }
             }
             return Err(super::Reported(Exit::ServerError).into());
@@ -636,8 +635,7 @@ pub fn print_exchange(exchange: &Exchange) {
         }
     }
     outln!("\n{}", output::render_findings(&exchange.findings));
-    let why = token_inspector::diagnosis::render(&exchange.diagnosis);
-    if !why.is_empty() {
-        outln!("\n{}", why.trim_end());
+    if let Some(why) = output::why(&exchange.diagnosis) {
+        outln!("{why}");
     }
 }

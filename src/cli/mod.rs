@@ -193,9 +193,8 @@ pub fn report(error: &anyhow::Error, json: bool) -> Exit {
         outln!("{}", output::pretty(&object));
     } else {
         eprintln!("error: {message}");
-        let why = token_inspector::diagnosis::render(causes);
-        if !why.is_empty() {
-            eprintln!("\n{}", why.trim_end());
+        if let Some(why) = output::why(causes) {
+            eprintln!("{why}");
         }
     }
     exit

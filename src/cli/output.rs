@@ -19,6 +19,12 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// The "Why?" section for a refusal's causes (after a blank line), when there are any.
+pub fn why(causes: &[token_inspector::diagnosis::Cause]) -> Option<String> {
+    let text = token_inspector::diagnosis::render(causes);
+    (!text.is_empty()).then(|| format!("\n{}", text.trim_end()))
+}
+
 /// Pretty JSON (numbers exactly as received).
 pub fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())

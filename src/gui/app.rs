@@ -592,13 +592,7 @@ impl App {
                         st.request.refresh_token = crate::secret::Secret::new(refresh);
                     }
                     st.request_notice = None;
-                    st.history.push(HistoryEntry {
-                        profile: st.profile().map(|p| p.name.clone()).unwrap_or_default(),
-                        exchange,
-                        received: Instant::now(),
-                    });
-                    st.shown = Some(st.history.len() - 1);
-                    st.persisted.tab = Tab::Response;
+                    st.show_new_exchange(exchange);
                 }
             }
             Event::Called { id, result } => {
@@ -651,13 +645,7 @@ impl App {
                         Some(r) => format!("PAR refused: HTTP {} {}", r.http.status, r.http.reason),
                         None => "PAR failed".into(),
                     };
-                    st.history.push(HistoryEntry {
-                        profile: st.profile().map(|p| p.name.clone()).unwrap_or_default(),
-                        exchange,
-                        received: Instant::now(),
-                    });
-                    st.shown = Some(st.history.len() - 1);
-                    st.persisted.tab = Tab::Response;
+                    st.show_new_exchange(exchange);
                 }
             }
             Event::Authorized { id, result } => {

@@ -391,6 +391,18 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Adds an exchange of the selected profile to the session's history and shows it
+    /// in the Response panel.
+    pub fn show_new_exchange(&mut self, exchange: Exchange) {
+        self.history.push(HistoryEntry {
+            profile: self.profile().map(|p| p.name.clone()).unwrap_or_default(),
+            exchange,
+            received: Instant::now(),
+        });
+        self.shown = Some(self.history.len() - 1);
+        self.persisted.tab = Tab::Response;
+    }
+
     /// The selected profile.
     pub fn profile(&self) -> Option<&Profile> {
         self.selected.and_then(|i| self.profiles.get(i))

@@ -450,12 +450,13 @@ impl Inner {
     async fn diagnose_and_keep(
         &self,
         profile: &Profile,
-        transport: &crate::oauth::transport::TransportConfig,
+        transport: &Transport,
         signing_key: Option<&crate::jose::keys::PrivateKey>,
         state: Option<String>,
         mut exchange: Exchange,
     ) -> (Exchange, Vec<SavedExchange>) {
-        let mut evidence = if crate::diagnosis::Refusal::of(&exchange).is_some() {
+        let refused = crate::diagnosis::Refusal::of(&exchange).is_some();
+        let mut evidence = if refused {
             self.evidence(profile, transport, signing_key).await
         } else {
             crate::diagnosis::Evidence::default()
@@ -464,7 +465,7 @@ impl Inner {
         let name = profile.name.clone();
         let fallback = exchange.clone();
         let done = tokio::task::spawn_blocking(move || {
-            if crate::diagnosis::Refusal::of(&exchange).is_some() {
+            if refused {
                 history.enrich(&name, state.as_deref(), &mut evidence);
                 exchange.diagnosis = crate::diagnosis::diagnose(&exchange, &evidence);
             }
@@ -484,21 +485,21 @@ impl Inner {
     async fn evidence(
         &self,
         profile: &Profile,
-        transport: &crate::oauth::transport::TransportConfig,
+        transport: &Transport,
         signing_key: Option<&crate::jose::keys::PrivateKey>,
     ) -> crate::diagnosis::Evidence {
         // The server's discovery document: the auth methods and consent types it offers.
-        let client = self.transport(profile).await.ok();
-        let discovered = match &client {
-            Some(t) if !profile.issuer.trim().is_empty() => discovery::discover(t, &profile.issuer)
+        let discovered = if profile.issuer.trim().is_empty() {
+            None
+        } else {
+            discovery::discover(transport, &profile.issuer)
                 .await
                 .ok()
-                .map(|d| Value::Object(d.document)),
-            _ => None,
+                .map(|d| Value::Object(d.document))
         };
         let mut evidence = crate::diagnosis::Evidence::for_profile(
             profile,
-            transport,
+            transport.config(),
             signing_key,
             discovered.as_ref(),
         );
@@ -512,8 +513,8 @@ impl Inner {
                 .await
                 .as_ref()
                 .and_then(|s| s.registered_jwks(&profile.client_id))
-        } else if let (Some(source), Some(t)) = (source, &client) {
-            discovery::registered_jwks(t, source)
+        } else if let Some(source) = source {
+            discovery::registered_jwks(transport, source)
                 .await
                 .map_err(|e| tracing::warn!("{e}"))
                 .ok()
@@ -1033,15 +1034,19 @@ impl Inner {
                     {
                         Ok(session) => session,
                         // A refused PAR is shown like an exchange, with its diagnosis.
-                        Err(authorize::AuthorizeError::ParRefused {
-                            status,
-                            summary,
-                            exchange: Some(par),
-                        }) => {
+                        Err(error) => {
+                            let message = error.to_string();
+                            let authorize::AuthorizeError::ParRefused {
+                                exchange: Some(par),
+                                ..
+                            } = error
+                            else {
+                                return Err(error.into());
+                            };
                             let (par, saved) = self
                                 .diagnose_and_keep(
                                     &profile,
-                                    transport.config(),
+                                    &transport,
                                     secrets.signing_key.as_ref(),
                                     None,
                                     *par,
@@ -1055,11 +1060,8 @@ impl Inner {
                                 profile: profile.name.clone(),
                                 entries: saved,
                             });
-                            return Err(anyhow!(
-                                "the PAR endpoint answered HTTP {status}: {summary} (see Why? in the Response panel)"
-                            ));
+                            return Err(anyhow!("{message} (see Why? in the Response panel)"));
                         }
-                        Err(e) => return Err(e.into()),
                     };
                     // The consent steps and the PAR go into the history: a later refusal
                     // of the code is judged against this PAR's challenge and redirect_uri.
@@ -1405,7 +1407,7 @@ async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Command>) {
                             let (exchange, saved) = inner2
                                 .diagnose_and_keep(
                                     &profile,
-                                    transport.config(),
+                                    &transport,
                                     signing_key.as_ref(),
                                     state,
                                     exchange,

@@ -177,6 +177,13 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// An RFC 3339 date-time (`2026-12-02T10:00:00Z`) as unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}
+
 /// The current time as unix seconds (fractional).
 pub fn now_unix() -> f64 {
     match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {

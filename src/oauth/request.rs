@@ -416,6 +416,12 @@ fn base_model(
     if let Some(ip) = options.customer_ip.as_deref().filter(|v| !v.is_empty()) {
         headers.push(header("x-fapi-customer-ip-address", ip, false));
     }
+    headers.push(header("Accept", "application/json", false));
+    headers.push(header("User-Agent", USER_AGENT, false));
+    // An extra header replaces a built-in one of the same name, and one with an empty
+    // value removes it (curl's `-H 'Name:'`), so a server's refusal of a missing
+    // x-fapi-interaction-id can be reproduced. New ones go before Accept.
+    let mut interaction_id = Some(interaction_id);
     for extra in &profile.headers {
         if extra.name.is_empty() || extra.name.contains([':', '\r', '\n']) {
             return Err(BuildError::Invalid(format!(
@@ -429,30 +435,22 @@ fn base_model(
                 extra.name
             )));
         }
-    }
-    headers.push(header("Accept", "application/json", false));
-    headers.push(header("User-Agent", USER_AGENT, false));
-    // An extra header replaces a built-in one of the same name, and one with an empty
-    // value removes it (curl's `-H 'Name:'`), so a server's refusal of a missing
-    // x-fapi-interaction-id can be reproduced.
-    let mut interaction_id = Some(interaction_id);
-    for extra in &profile.headers {
+        let name = extra.name.trim();
         let value = extra.value.trim();
-        let same = |h: &Header| h.name.eq_ignore_ascii_case(extra.name.trim());
-        if extra
-            .name
-            .trim()
-            .eq_ignore_ascii_case("x-fapi-interaction-id")
-        {
+        let same = |h: &Header| h.name.eq_ignore_ascii_case(name);
+        if name.eq_ignore_ascii_case("x-fapi-interaction-id") {
             interaction_id = Some(value.to_owned()).filter(|v| !v.is_empty());
         }
         if value.is_empty() {
             headers.retain(|h| !same(h));
         } else if let Some(h) = headers.iter_mut().find(|h| same(h)) {
-            *h = header(&h.name.clone(), value, false);
+            h.value = field(value.to_owned(), false);
         } else {
-            let at = headers.len() - 2;
-            headers.insert(at, header(extra.name.trim(), value, false));
+            let at = headers
+                .iter()
+                .position(|h| h.name == "Accept")
+                .unwrap_or(headers.len());
+            headers.insert(at, header(name, value, false));
         }
     }
     let tls = &profile.tls;
@@ -1143,6 +1141,44 @@ mod tests {
         assert_eq!(m.header("x-custom"), Some("1"));
         assert_eq!(m.header("x-fapi-customer-ip-address"), Some("203.0.113.7"));
         assert!(m.header("x-fapi-auth-date").is_some());
+    }
+
+    /// An extra header replaces a built-in one, an empty one removes it (even all of
+    /// them), and a new one goes before Accept, or last without it.
+    #[test]
+    fn extra_headers_replace_remove_and_add() {
+        let mut p = seed_profile();
+        let mut extra = |name: &str, value: &str| {
+            p.headers.push(crate::storage::profile::ExtraHeader {
+                name: name.into(),
+                value: value.into(),
+            })
+        };
+        extra("x-fapi-interaction-id", "");
+        extra("user-agent", "bank-tester/1");
+        extra("x-custom", "1");
+        let m =
+            build_token_request(&p, &secrets(), &seed_grant(), &RequestOptions::default()).unwrap();
+        assert_eq!(m.header("x-fapi-interaction-id"), None);
+        assert_eq!(m.interaction_id, None);
+        assert_eq!(m.header("User-Agent"), Some("bank-tester/1"));
+        let names: Vec<&str> = m.headers.iter().map(|h| h.name.as_str()).collect();
+        let at = |n: &str| names.iter().position(|h| *h == n).unwrap();
+        assert!(at("x-custom") < at("Accept"), "{names:?}");
+        for name in ["Content-Type", "Accept", "User-Agent"] {
+            p.headers.push(crate::storage::profile::ExtraHeader {
+                name: name.into(),
+                value: String::new(),
+            });
+        }
+        p.headers.push(crate::storage::profile::ExtraHeader {
+            name: "x-last".into(),
+            value: "2".into(),
+        });
+        let m =
+            build_token_request(&p, &secrets(), &seed_grant(), &RequestOptions::default()).unwrap();
+        assert_eq!(m.header("Accept"), None);
+        assert_eq!(m.header("x-last"), Some("2"));
     }
 
     #[test]

@@ -159,8 +159,6 @@ impl HistoryEntry {
         )
     }
 
-    /// Does it match a search? Every given term must: the status (`400`, or `4xx`), the
-    /// grant type, the OAuth error, the interaction id (sent or answered; a prefix).
     /// True when every word of `query` names this entry: its status (`400`, `4xx`),
     /// grant or kind (`client_credentials`, `par`), OAuth error (`invalid_client`), or
     /// the start of an interaction id. The app's search box.
@@ -184,7 +182,8 @@ impl HistoryEntry {
         })
     }
 
-    /// True when the entry matches all the search's conditions.
+    /// Does it match a search? Every given term must: the status (`400`, or `4xx`), the
+    /// grant type, the OAuth error, the interaction id (sent or answered; a prefix).
     pub fn matches(&self, search: &Search) -> bool {
         let status_ok = search.status.as_deref().is_none_or(|want| {
             let got = self.status.map(|s| s.to_string()).unwrap_or_default();
@@ -572,21 +571,15 @@ impl HistoryStore {
         if let Some(par) = par {
             evidence.pkce_challenge = authorization_param(par, "code_challenge");
             if evidence.authorization_started_at.is_none() {
-                evidence.authorization_started_at = time::OffsetDateTime::parse(
-                    &par.sent_at,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .ok()
-                .map(time::OffsetDateTime::unix_timestamp);
+                evidence.authorization_started_at =
+                    crate::jose::numeric_date::parse_rfc3339(&par.sent_at);
             }
             if evidence.authorization_redirect_uri.is_none() {
                 evidence.authorization_redirect_uri = authorization_param(par, "redirect_uri");
             }
         }
     }
-}
 
-impl HistoryStore {
     /// What the history tells about an access token used in an API call: the
     /// certificate it was issued over (its binding), and the consent it carries.
     pub fn enrich_call(
@@ -621,11 +614,10 @@ fn consent_of(entry: &HistoryEntry) -> Option<crate::diagnosis::ConsentState> {
     let details = entry.response["body"]["authorization_details"].as_array()?;
     details.iter().find_map(|d| {
         let consent = crate::oauth::response::AuthorizationDetail::from_value(d).consent?;
-        let expires_at = consent.expiration_datetime.as_deref().and_then(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .map(time::OffsetDateTime::unix_timestamp)
-        });
+        let expires_at = consent
+            .expiration_datetime
+            .as_deref()
+            .and_then(crate::jose::numeric_date::parse_rfc3339);
         Some(crate::diagnosis::ConsentState {
             status: consent.status,
             authorized_word: None,

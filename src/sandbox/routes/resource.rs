@@ -173,9 +173,8 @@ fn consented(
         ));
     }
     if let Some(until) = consent.get("expiration_datetime").and_then(Value::as_str)
-        && let Ok(at) =
-            time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
-        && (at.unix_timestamp() as f64) < crate::sandbox::state::now()
+        && let Some(at) = crate::jose::numeric_date::parse_rfc3339(until)
+        && (at as f64) < crate::sandbox::state::now()
     {
         return refuse(format!("the consent {consent_id} expired at {until}"));
     }
