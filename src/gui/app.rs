@@ -1016,13 +1016,8 @@ impl App {
                         (shown, other)
                     };
                     self.state.saved_compare = Some((
-                        format!(
-                            "From {} UTC ({}) to {} UTC ({})",
-                            before.sent_at,
-                            before.summary(),
-                            after.sent_at,
-                            after.summary()
-                        ),
+                        // A summary starts with its time.
+                        format!("From {} to {}", before.summary(), after.summary()),
                         crate::storage::history::compare(before, after),
                     ));
                 }
