@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::jose::jwt;
 use crate::oauth::exchange::Exchange;
+use crate::oauth::http::SendError;
 use crate::oauth::response::ResponseBody;
-use crate::oauth::transport::SendError;
 
 /// How a cause is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -167,16 +167,6 @@ pub struct ConsentState {
     pub expires_at: Option<i64>,
 }
 
-/// A short, non-reversible fingerprint of a secret value (a code, a token) to compare
-/// and show without keeping it: the first 12 characters of its base64url SHA-256.
-pub fn fingerprint(value: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(value.as_bytes());
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    format!("sha256:{}", &text[..12])
-}
-
 /// The refusal an exchange ended in, when it did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -220,20 +210,14 @@ impl Refusal {
                 description: e.error_description.clone().unwrap_or_default(),
             });
         }
-        if let Some(www) = response.http.header("www-authenticate") {
-            let param = |name: &str| {
-                www.split(&format!("{name}=\""))
-                    .nth(1)
-                    .and_then(|rest| rest.split('"').next())
-                    .map(str::to_owned)
-            };
-            if let Some(error) = param("error") {
-                return Some(Refusal::OAuth {
-                    status,
-                    error,
-                    description: param("error_description").unwrap_or_default(),
-                });
-            }
+        if let Some(challenge) = response.http.www_authenticate()
+            && let Some(error) = challenge.error()
+        {
+            return Some(Refusal::OAuth {
+                status,
+                error: error.to_owned(),
+                description: challenge.error_description().unwrap_or_default().to_owned(),
+            });
         }
         (!(200..300).contains(&status)).then_some(Refusal::Http(status))
     }
@@ -481,11 +465,7 @@ fn number(v: Option<&Value>) -> Option<f64> {
 
 /// The server's clock when it answered (its `Date`), Unix seconds.
 fn server_time(exchange: &Exchange) -> Option<i64> {
-    let date = exchange.response()?.http.header("date")?;
-    let t = httpdate::parse_http_date(date).ok()?;
-    t.duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
+    exchange.response()?.http.server_time()
 }
 
 /// Our clock when the request left (`sent_at`), Unix seconds.
@@ -969,7 +949,7 @@ fn pkce_mismatch(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Optio
     let Some(verifier) = exchange.request.param("code_verifier") else {
         return RULE.likely("no code_verifier was sent; a PKCE code needs it");
     };
-    let computed = crate::oauth::pkce::s256_challenge(verifier);
+    let computed = crate::jose::hash::s256(verifier);
     match &evidence.pkce_challenge {
         Some(sent) if *sent == computed => RULE.ruled_out(format!("S256(code_verifier) = {computed}, the code_challenge sent")),
         Some(sent) => RULE.likely(format!(
@@ -1016,7 +996,7 @@ fn code_reused(exchange: &Exchange, evidence: &Evidence, _: &Refusal) -> Option<
         return None;
     }
     let code = exchange.request.param("code")?;
-    let print = fingerprint(code);
+    let print = crate::jose::hash::fingerprint(code);
     match &evidence.earlier_codes {
         Some(earlier) if earlier.contains(&print) => RULE.likely(format!(
                 "this code ({print}) was sent before; a code is single use, and a reused one revokes what it gave"
@@ -1386,7 +1366,7 @@ fn dpop_proof_mismatch(exchange: &Exchange, _: &Evidence, refusal: &Refusal) -> 
         .and_then(|h| h.strip_prefix("DPoP "))
     {
         let ath = proof.claims.get("ath").and_then(Value::as_str);
-        let want = crate::oauth::dpop::ath(token);
+        let want = crate::jose::hash::ath(token);
         if ath != Some(want.as_str()) {
             wrong.push(format!(
                 "ath {ath:?} is not the hash of the token sent ({want})"
@@ -1440,10 +1420,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::jose::hash::fingerprint;
     use crate::jose::keys::{KeyType, PrivateKey, SigningAlg};
     use crate::oauth::exchange::{self, ExchangeContext};
+    use crate::oauth::http::{Call, FnClient, HttpResponse};
     use crate::oauth::request::{ClientSecrets, Grant, RequestOptions, build_token_request};
-    use crate::oauth::transport::{Call, FnClient, HttpResponse};
     use crate::secret::Secret;
     use crate::storage::profile::{AudienceChoice, AuthMethod, Profile};
 
@@ -1742,14 +1723,5 @@ mod tests {
             status_of(&diagnose(&ex, &ev), "diagnosis.consent_not_authorised"),
             Status::Likely
         );
-    }
-
-    #[test]
-    fn a_fingerprint_is_short_stable_and_not_the_value() {
-        let f = fingerprint("secret-code");
-        assert_eq!(f, fingerprint("secret-code"));
-        assert_ne!(f, fingerprint("secret-cod3"));
-        assert!(f.starts_with("sha256:") && f.len() == 19, "{f}");
-        assert!(!f.contains("secret"));
     }
 }

@@ -142,8 +142,8 @@ pub fn markdown(entry: &HistoryEntry) -> String {
 mod tests {
     use super::*;
     use crate::oauth::exchange::{self, ExchangeContext};
+    use crate::oauth::http::{Call, FnClient, HttpResponse};
     use crate::oauth::request::{ClientSecrets, Grant, RequestOptions, build_token_request};
-    use crate::oauth::transport::{Call, FnClient, HttpResponse};
     use crate::secret::Secret;
     use crate::storage::profile::{AuthMethod, Profile};
 

@@ -21,11 +21,12 @@ use tokio::net::TcpListener;
 use token_inspector::jose::jwt;
 use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
 use token_inspector::oauth::exchange::{self, ExchangeContext, InteractionEcho};
+use token_inspector::oauth::http::SendError;
 use token_inspector::oauth::pkce::PkceVerifier;
 use token_inspector::oauth::render::{self, Redaction};
 use token_inspector::oauth::request::{self, ClientSecrets, Grant, RequestOptions};
 use token_inspector::oauth::response::ResponseBody;
-use token_inspector::oauth::transport::{SendError, Transport, TransportConfig};
+use token_inspector::oauth::transport::{Transport, TransportConfig};
 use token_inspector::secret::Secret;
 use token_inspector::storage::profile::Profile;
 
@@ -93,7 +94,7 @@ impl TokenServer {
         }
         let verifier = get("code_verifier")?;
         if let Some(challenge) = self.expected_challenge.lock().unwrap().clone()
-            && token_inspector::oauth::pkce::s256_challenge(&verifier) != challenge
+            && token_inspector::jose::hash::s256(&verifier) != challenge
         {
             return Err("PKCE verifier does not match the challenge".into());
         }

@@ -340,7 +340,7 @@ async fn mtls_client_certificate_binds_the_token() {
     assert!(
         matches!(
             ex.outcome,
-            Err(token_inspector::oauth::transport::SendError::Tls(_))
+            Err(token_inspector::oauth::http::SendError::Tls(_))
         ),
         "{:?}",
         ex.outcome

@@ -81,14 +81,12 @@ pub fn check(decoded: &DecodedJose, ctx: &CheckContext) -> Vec<Finding> {
         Some(_) => {}
     }
     match (str_claim(decoded, "ath"), ctx.access_token.as_deref()) {
-        (Some(ath), Some(token)) if ath != crate::oauth::dpop::ath(token) => {
-            out.push(Finding::new(
-                Severity::Error,
-                "dpop.ath_mismatch",
-                "ath is not the hash of the access token it goes with",
-                "RFC 9449 §4.3",
-            ))
-        }
+        (Some(ath), Some(token)) if ath != crate::jose::hash::ath(token) => out.push(Finding::new(
+            Severity::Error,
+            "dpop.ath_mismatch",
+            "ath is not the hash of the access token it goes with",
+            "RFC 9449 §4.3",
+        )),
         (None, Some(_)) => out.push(Finding::new(
             Severity::Error,
             "dpop.ath_missing",

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use token_inspector::jose::keys::SigningAlg;
-use token_inspector::oauth::assertion::NumericDateStyle;
+use token_inspector::jose::numeric_date::NumericDateStyle;
 use token_inspector::oauth::discovery;
 use token_inspector::oauth::settings::{self, Keychain, Overrides, Settings};
 use token_inspector::oauth::transport::Transport;

@@ -206,8 +206,8 @@ pub fn report(error: &anyhow::Error, json: bool) -> Exit {
 pub fn classify(error: &anyhow::Error) -> (&'static str, Exit) {
     use token_inspector::oauth::authorize::AuthorizeError;
     use token_inspector::oauth::discovery::DiscoveryError;
+    use token_inspector::oauth::http::SendError;
     use token_inspector::oauth::settings::SettingsError;
-    use token_inspector::oauth::transport::SendError;
     fn send(e: &SendError) -> (&'static str, Exit) {
         match e {
             SendError::Invalid(_) => ("input", Exit::Usage),

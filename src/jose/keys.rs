@@ -15,7 +15,6 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
 
@@ -609,7 +608,7 @@ pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
         canonical.push_str(&serde_json::to_string(value).ok()?);
     }
     canonical.push('}');
-    Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    Some(crate::jose::hash::s256(canonical.as_bytes()))
 }
 
 /// Parses every PEM block in the text into (label, DER) (RFC 7468). The armour is found

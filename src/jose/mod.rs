@@ -2,6 +2,7 @@
 //! ([`keys`]), signature verification
 //! ([`verify`]), JWE decryption ([`jwe`]) and NumericDates ([`numeric_date`]).
 
+pub mod hash;
 pub mod jwe;
 pub mod jwt;
 pub mod keys;

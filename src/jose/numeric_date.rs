@@ -5,8 +5,8 @@
 //! Used by the CLI (`decode`, `exchange`) and the GUI to annotate `exp`, `iat`, `nbf`,
 //! `auth_time` and similar claims.
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value, json};
 
 /// The claims that hold a NumericDate (RFC 7519 §4.1, OIDC Core §2).
 pub const NUMERIC_DATE_CLAIMS: &[&str] = &["exp", "nbf", "iat", "auth_time", "updated_at"];
@@ -15,6 +15,37 @@ pub const NUMERIC_DATE_CLAIMS: &[&str] = &["exp", "nbf", "iat", "auth_time", "up
 const MAX_CALENDAR_SECONDS: f64 = 253_402_300_799.0;
 /// Seconds of -9999-01-01T00:00:00Z: the first instant shown as a calendar date.
 const MIN_CALENDAR_SECONDS: f64 = -377_705_116_800.0;
+
+/// How `iat` and `exp` are written (RFC 7519 §2 allows any JSON number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NumericDateStyle {
+    /// Whole seconds, e.g. `1769767012`.
+    #[default]
+    Seconds,
+    /// Seconds with milliseconds, as the seed's `1769767012.739` (JavaScript's
+    /// `Date.now() / 1000`).
+    Milliseconds,
+}
+
+/// Writes a Unix time in milliseconds as a NumericDate in the given style.
+pub fn write(unix_millis: i128, style: NumericDateStyle) -> Value {
+    let secs = unix_millis.div_euclid(1000);
+    let millis = unix_millis.rem_euclid(1000);
+    match style {
+        NumericDateStyle::Seconds => json!(secs as i64),
+        NumericDateStyle::Milliseconds => {
+            if millis == 0 {
+                return json!(secs as i64);
+            }
+            let frac = format!("{millis:03}");
+            let text = format!("{secs}.{}", frac.trim_end_matches('0'));
+            text.parse::<Number>()
+                .map(Value::Number)
+                .unwrap_or_else(|_| json!(secs as i64))
+        }
+    }
+}
 
 /// A NumericDate made readable.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -195,6 +226,22 @@ pub fn now_unix() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_date_styles() {
+        assert_eq!(
+            write(1_000_500, NumericDateStyle::Milliseconds).to_string(),
+            "1000.5"
+        );
+        assert_eq!(
+            write(1_000_000, NumericDateStyle::Milliseconds).to_string(),
+            "1000"
+        );
+        assert_eq!(
+            write(1_000_999, NumericDateStyle::Seconds).to_string(),
+            "1000"
+        );
+    }
 
     fn num(text: &str) -> Value {
         serde_json::from_str(text).unwrap()

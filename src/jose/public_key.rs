@@ -261,11 +261,8 @@ pub fn certificate_info(pem: &str) -> Result<CertificateInfo, KeyError> {
     let unix = |t: x509_cert::time::Time| {
         i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
     };
-    use base64::Engine as _;
-    use sha2::Digest as _;
     Ok(CertificateInfo {
-        x5t_s256: base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(&der)),
+        x5t_s256: crate::jose::hash::x5t_s256(&der),
         subject: tbs.subject().to_string(),
         issuer: tbs.issuer().to_string(),
         not_before: unix(validity.not_before),
@@ -311,6 +308,7 @@ mod tests {
         let key = test_keys::rsa();
         let info = certificate_info(&key.cert_pem).unwrap();
         let (_, der) = pem_block(&key.cert_pem).unwrap();
+        // RFC 8705 §3.1: base64url(SHA-256(DER)), computed here without the helper.
         use base64::Engine as _;
         use sha2::Digest as _;
         let expected =

@@ -1,27 +1,16 @@
 //! `private_key_jwt` client assertions (RFC 7523 §2.2 and §3, OIDC Core §9, FAPI 2.0 SP
 //! §5.3.2.1): a fresh signed JWT per request.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Number, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use crate::jose::jwt;
 use crate::jose::keys::{KeyError, PrivateKey, SigningAlg};
+use crate::jose::numeric_date::NumericDateStyle;
 use crate::secret::Secret;
 
 /// The `client_assertion_type` for a JWT bearer assertion (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// How `iat` and `exp` are written (RFC 7519 §2 allows any JSON number).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum NumericDateStyle {
-    /// Whole seconds, e.g. `1769767012`.
-    #[default]
-    Seconds,
-    /// Seconds with milliseconds, as the seed's `1769767012.739` (JavaScript's
-    /// `Date.now() / 1000`).
-    Milliseconds,
-}
 
 /// Everything needed to build one assertion.
 #[derive(Clone, Debug)]
@@ -76,25 +65,6 @@ impl ClientAssertion {
     }
 }
 
-/// Writes a Unix time in milliseconds as a NumericDate in the given style.
-pub fn numeric_date(unix_millis: i128, style: NumericDateStyle) -> Value {
-    let secs = unix_millis.div_euclid(1000);
-    let millis = unix_millis.rem_euclid(1000);
-    match style {
-        NumericDateStyle::Seconds => json!(secs as i64),
-        NumericDateStyle::Milliseconds => {
-            if millis == 0 {
-                return json!(secs as i64);
-            }
-            let frac = format!("{millis:03}");
-            let text = format!("{secs}.{}", frac.trim_end_matches('0'));
-            text.parse::<Number>()
-                .map(Value::Number)
-                .unwrap_or_else(|_| json!(secs as i64))
-        }
-    }
-}
-
 /// Builds and signs a client assertion at time `now_millis` (Unix milliseconds) with a
 /// fresh UUID v4 `jti`.
 pub fn build_client_assertion(
@@ -124,11 +94,11 @@ pub fn build_client_assertion(
     let exp_millis = now_millis + i128::from(settings.lifetime_secs) * 1000;
     let claims = json!({
         "aud": settings.audience,
-        "exp": numeric_date(exp_millis, settings.numeric_date),
+        "exp": crate::jose::numeric_date::write(exp_millis, settings.numeric_date),
         "iss": settings.client_id,
         "sub": settings.client_id,
         "jti": uuid::Uuid::new_v4().to_string(),
-        "iat": numeric_date(now_millis, settings.numeric_date),
+        "iat": crate::jose::numeric_date::write(now_millis, settings.numeric_date),
     });
     let jwt = jwt::sign_compact(
         &header,
@@ -213,22 +183,6 @@ mod tests {
         assert_ne!(a.jti(), b.jti());
         assert!(a.header.get("kid").is_none());
         assert_eq!(a.header["typ"], "JWT");
-    }
-
-    #[test]
-    fn numeric_date_styles() {
-        assert_eq!(
-            numeric_date(1_000_500, NumericDateStyle::Milliseconds).to_string(),
-            "1000.5"
-        );
-        assert_eq!(
-            numeric_date(1_000_000, NumericDateStyle::Milliseconds).to_string(),
-            "1000"
-        );
-        assert_eq!(
-            numeric_date(1_000_999, NumericDateStyle::Seconds).to_string(),
-            "1000"
-        );
     }
 
     #[test]

@@ -7,11 +7,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::oauth::exchange::{self, Exchange, ExchangeContext};
+use crate::oauth::http::{HttpClient, SendError};
 use crate::oauth::pkce::PkceVerifier;
 use crate::oauth::redirect::{self, AuthorizationResponse};
 use crate::oauth::request::{self, AuthorizationParams, ClientSecrets, RequestOptions};
 use crate::oauth::response::ResponseBody;
-use crate::oauth::transport::{HttpClient, SendError};
 use crate::storage::profile::Profile;
 
 /// Starting or finishing an authorization failed.
@@ -480,8 +480,8 @@ pub async fn auto_approve(
 mod consent_first_tests {
     use super::*;
     use crate::jose::keys::{KeyType, PrivateKey};
+    use crate::oauth::http::{Call, FnClient, HttpResponse};
     use crate::oauth::request::RequestKind;
-    use crate::oauth::transport::{Call, FnClient, HttpResponse};
     use std::sync::Mutex;
 
     /// A bank that answers the client-credentials token, the consent POST and PAR, and

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::checks::{Finding, Severity};
-use crate::oauth::transport::{HttpClient, SendError};
+use crate::oauth::http::{HttpClient, SendError};
 use crate::storage::profile::{Endpoints, Profile};
 
 /// Discovery failed.
@@ -182,7 +182,7 @@ pub async fn fetch_object(
 /// Reads a fetched answer as a JSON object.
 fn read_object(
     url: &str,
-    response: crate::oauth::transport::HttpResponse,
+    response: crate::oauth::http::HttpResponse,
 ) -> Result<Map<String, Value>, DiscoveryError> {
     if response.status != 200 {
         let snippet: String = String::from_utf8_lossy(&response.body)

@@ -9,14 +9,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::jose::jwt;
 use crate::jose::keys::{PrivateKey, SigningAlg};
-use crate::oauth::transport::HttpResponse;
+use crate::oauth::http::HttpResponse;
 
 /// The `typ` of a DPoP proof (RFC 9449 §4.2).
 pub const DPOP_TYP: &str = "dpop+jwt";
@@ -67,11 +65,6 @@ pub fn htu(url: &str) -> String {
     }
 }
 
-/// The `ath` of an access token: base64url(SHA-256(token)) (RFC 9449 §4.2).
-pub fn ath(access_token: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
-}
-
 /// Makes a proof for one request.
 pub fn proof(
     key: &DpopKey,
@@ -97,7 +90,7 @@ pub fn proof(
         claims.insert("nonce".into(), json!(nonce));
     }
     if let Some(token) = access_token {
-        claims.insert("ath".into(), json!(ath(token)));
+        claims.insert("ath".into(), json!(crate::jose::hash::ath(token)));
     }
     let claims = Value::Object(claims);
     let jwt = jwt::sign_compact(
@@ -125,8 +118,8 @@ pub fn nonce_requested(response: &HttpResponse) -> Option<String> {
             .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
             .is_some_and(|e| e == "use_dpop_nonce"),
         401 => response
-            .header("www-authenticate")
-            .is_some_and(|w| w.contains("use_dpop_nonce")),
+            .www_authenticate()
+            .is_some_and(|w| w.error() == Some("use_dpop_nonce")),
         _ => false,
     };
     (asked && !nonce.is_empty()).then_some(nonce)
@@ -190,7 +183,7 @@ mod tests {
         assert_eq!(p.claims["nonce"], "n1");
         // RFC 9449 §7.1 example: ath of "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU".
         assert_eq!(
-            ath("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+            crate::jose::hash::ath("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
             "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
         );
         let decoded = jwt::decode(&p.jwt).unwrap();

@@ -10,9 +10,9 @@ use serde_json::Value;
 use crate::checks::{self, CheckContext, Finding, Severity, TokenKind};
 use crate::jose::jwt::{self, DecodeError, DecodedJose};
 use crate::jose::verify::{self, SignatureStatus, VerificationKey};
+use crate::oauth::http::{HttpClient, HttpResponse, SendError};
 use crate::oauth::request::RequestModel;
 use crate::oauth::response::ResponseBody;
-use crate::oauth::transport::{HttpClient, HttpResponse, SendError};
 
 /// What the checks compare against (from the profile and the authorization request).
 #[derive(Clone, Debug, Default)]
@@ -467,7 +467,12 @@ fn response_findings(
             ctx.consent_authorized.as_deref(),
         ));
     }
-    findings.extend(crate::oauth::transport::clock_skew_finding(&response.http));
+    if let Some(skew) =
+        crate::oauth::http::clock_skew_secs(&response.http, std::time::SystemTime::now())
+    {
+        let date = response.http.header("date").unwrap_or_default();
+        findings.extend(checks::clock::skew(skew, date));
+    }
     if response.http.truncated {
         findings.push(Finding::new(
             Severity::Error,
@@ -573,8 +578,8 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::oauth::http::{Call, FnClient};
     use crate::oauth::request::{ClientSecrets, Grant, RequestOptions, build_token_request};
-    use crate::oauth::transport::{Call, FnClient};
     use crate::storage::profile::{AuthMethod, Profile};
 
     fn public_client() -> Profile {

@@ -10,6 +10,7 @@ pub mod consent;
 pub mod discovery;
 pub mod dpop;
 pub mod exchange;
+pub mod http;
 pub mod loopback;
 pub mod pkce;
 pub mod redirect;

@@ -1,8 +1,6 @@
 //! PKCE (RFC 7636): `code_verifier` generation and checking, and the S256
 //! `code_challenge`.
 
-use sha2::{Digest, Sha256};
-
 use crate::jose::jwt::b64url;
 
 /// Why a pasted verifier is not a valid RFC 7636 `code_verifier`.
@@ -60,7 +58,7 @@ impl PkceVerifier {
 
     /// The S256 challenge: BASE64URL(SHA-256(ASCII(verifier))) (RFC 7636 §4.2).
     pub fn challenge_s256(&self) -> String {
-        s256_challenge(&self.0)
+        crate::jose::hash::s256(&self.0)
     }
 }
 
@@ -79,11 +77,6 @@ pub fn check_verifier(text: &str) -> Result<(), PkceError> {
         Some((pos, c)) => Err(PkceError::Character(c, pos + 1)),
         None => Ok(()),
     }
-}
-
-/// BASE64URL(SHA-256(ASCII(verifier))) for any text (RFC 7636 §4.2).
-pub fn s256_challenge(verifier: &str) -> String {
-    b64url(Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]

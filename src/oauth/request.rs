@@ -889,7 +889,7 @@ pub fn build_token_management_request(
 mod tests {
     use super::*;
     use crate::jose::keys::tests::rsa_key;
-    use crate::oauth::assertion::NumericDateStyle;
+    use crate::jose::numeric_date::NumericDateStyle;
 
     pub(crate) fn seed_profile() -> Profile {
         crate::storage::presets::seed_client()

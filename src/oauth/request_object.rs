@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::jose::jwt;
 use crate::jose::keys::PrivateKey;
-use crate::oauth::assertion::numeric_date;
+use crate::jose::numeric_date;
 use crate::oauth::request::{AuthorizationParams, BuildError};
 use crate::storage::profile::Profile;
 
@@ -79,11 +79,11 @@ pub fn build(
     for (name, value) in extra {
         claims.insert(name.clone(), value.clone());
     }
-    claims.insert("iat".into(), numeric_date(now_millis, style));
-    claims.insert("nbf".into(), numeric_date(now_millis, style));
+    claims.insert("iat".into(), numeric_date::write(now_millis, style));
+    claims.insert("nbf".into(), numeric_date::write(now_millis, style));
     claims.insert(
         "exp".into(),
-        numeric_date(now_millis + lifetime * 1000, style),
+        numeric_date::write(now_millis + lifetime * 1000, style),
     );
     claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
     let mut header = Map::new();

@@ -11,8 +11,8 @@ use crate::jose::jwe::JweKey;
 use crate::jose::jwt::{self, JoseKind};
 use crate::oauth::dpop::{DpopKey, NonceStore};
 use crate::oauth::exchange::{self, Exchange, ExchangeContext, FoundToken};
+use crate::oauth::http::{HttpClient, WwwAuthenticate};
 use crate::oauth::request::{self, BuildError, RequestOptions};
-use crate::oauth::transport::HttpClient;
 use crate::secret::Secret;
 use crate::storage::profile::Profile;
 
@@ -62,7 +62,7 @@ pub async fn call(
         })
         .await?;
     if let Some(r) = exchange.response() {
-        let findings = explain_www_authenticate(r.http.header("www-authenticate"));
+        let findings = explain_www_authenticate(r.http.www_authenticate().as_ref());
         exchange.findings.extend(findings);
     }
     if let Ok(r) = &mut exchange.outcome
@@ -125,16 +125,11 @@ fn signed_or_encrypted_body(text: &str, key: Option<&JweKey>) -> Option<Vec<Foun
 }
 
 /// Explains a resource server's `WWW-Authenticate` error (RFC 6750 §3.1, RFC 9449 §7.1).
-pub fn explain_www_authenticate(value: Option<&str>) -> Vec<Finding> {
-    let Some(value) = value else {
+pub fn explain_www_authenticate(challenge: Option<&WwwAuthenticate>) -> Vec<Finding> {
+    let Some(challenge) = challenge else {
         return Vec::new();
     };
-    let error = value
-        .split("error=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_default();
-    let (code, text, source) = match error {
+    let (code, text, source) = match challenge.error().unwrap_or_default() {
         "invalid_token" => (
             "resource.invalid_token",
             "the token is expired, revoked, malformed or presented without the binding it carries (client certificate or DPoP proof): get a new token, or present it as it was bound",
@@ -162,10 +157,8 @@ pub fn explain_www_authenticate(value: Option<&str>) -> Vec<Finding> {
         ),
         _ => return Vec::new(),
     };
-    let description = value
-        .split("error_description=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
+    let description = challenge
+        .error_description()
         .map(|d| format!(" ({d})"))
         .unwrap_or_default();
     vec![Finding::new(
@@ -189,7 +182,7 @@ pub fn token_of(body: &Value) -> Option<(Secret, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::transport::{Call, FnClient, HttpResponse, SendError};
+    use crate::oauth::http::{Call, FnClient, HttpResponse, SendError};
 
     /// An API that answers with `body` as `application/jose`.
     fn api(body: String) -> impl HttpClient {
@@ -275,14 +268,14 @@ mod tests {
 
     #[test]
     fn www_authenticate_errors_are_explained() {
-        let f = explain_www_authenticate(Some(
-            r#"DPoP error="invalid_token", error_description="the token is bound""#,
-        ));
+        let explain = |v: &str| explain_www_authenticate(Some(&WwwAuthenticate::parse(v)));
+        let f = explain(r#"DPoP error="invalid_token", error_description="the token is bound""#);
         assert_eq!(f[0].code, "resource.invalid_token");
         assert!(f[0].message.contains("the token is bound"));
-        assert!(explain_www_authenticate(Some("Bearer realm=\"x\"")).is_empty());
+        assert!(explain("Bearer realm=\"x\"").is_empty());
+        assert!(explain_www_authenticate(None).is_empty());
         assert_eq!(
-            explain_www_authenticate(Some(r#"Bearer error="insufficient_scope""#))[0].code,
+            explain(r#"Bearer error="insufficient_scope""#)[0].code,
             "resource.insufficient_scope"
         );
     }

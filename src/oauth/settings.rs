@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::jose::keys::{PrivateKey, SigningAlg};
-use crate::oauth::assertion::NumericDateStyle;
+use crate::jose::numeric_date::NumericDateStyle;
 use crate::oauth::exchange::ExchangeContext;
 use crate::oauth::request::ClientSecrets;
 use crate::oauth::transport::TransportConfig;

@@ -5,13 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
+use crate::oauth::http::{DEFAULT_MAX_BODY, HttpClient, HttpResponse, SendError};
 use crate::oauth::request::RequestModel;
 use crate::secret::Secret;
-
-/// The default cap on a response body: 10 MiB.
-pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -59,117 +55,6 @@ impl TransportConfig {
             timeout: Duration::from_secs(tls.timeout_secs.max(1)),
             ..Self::default()
         }
-    }
-}
-
-/// A transport failure, each kind with its own message and advice.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
-pub enum SendError {
-    /// The TCP/TLS connection was not made in time.
-    #[error(
-        "could not connect within {0} s: the host is unreachable or a firewall drops the packets ({1})"
-    )]
-    ConnectTimeout(u64, String),
-    /// Connected, but the whole exchange took too long.
-    #[error(
-        "no complete answer within {0} s: the server is slow or stuck; raise the timeout or try again ({1})"
-    )]
-    Timeout(u64, String),
-    /// Nothing listens on that port.
-    #[error(
-        "connection refused: nothing is listening at {0}; check the host and port (is the server running?)"
-    )]
-    Refused(String),
-    /// The host name did not resolve.
-    #[error("the host name {0} could not be resolved (DNS): check the spelling and your network")]
-    Dns(String),
-    /// The TLS handshake failed (certificate, protocol, client certificate).
-    #[error("TLS failed: {0}")]
-    Tls(String),
-    /// The request could not even be made (bad URL, bad header, bad identity).
-    #[error("the request is invalid: {0}")]
-    Invalid(String),
-    /// The connection broke.
-    #[error("the connection failed: {0}")]
-    Connection(String),
-}
-
-/// The answer, as received.
-#[derive(Clone, PartialEq, Serialize)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Reason phrase.
-    pub reason: String,
-    /// HTTP version (`HTTP/1.1`, `HTTP/2.0`).
-    pub version: String,
-    /// Headers in order.
-    pub headers: Vec<(String, String)>,
-    /// The body, at most the cap.
-    #[serde(skip)]
-    pub body: Vec<u8>,
-    /// True when the body was cut at the cap.
-    pub truncated: bool,
-    /// The cap that applied.
-    pub max_body: usize,
-}
-
-/// The body may hold tokens: `Debug` gives its length only.
-impl std::fmt::Debug for HttpResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpResponse")
-            .field("status", &self.status)
-            .field("version", &self.version)
-            .field("headers", &self.headers)
-            .field("body", &format_args!("<{} bytes>", self.body.len()))
-            .field("truncated", &self.truncated)
-            .finish_non_exhaustive()
-    }
-}
-
-/// How far the server's clock is ahead of ours (negative: behind), read from its `Date`
-/// header (RFC 9110 §6.6.1; whole seconds) against `now`.
-pub fn clock_skew_secs(response: &HttpResponse, now: std::time::SystemTime) -> Option<i64> {
-    let date = httpdate::parse_http_date(response.header("date")?).ok()?;
-    Some(match date.duration_since(now) {
-        Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
-        Err(behind) => -i64::try_from(behind.duration().as_secs()).unwrap_or(i64::MAX),
-    })
-}
-
-/// More skew than this (either way) is worth a warning before signing: servers accept
-/// `iat` at most a few seconds ahead (FAPI 2.0 SP §5.3.2.1 allows 10 s).
-pub const CLOCK_SKEW_WARNING_SECS: i64 = 5;
-
-/// A warning when the server's `Date` says our clock is off (FAPI 2.0 SP §5.3.3 Note 1;
-/// the `iat` in the future error developers hit, E2).
-pub fn clock_skew_finding(response: &HttpResponse) -> Option<crate::checks::Finding> {
-    // `Date` has whole seconds: allow one for the rounding.
-    let skew = clock_skew_secs(response, std::time::SystemTime::now())?;
-    (skew.abs() > CLOCK_SKEW_WARNING_SECS).then(|| {
-        crate::checks::Finding::new(
-            crate::checks::Severity::Warning,
-            "clock.skew",
-            format!(
-                "the server's clock (Date: {}) is {} s {} ours: assertions and request objects this machine signs carry iat/nbf/exp {}; servers refuse an iat in the future. Synchronise the clock (timedatectl, NTP).",
-                response.header("date").unwrap_or_default(),
-                skew.abs(),
-                if skew > 0 { "ahead of" } else { "behind" },
-                if skew > 0 { "in the server's past (fine until they expire early)" } else { "in the server's future" }
-            ),
-            "FAPI 2.0 SP §5.3.3 Note 1; RFC 7523 §3",
-        )
-    })
-}
-
-impl HttpResponse {
-    /// A header value (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -307,23 +192,6 @@ impl Transport {
     }
 }
 
-/// The seam between the pipeline and the network: send a request model, or GET a JSON
-/// document (discovery, JWKS). [`Transport`] (reqwest, rustls, mTLS) is the one real
-/// implementation; [`FnClient`] answers from a function, so the pipeline and its retry
-/// logic are tested without a server.
-pub trait HttpClient: Send + Sync {
-    /// Sends the request as the model describes it.
-    fn send(
-        &self,
-        model: &RequestModel,
-    ) -> impl std::future::Future<Output = Result<HttpResponse, SendError>> + Send;
-    /// GETs a URL, asking for JSON.
-    fn get_json(
-        &self,
-        url: &str,
-    ) -> impl std::future::Future<Output = Result<HttpResponse, SendError>> + Send;
-}
-
 impl HttpClient for Transport {
     async fn send(&self, model: &RequestModel) -> Result<HttpResponse, SendError> {
         Transport::send(self, model).await
@@ -331,54 +199,6 @@ impl HttpClient for Transport {
 
     async fn get_json(&self, url: &str) -> Result<HttpResponse, SendError> {
         Transport::get_json(self, url).await
-    }
-}
-
-/// What [`FnClient`] is asked: a request model, or a GET of a URL.
-#[derive(Debug)]
-pub enum Call<'a> {
-    /// [`HttpClient::send`].
-    Send(&'a RequestModel),
-    /// [`HttpClient::get_json`].
-    Get(&'a str),
-}
-
-/// An [`HttpClient`] that answers every call with a function (tests, dry runs).
-pub struct FnClient<F>(pub F);
-
-impl<F> HttpClient for FnClient<F>
-where
-    F: Fn(Call<'_>) -> Result<HttpResponse, SendError> + Send + Sync,
-{
-    async fn send(&self, model: &RequestModel) -> Result<HttpResponse, SendError> {
-        (self.0)(Call::Send(model))
-    }
-
-    async fn get_json(&self, url: &str) -> Result<HttpResponse, SendError> {
-        (self.0)(Call::Get(url))
-    }
-}
-
-impl HttpResponse {
-    /// An answer with a status, headers and a body (tests and [`FnClient`]s).
-    pub fn with(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Self {
-        let body = body.into();
-        Self {
-            status,
-            reason: reqwest::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("")
-                .to_owned(),
-            version: "HTTP/1.1".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
-            max_body: body.len().max(DEFAULT_MAX_BODY),
-            body,
-            truncated: false,
-        }
     }
 }
 

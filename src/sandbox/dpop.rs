@@ -97,7 +97,7 @@ pub(crate) fn check_proof(
     }
     let jti = text_claim("jti").ok_or_else(|| refuse("the DPoP proof has no jti".into()))?;
     if let Some(token) = access_token
-        && text_claim("ath") != Some(crate::oauth::dpop::ath(token).as_str())
+        && text_claim("ath") != Some(crate::jose::hash::ath(token).as_str())
     {
         return Err(refuse(
             "ath does not match the access token (RFC 9449 §4.3)".into(),

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::diagnosis::{Cause, fingerprint};
+use crate::diagnosis::Cause;
+use crate::jose::hash::fingerprint;
 use crate::oauth::exchange::Exchange;
 use crate::oauth::request::{FieldValue, RequestModel};
 use crate::oauth::response::ResponseBody;
@@ -658,8 +659,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::oauth::exchange::{self, ExchangeContext};
+    use crate::oauth::http::{Call, FnClient, HttpResponse};
     use crate::oauth::request::{ClientSecrets, Grant, RequestOptions, build_token_request};
-    use crate::oauth::transport::{Call, FnClient, HttpResponse};
     use crate::secret::Secret;
     use crate::storage::profile::{AuthMethod, Profile};
 

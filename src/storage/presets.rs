@@ -315,7 +315,7 @@ pub fn seed_client() -> Profile {
     p.endpoints.authorization = None;
     p.request_object.lifetime_secs = 310;
     p.auth.kid = Some("CYMIwoZ1CUbkI0WhG1Km7Td8bU7V2DYEB3cXVHdGwAI".into());
-    p.auth.numeric_date = crate::oauth::assertion::NumericDateStyle::Milliseconds;
+    p.auth.numeric_date = crate::jose::numeric_date::NumericDateStyle::Milliseconds;
     p.auth.lifetime_secs = 310;
     p
 }

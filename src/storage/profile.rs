@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::jose::keys::SigningAlg;
-use crate::oauth::assertion::NumericDateStyle;
+use crate::jose::numeric_date::NumericDateStyle;
 
 /// The name of the profile that points at the embedded sandbox.
 pub const LOCAL_SANDBOX: &str = "Local sandbox";

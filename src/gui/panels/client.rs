@@ -9,7 +9,7 @@ use super::{
 use crate::gui::app::{Action, public_jwks_text};
 use crate::gui::state::{AppState, KeyState, SandboxStatus, StoreStatus};
 use crate::jose::keys::{KeyType, SigningAlg};
-use crate::oauth::assertion::NumericDateStyle;
+use crate::jose::numeric_date::NumericDateStyle;
 use crate::storage::profile::{AudienceChoice, AuthMethod};
 
 /// The key types "Generate key" offers.

@@ -57,7 +57,7 @@ impl Binding {
 /// BASE64URL of the left half of SHA-256 (OIDC Core §3.1.3.6 `at_hash`, §3.3.2.11
 /// `c_hash`) for the sandbox's PS256 id_tokens.
 pub(super) fn half_hash(value: &str) -> String {
-    crate::checks::id_token::half_hash("PS256", value).unwrap_or_default()
+    crate::jose::hash::half_hash("PS256", value).unwrap_or_default()
 }
 
 pub(super) fn granted_scope(requested: &str) -> String {
@@ -130,7 +130,7 @@ fn authorization_code_grant(
                 record.par.redirect_uri
             )));
         }
-        let challenge = crate::oauth::pkce::s256_challenge(verifier);
+        let challenge = crate::jose::hash::s256(verifier);
         if challenge != record.par.code_challenge {
             return Err(OAuthError::invalid_grant(
                 "code_verifier does not match the code_challenge (S256, RFC 7636 §4.6)",
