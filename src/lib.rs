@@ -7,6 +7,8 @@
 //! - [`storage`]: profiles, ecosystem presets and the secret store;
 //! - [`checks`]: findings, pure functions from what was sent and received;
 //! - [`diagnosis`]: why a refused exchange failed, each cause judged on local evidence;
+//! - [`history`]: every exchange kept per profile without its secrets (entry, store,
+//!   compare, redaction);
 //! - [`inspector`]: the JWT inspector pipeline for one pasted token;
 //! - [`sandbox`]: the embedded authorization server;
 //! - [`support_bundle`]: one exchange, redacted, for a bank's support desk;
@@ -18,6 +20,7 @@ pub mod checks;
 pub mod diagnosis;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod history;
 pub mod inspector;
 pub mod jose;
 pub mod oauth;

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::storage::history::HistoryEntry;
+use crate::history::HistoryEntry;
 
 /// The bundle as one JSON object.
 pub fn json(entry: &HistoryEntry) -> Value {
@@ -80,7 +80,7 @@ pub fn markdown(entry: &HistoryEntry) -> String {
                         format!(
                             "{}: {}\n",
                             f["name"].as_str().unwrap_or_default(),
-                            crate::storage::history::shown_value(f)
+                            crate::history::shown_value(f)
                         )
                     })
                     .collect()

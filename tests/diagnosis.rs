@@ -1102,8 +1102,8 @@ fn a_wrong_redirect_uri_an_expired_assertion_and_an_unsupported_method() {
 #[tokio::test]
 async fn a_replayed_assertion_judged_with_the_history() {
     use token_inspector::diagnosis::{self as diag, Evidence};
+    use token_inspector::history::{HistoryEntry, HistoryStore};
     use token_inspector::oauth::exchange;
-    use token_inspector::storage::history::{HistoryEntry, HistoryStore};
 
     let embedded = embedded_bank("replay", Default::default()).await;
     let EmbeddedBank {

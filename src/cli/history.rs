@@ -6,8 +6,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{Exit, InputError, output};
+use token_inspector::history::{self, HistoryEntry, HistoryStore, Search};
 use token_inspector::oauth::exchange::Exchange;
-use token_inspector::storage::history::{self, HistoryEntry, HistoryStore, Search};
 
 /// The history key of runs with no saved profile.
 pub const NO_PROFILE: &str = "command line";

@@ -17,6 +17,7 @@ use super::state::{
 };
 use super::worker::{Area, Command, Event, PemKeyUse, Worker};
 use crate::checks::CheckContext;
+use crate::history::HistoryStore;
 use crate::inspector::Inspection;
 use crate::jose::keys::KeyType;
 use crate::jose::verify::{self, VerificationKey};
@@ -28,7 +29,6 @@ use crate::oauth::request::{self, ClientSecrets, Grant, GrantType, RequestOption
 use crate::oauth::response::ResponseBody;
 use crate::oauth::settings;
 use crate::secret::Secret;
-use crate::storage::history::HistoryStore;
 use crate::storage::profile::{Profile, ProfileStore};
 use crate::storage::secret_store::SecretStore;
 
@@ -997,7 +997,7 @@ impl App {
                     self.state.saved_compare = Some(match success {
                         Some(s) => (
                             format!("Changed since the last success ({} UTC)", s.sent_at),
-                            crate::storage::history::compare(s, entry),
+                            crate::history::compare(s, entry),
                         ),
                         None => (
                             "No earlier success of this kind to compare with".to_owned(),
@@ -1018,7 +1018,7 @@ impl App {
                     self.state.saved_compare = Some((
                         // A summary starts with its time.
                         format!("From {} to {}", before.summary(), after.summary()),
-                        crate::storage::history::compare(before, after),
+                        crate::history::compare(before, after),
                     ));
                 }
             }

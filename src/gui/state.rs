@@ -354,14 +354,14 @@ pub struct AppState {
     /// The history entry the Response panel shows.
     pub shown: Option<usize>,
     /// The selected profile's saved history (from disk, no secrets), newest first.
-    pub saved_history: Vec<crate::storage::history::HistoryEntry>,
+    pub saved_history: Vec<crate::history::HistoryEntry>,
     /// The profile `saved_history` belongs to.
     pub saved_history_of: Option<String>,
     /// The saved entry the Response panel shows instead of a live one.
     pub saved_shown: Option<usize>,
     /// The comparison of the shown saved entry with another (the newest success before
     /// it, or one the user picked): what it is compared with, and the differences.
-    pub saved_compare: Option<(String, Vec<crate::storage::history::Difference>)>,
+    pub saved_compare: Option<(String, Vec<crate::history::Difference>)>,
     /// The saved history's search box (status, grant, error, interaction id).
     pub saved_search: String,
     /// The JWT panel.

@@ -15,6 +15,7 @@ use tokio::task::AbortHandle;
 
 use super::platform::{Browser, FileDialog};
 use super::state::Notice;
+use crate::history::{HistoryEntry as SavedExchange, HistoryStore};
 use crate::jose::keys::{KeyType, PrivateKey};
 use crate::oauth::authorize::{self, AuthorizationSession};
 use crate::oauth::discovery::{self, Discovery};
@@ -26,7 +27,6 @@ use crate::oauth::settings::{self, Keychain};
 use crate::oauth::transport::{Transport, TransportConfig};
 use crate::sandbox::{ClientRegistration, DEMO_CLIENT_ID, Sandbox, SandboxConfig, SandboxHandle};
 use crate::secret::Secret;
-use crate::storage::history::{HistoryEntry as SavedExchange, HistoryStore};
 use crate::storage::profile::{LOCAL_SANDBOX, Profile, ProfileStore};
 use crate::storage::secret_store::{self, MemoryStore, SecretStore};
 

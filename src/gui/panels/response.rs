@@ -511,8 +511,8 @@ fn saved_view(
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
     i: usize,
-    saved: &[crate::storage::history::HistoryEntry],
-    compare: Option<&(String, Vec<crate::storage::history::Difference>)>,
+    saved: &[crate::history::HistoryEntry],
+    compare: Option<&(String, Vec<crate::history::Difference>)>,
 ) {
     let entry = &saved[i];
     egui::ScrollArea::vertical()
