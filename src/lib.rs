@@ -26,5 +26,6 @@ pub mod jose;
 pub mod oauth;
 pub mod sandbox;
 pub mod secret;
+pub mod session;
 pub mod storage;
 pub mod support_bundle;

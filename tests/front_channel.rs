@@ -131,7 +131,12 @@ fn authorize_listen_exchanges_the_code_with_a_signed_request_object() {
         "{authorization}"
     );
     assert_eq!(object["claims"]["aud"], bank.sandbox.issuer());
-    assert!(object["claims"]["authorization_details"].is_array());
+    // No profile and no --authorization-details: no consent is invented, though the
+    // server's discovery lists the Malaysia type (the sandbox grants its default).
+    assert!(
+        object["claims"].get("authorization_details").is_none(),
+        "{object}"
+    );
     assert_eq!(authorization["par"]["response"]["status"], 201);
     // The PAR form carried only client_id, request and client authentication.
     let names: Vec<&str> = authorization["par"]["request"]["form"]
@@ -160,6 +165,16 @@ fn authorize_listen_exchanges_the_code_with_a_signed_request_object() {
         .filter(|f| f["severity"] == "error")
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+    // The consent asked for is the one given, as given.
+    let asked = r#"[{"type":"urn:openfinance-ml:account-access-consent:v1.2","consent":{"permissions":["read_accounts"],"consent_purpose":"pfm"}}]"#;
+    let (code, out, stderr) =
+        authorize_listen(&bank, &file, &["--jar", "--authorization-details", asked]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let claims = &out["authorization"]["request_object"]["claims"];
+    assert_eq!(
+        claims["authorization_details"][0]["consent"]["permissions"],
+        serde_json::json!(["read_accounts"])
+    );
 }
 
 #[test]

@@ -291,7 +291,7 @@ fn paste_a_redirect_url_fills_code_and_state() {
     );
     assert_eq!(h.get_by_label("code").value().as_deref(), Some("abc123"));
     h.get_by_label("xyz789");
-    assert!(h.state().state.request.redirect_findings.is_empty());
+    assert!(h.state().state.request.authorization.findings.is_empty());
 
     // Typed into the box, a redirect from another issuer is flagged (RFC 9207).
     type_into(
@@ -304,7 +304,8 @@ fn paste_a_redirect_url_fills_code_and_state() {
         .state()
         .state
         .request
-        .redirect_findings
+        .authorization
+        .findings
         .iter()
         .map(|f| f.code)
         .collect();
@@ -335,7 +336,7 @@ fn authorize_and_send_against_the_embedded_sandbox() {
     click(&mut h, "Request");
     click(&mut h, "Authorize");
     wait_for_code(&mut h);
-    assert!(h.state().state.request.redirect_findings.is_empty());
+    assert!(h.state().state.request.authorization.findings.is_empty());
     h.get_by_label_contains("matches the state sent");
 
     click(&mut h, "Send");

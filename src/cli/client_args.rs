@@ -1,6 +1,6 @@
 //! The flags that say which client talks to which server, shared by `exchange` and
 //! `authorize`: parsed here, turned into the core's [`Overrides`], and resolved by the
-//! core (`oauth::settings`) with the profile and the keychain, exactly as the app's
+//! core (`session::settings`) with the profile and the keychain, exactly as the app's
 //! worker resolves its profile.
 
 use std::path::PathBuf;
@@ -8,30 +8,15 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use token_inspector::history::HistoryStore;
 use token_inspector::jose::keys::SigningAlg;
 use token_inspector::jose::numeric_date::NumericDateStyle;
-use token_inspector::oauth::discovery;
-use token_inspector::oauth::settings::{self, Keychain, Overrides, Settings};
-use token_inspector::oauth::transport::Transport;
 use token_inspector::secret::Secret;
+use token_inspector::session::settings::{self, Keychain, Overrides};
+use token_inspector::session::{RegisteredJwks, Session};
 use token_inspector::storage::profile::{AuthMethod, Profile, ProfileStore};
 
 use super::InputError;
-
-/// What the client flags resolve to.
-pub struct Resolved {
-    /// The settings.
-    pub settings: Settings,
-    /// The HTTP client (the profile's TLS identity, CA and timeouts).
-    pub transport: Transport,
-    /// Warnings found on the way (the server's clock, the preset's requirements), for the
-    /// findings of what follows.
-    pub notes: Vec<token_inspector::checks::Finding>,
-    /// The `authorization_details` types the server takes (discovery), when discovered.
-    pub authorization_details_types: Vec<String>,
-    /// The server's discovery document, when discovery ran (for the diagnosis).
-    pub discovery: Option<serde_json::Value>,
-}
 
 /// NumericDate styles for the assertion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -135,27 +120,6 @@ pub struct ClientArgs {
 }
 
 impl ClientArgs {
-    /// The client's registered JWK Set from `--client-jwks` (a file, or a URL fetched
-    /// with the client's transport), for the diagnosis.
-    pub async fn registered_jwks(
-        &self,
-        profile: &Profile,
-        transport: &Transport,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let Some(source) = self
-            .client_jwks
-            .clone()
-            .or_else(|| profile.client_jwks.clone())
-            .filter(|s| !s.trim().is_empty())
-        else {
-            return Ok(None);
-        };
-        token_inspector::oauth::discovery::registered_jwks(transport, &source)
-            .await
-            .map(Some)
-            .map_err(|e| InputError::new(e).into())
-    }
-
     /// The flags as the core's overrides.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -190,133 +154,101 @@ impl ClientArgs {
         }
     }
 
-    /// As [`ClientArgs::resolve`] for a call that needs no authorization server (an API
-    /// call): no issuer needed, no discovery.
-    pub async fn resolve_without_server(&self, _quiet: bool) -> anyhow::Result<Resolved> {
-        let saved = self.profile.is_some();
-        let mut profile = match &self.profile {
+    /// The saved profile named by `--profile` (or a blank one), with the flags applied.
+    fn profile(&self, issuer: &str) -> anyhow::Result<(Profile, Overrides)> {
+        let profile = match &self.profile {
             Some(name) => ProfileStore::default_location()
                 .and_then(|s| s.load(name))
                 .map_err(|e| InputError::new(e.to_string()))?,
-            None => Profile::new("command line", ""),
+            None => Profile::new("command line", issuer),
         };
+        let mut profile = profile;
         let overrides = self.overrides();
         overrides
-            .apply(&mut profile, saved)
+            .apply(&mut profile, self.profile.is_some())
             .map_err(|e| InputError::new(e.to_string()))?;
-        // A token is given: no signing key or client secret is needed.
-        profile.auth.method = AuthMethod::None;
+        Ok((profile, overrides))
+    }
+
+    /// The session for these flags: the profile (if any) with the flags applied, its
+    /// secrets (files and the keychain, off the async threads), its transport, the
+    /// history it keeps, and the client's registered JWK Set for the diagnosis.
+    async fn build(&self, profile: Profile, overrides: Overrides) -> anyhow::Result<Session> {
+        let saved = self.profile.is_some();
         let settings = tokio::task::spawn_blocking(move || {
             settings::resolve(profile, &overrides, saved, &Keychain::default_store())
         })
         .await
         .context("resolving the profile")?
         .map_err(|e| InputError::new(e.to_string()))?;
-        let transport = Transport::new(settings.transport.clone())?;
-        Ok(Resolved {
-            settings,
-            transport,
-            notes: Vec::new(),
-            authorization_details_types: Vec::new(),
-            discovery: None,
-        })
+        if settings.transport.insecure_skip_verify {
+            eprintln!("WARNING: TLS certificate verification is OFF (--insecure)");
+        }
+        let registered = self
+            .client_jwks
+            .clone()
+            .or_else(|| settings.profile.client_jwks.clone())
+            .filter(|s| !s.trim().is_empty())
+            .map_or(RegisteredJwks::Unknown, RegisteredJwks::Source);
+        let mut session = Session::new(settings)?.with_registered_jwks(registered);
+        match HistoryStore::default_location() {
+            Ok(store) => {
+                let key = self
+                    .profile
+                    .as_deref()
+                    .unwrap_or(super::history::NO_PROFILE);
+                session = session.with_history(store, key);
+            }
+            Err(e) => eprintln!("warning: the exchanges are not kept in the history: {e}"),
+        }
+        Ok(session)
     }
 
-    /// Loads the profile (if any), applies the flags, loads the secrets (files and the
-    /// keychain), builds the HTTP client and, when the token endpoint is unknown, runs
-    /// discovery. `quiet` keeps discovery's notes off stderr (`--json`).
-    pub async fn resolve(&self, quiet: bool) -> anyhow::Result<Resolved> {
-        let saved = self.profile.is_some();
-        let mut profile = match &self.profile {
-            Some(name) => ProfileStore::default_location()
-                .and_then(|s| s.load(name))
-                .map_err(|e| InputError::new(e.to_string()))?,
-            None => Profile::new("command line", self.issuer.as_deref().unwrap_or_default()),
-        };
-        let overrides = self.overrides();
-        overrides
-            .apply(&mut profile, saved)
-            .map_err(|e| InputError::new(e.to_string()))?;
+    /// As [`ClientArgs::session`] for a call that needs no authorization server (an API
+    /// call): no issuer needed, no discovery, no client authentication.
+    pub async fn session_without_server(&self) -> anyhow::Result<Session> {
+        let (mut profile, overrides) = self.profile("")?;
+        // A token is given: no signing key or client secret is needed.
+        profile.auth.method = AuthMethod::None;
+        self.build(profile, overrides).await
+    }
+
+    /// The session for these flags; when the token endpoint is unknown, discovery runs
+    /// first (a discovery that got no answer is diagnosed). `quiet` keeps the notes off
+    /// stderr (`--json`).
+    pub async fn session(&self, quiet: bool) -> anyhow::Result<Session> {
+        let (profile, overrides) = self.profile(self.issuer.as_deref().unwrap_or_default())?;
         if profile.issuer.trim().is_empty() && profile.endpoints.token.is_none() {
             return Err(InputError::new(
                 "give --issuer (discovery fills the endpoints) or --token-endpoint, or --profile NAME",
             )
             .into());
         }
-        // Files and the keychain are blocking I/O: off the async threads.
-        let mut settings = tokio::task::spawn_blocking(move || {
-            settings::resolve(profile, &overrides, saved, &Keychain::default_store())
-        })
-        .await
-        .context("resolving the profile")?
-        .map_err(|e| InputError::new(e.to_string()))?;
-        let transport = Transport::new(settings.transport.clone())?;
-        let profile = &mut settings.profile;
-        let mut notes = Vec::new();
-        let mut authorization_details_types = Vec::new();
-        let mut discovered = None;
+        let mut session = self.build(profile, overrides).await?;
+        let profile = &session.settings().profile;
         if profile.endpoints.token.is_none() && !profile.issuer.is_empty() {
-            let found = match discovery::discover(&transport, &profile.issuer).await {
-                Ok(found) => found,
-                Err(discovery::DiscoveryError::Send(e)) => {
-                    let url = discovery::discovery_url(&profile.issuer).unwrap_or_default();
-                    let evidence =
-                        token_inspector::diagnosis::Evidence::for_settings(&settings, None);
-                    let causes = token_inspector::diagnosis::diagnose_connection(
-                        &settings.profile,
-                        &url,
-                        &e,
-                        &evidence,
-                    );
-                    return Err(anyhow::Error::new(e).context(super::Diagnosed {
-                        message: "discovery failed (give --token-endpoint to skip it)".into(),
-                        causes,
-                    }));
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e)
-                        .context("discovery failed (give --token-endpoint to skip it)"));
-                }
-            };
+            let found = session.discover().await.map_err(|failure| {
+                let causes = failure.causes.clone();
+                anyhow::Error::new(failure).context(super::Diagnosed {
+                    message: "discovery failed (give --token-endpoint to skip it)".into(),
+                    causes,
+                })
+            })?;
             for f in &found.findings {
-                let clock = f.code == "clock.skew";
-                if !quiet && (clock || f.severity == token_inspector::checks::Severity::Error) {
-                    eprintln!(
-                        "{}: {}",
-                        if clock { "warning" } else { "discovery" },
-                        f.message
-                    );
-                }
-                if clock {
-                    notes.push(f.clone());
+                if !quiet && f.severity == token_inspector::checks::Severity::Error {
+                    eprintln!("discovery: {}", f.message);
                 }
             }
-            authorization_details_types = found
-                .document
-                .get("authorization_details_types_supported")
-                .and_then(serde_json::Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(serde_json::Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            discovery::apply_to_profile(&found, profile);
-            discovered = Some(serde_json::Value::Object(found.document.clone()));
         }
-        notes.extend(token_inspector::storage::presets::profile_findings(profile));
         if !quiet {
-            for f in notes.iter().filter(|f| f.code.starts_with("preset.")) {
+            for f in session
+                .notes()
+                .iter()
+                .filter(|f| f.code.starts_with("preset."))
+            {
                 eprintln!("warning: {}", f.message);
             }
         }
-        Ok(Resolved {
-            settings,
-            transport,
-            notes,
-            authorization_details_types,
-            discovery: discovered,
-        })
+        Ok(session)
     }
 }

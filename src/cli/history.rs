@@ -7,7 +7,6 @@ use serde_json::json;
 
 use super::{Exit, InputError, output};
 use token_inspector::history::{self, HistoryEntry, HistoryStore, Search};
-use token_inspector::oauth::exchange::Exchange;
 
 /// The history key of runs with no saved profile.
 pub const NO_PROFILE: &str = "command line";
@@ -78,42 +77,6 @@ pub enum BundleFormat {
 
 fn store() -> anyhow::Result<HistoryStore> {
     HistoryStore::default_location().map_err(|e| InputError::new(e.to_string()).into())
-}
-
-/// Records an exchange in the profile's history. A history that cannot be written is
-/// said on stderr; it never fails the command.
-pub fn record(profile: Option<&str>, exchange: &Exchange) {
-    let profile = profile.unwrap_or(NO_PROFILE);
-    let result = HistoryStore::default_location()
-        .map_err(anyhow::Error::from)
-        .and_then(|s| Ok(s.append(&HistoryEntry::of(profile, exchange))?));
-    if let Err(e) = result {
-        eprintln!("warning: the exchange was not added to the history: {e:#}");
-    }
-}
-
-/// Adds what the profile's history tells the diagnosis (earlier jtis and codes, the
-/// authorization's PKCE challenge and redirect_uri).
-pub fn enrich(
-    profile: Option<&str>,
-    state: Option<&str>,
-    evidence: &mut token_inspector::diagnosis::Evidence,
-) {
-    if let Ok(store) = HistoryStore::default_location() {
-        store.enrich(profile.unwrap_or(NO_PROFILE), state, evidence);
-    }
-}
-
-/// Adds what the profile's history tells the diagnosis of an API call made with this
-/// access token.
-pub fn enrich_call(
-    profile: Option<&str>,
-    access_token: &str,
-    evidence: &mut token_inspector::diagnosis::Evidence,
-) {
-    if let Ok(store) = HistoryStore::default_location() {
-        store.enrich_call(profile.unwrap_or(NO_PROFILE), access_token, evidence);
-    }
 }
 
 fn pick<'a>(entries: &'a [HistoryEntry], which: &str) -> anyhow::Result<&'a HistoryEntry> {

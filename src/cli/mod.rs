@@ -33,6 +33,7 @@ pub mod keygen;
 pub mod mock_server;
 pub mod output;
 pub mod profile;
+pub mod render;
 pub mod token_management;
 
 pub use exit::Exit;
@@ -207,7 +208,7 @@ pub fn classify(error: &anyhow::Error) -> (&'static str, Exit) {
     use token_inspector::oauth::authorize::AuthorizeError;
     use token_inspector::oauth::discovery::DiscoveryError;
     use token_inspector::oauth::http::SendError;
-    use token_inspector::oauth::settings::SettingsError;
+    use token_inspector::session::settings::SettingsError;
     fn send(e: &SendError) -> (&'static str, Exit) {
         match e {
             SendError::Invalid(_) => ("input", Exit::Usage),

@@ -52,22 +52,10 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// What resolved settings tell: the issuer and token endpoint, the signing key's
-    /// public JWK, the client certificate, whether mTLS is expected (the auth method or
-    /// the ecosystem preset), and what the server's discovery document offers.
-    pub fn for_settings(
-        settings: &crate::oauth::settings::Settings,
-        discovery: Option<&Value>,
-    ) -> Evidence {
-        Evidence::for_profile(
-            &settings.profile,
-            &settings.transport,
-            settings.secrets.signing_key.as_ref(),
-            discovery,
-        )
-    }
-
-    /// As [`Evidence::for_settings`], from the parts (the app's worker has these).
+    /// What a client's settings tell: the issuer and token endpoint, the signing key's
+    /// public JWK, the client certificate, whether mTLS is expected (the auth method, the
+    /// ecosystem preset, the server's discovery), and what the server's discovery
+    /// document offers.
     pub fn for_profile(
         profile: &crate::storage::profile::Profile,
         transport: &crate::oauth::transport::TransportConfig,
@@ -75,17 +63,8 @@ impl Evidence {
         discovery: Option<&Value>,
     ) -> Evidence {
         let set = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-        let list = |name: &str| {
-            discovery
-                .and_then(|d| d.get(name))
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-        };
+        let list =
+            |name: &str| discovery.and_then(|d| crate::oauth::discovery::string_list(d, name));
         Evidence {
             issuer: set(&profile.issuer),
             token_endpoint: profile.endpoints.token.as_deref().and_then(set),
@@ -145,12 +124,10 @@ fn certificate_expected(
             "the server's discovery says tls_client_certificate_bound_access_tokens: true (it binds tokens to the client certificate)".into(),
         );
     }
-    let methods: Vec<&str> = discovery
-        .get("token_endpoint_auth_methods_supported")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let by_certificate = |m: &&str| *m == "tls_client_auth" || *m == "self_signed_tls_client_auth";
+    let methods =
+        crate::oauth::discovery::string_list(discovery, "token_endpoint_auth_methods_supported")
+            .unwrap_or_default();
+    let by_certificate = |m: &String| m == "tls_client_auth" || m == "self_signed_tls_client_auth";
     (!methods.is_empty() && methods.iter().all(by_certificate)).then(|| {
         format!(
             "the server's discovery offers only {} at its token endpoint",

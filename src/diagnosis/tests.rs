@@ -124,12 +124,8 @@ async fn the_assertion_aud_is_judged_against_the_issuer() {
         Status::Unknown,
         "no registered JWKS given"
     );
-    // The context alone (issuer) already judges aud.
-    assert!(
-        ex.diagnosis
-            .iter()
-            .any(|c| c.code == "diagnosis.assertion_aud")
-    );
+    // Sending does not diagnose: the session judges once, with all its evidence.
+    assert!(ex.diagnosis.is_empty());
 }
 
 /// E2: a server whose Date is two minutes behind sees our iat in its future.

@@ -21,14 +21,17 @@ use crate::history::HistoryStore;
 use crate::inspector::Inspection;
 use crate::jose::keys::KeyType;
 use crate::jose::verify::{self, VerificationKey};
+use crate::oauth::authorize::AuthorizationSession;
 use crate::oauth::exchange::{self, ExchangeContext};
 use crate::oauth::pkce::PkceVerifier;
 use crate::oauth::redirect::{self, AuthorizationResponse};
 use crate::oauth::render::{self, Redaction};
-use crate::oauth::request::{self, ClientSecrets, Grant, GrantType, RequestOptions};
+use crate::oauth::request::{ClientSecrets, Grant, GrantType, RequestOptions};
 use crate::oauth::response::ResponseBody;
-use crate::oauth::settings;
 use crate::secret::Secret;
+use crate::session::build::{self, Credentials};
+use crate::session::settings;
+use crate::session::{AuthorizationContext, Redirect, TokenRequest};
 use crate::storage::profile::{Profile, ProfileStore};
 use crate::storage::secret_store::SecretStore;
 
@@ -153,6 +156,7 @@ pub struct App {
     ready_done: bool,
     last_jwt_input: String,
     history_requested_for: Option<String>,
+    dpop_requested_for: Option<String>,
 }
 
 impl App {
@@ -187,6 +191,7 @@ impl App {
             ready_done: false,
             last_jwt_input: String::new(),
             history_requested_for: None,
+            dpop_requested_for: None,
         }
     }
 
@@ -278,6 +283,7 @@ impl App {
         }
         self.maybe_ready();
         self.load_saved_history();
+        self.load_dpop_key();
         self.refresh_preview(false);
     }
 
@@ -290,6 +296,23 @@ impl App {
             self.history_requested_for = Some(name.clone());
             self.worker.send(Command::LoadHistory { profile: name });
         }
+    }
+
+    /// Asks for the selected profile's DPoP key once its DPoP box is ticked (the preview
+    /// waits for it: what it shows is what Send sends).
+    fn load_dpop_key(&mut self) {
+        let Some(profile) = self.state.profile().filter(|p| p.dpop).cloned() else {
+            return;
+        };
+        let loaded = matches!(&self.state.dpop_key, Some((name, _)) if *name == profile.name);
+        if !self.ready_done
+            || loaded
+            || self.dpop_requested_for.as_deref() == Some(profile.name.as_str())
+        {
+            return;
+        }
+        self.dpop_requested_for = Some(profile.name.clone());
+        self.worker.send(Command::LoadDpopKey { profile });
     }
 
     /// Paints the panels and applies what they asked for.
@@ -652,54 +675,19 @@ impl App {
                 if matches!(st.authorize, Work::Running { id: run, .. } if run == id) {
                     st.authorize = Work::Idle;
                     match result {
-                        Ok((session, answer)) => {
-                            // A consent created first shows like any other exchange.
-                            let profile_name =
-                                st.profile().map(|p| p.name.clone()).unwrap_or_default();
-                            for step in &session.consent_steps {
-                                st.history.push(HistoryEntry {
-                                    profile: profile_name.clone(),
-                                    exchange: step.clone(),
-                                    received: Instant::now(),
-                                });
-                            }
-                            st.request.expected_state = Some(session.state.clone());
-                            st.request.expected_nonce = Some(session.nonce.clone());
-                            st.request.code_verifier = session.verifier.as_str().to_owned();
-                            st.request.grant = GrantType::AuthorizationCode;
-                            let from_the_bank = st.profile().is_some_and(|p| !p.local_sandbox);
-                            match answer {
-                                Some(answer) => {
-                                    st.request.paste.clear();
-                                    st.request.requested_consent = session.requested_consent();
-                                    self.state.session = Some((*session).clone());
-                                    self.apply_authorization_response(answer);
-                                    if from_the_bank && !self.state.request.code.is_empty() {
-                                        // Caught on the loopback address: a code lives
-                                        // seconds, so it is exchanged at once.
-                                        self.state.status =
-                                            "Redirect received: exchanging the code".into();
-                                        self.send();
-                                        return;
-                                    }
-                                    self.state.status =
-                                        "Authorized in the app: code received; press Send".into();
-                                }
-                                None => {
-                                    st.request_notice = Some(Notice::info(
-                                        "The consent page opened in your browser. Approve, then paste the redirect URL (or the code) here.",
-                                    ));
-                                    st.status = "Waiting for the redirect URL".into();
-                                }
-                            }
-                            self.state.session = Some(*session);
-                        }
+                        Ok((session, redirect)) => self.authorized(*session, redirect.map(|r| *r)),
                         Err(e) => {
                             st.request_notice =
                                 Some(Notice::error(format!("Authorize failed: {e}")));
                             st.status = "authorize failed".into();
                         }
                     }
+                }
+            }
+            Event::Redirected(redirect) => self.redirected(*redirect, false),
+            Event::DpopKey { profile, result } => {
+                if st.profile().is_some_and(|p| p.name == profile) {
+                    st.dpop_key = result.transpose().map(|r| (profile, r));
                 }
             }
             Event::ClientSecret {
@@ -783,15 +771,106 @@ impl App {
         }
     }
 
-    fn apply_authorization_response(&mut self, answer: AuthorizationResponse) {
+    /// An authorization started: its state, nonce and verifier are kept for the token
+    /// request; the redirect, when it came back already, is read.
+    fn authorized(&mut self, session: AuthorizationSession, redirect: Option<Redirect>) {
         let st = &mut self.state;
-        let profile = st.profile().cloned();
-        st.request.redirect_findings = redirect::check_authorization_response(
+        // A consent created first shows like any other exchange.
+        let profile_name = st.profile().map(|p| p.name.clone()).unwrap_or_default();
+        for step in &session.consent_steps {
+            st.history.push(HistoryEntry {
+                profile: profile_name.clone(),
+                exchange: step.clone(),
+                received: Instant::now(),
+            });
+        }
+        st.request.authorization = AuthorizationContext {
+            state: Some(session.state.clone()),
+            nonce: Some(session.nonce.clone()),
+            requested_consent: session.requested_consent(),
+            pkce_challenge: Some(session.verifier.challenge_s256()),
+            redirect_uri: Some(session.redirect_uri.clone()),
+            ..AuthorizationContext::default()
+        };
+        st.request.code_verifier = session.verifier.as_str().to_owned();
+        st.request.grant = GrantType::AuthorizationCode;
+        st.session = Some(session);
+        match redirect {
+            Some(redirect) => {
+                self.state.request.paste.clear();
+                self.redirected(redirect, true);
+            }
+            None => {
+                self.state.request_notice = Some(Notice::info(
+                    "The consent page opened in your browser. Approve, then paste the redirect URL (or the code) here.",
+                ));
+                self.state.status = "Waiting for the redirect URL".into();
+            }
+        }
+    }
+
+    /// The bank's redirect, read by the session: a code fills the Request panel (caught
+    /// from a real bank, it is exchanged at once: a code lives seconds); an error is
+    /// shown with its diagnosis, on the authorization request (PAR) it answers.
+    fn redirected(&mut self, redirect: Redirect, just_authorized: bool) {
+        let st = &mut self.state;
+        match redirect {
+            Redirect::Code {
+                request,
+                authorization,
+            } => {
+                if let Grant::AuthorizationCode { code, .. } = &request.grant {
+                    st.request.code = code.expose().to_owned();
+                }
+                st.request.received_state = authorization.state.clone();
+                st.request.authorization = authorization;
+                st.request.paste_error = None;
+                let from_the_bank = st.profile().is_some_and(|p| !p.local_sandbox);
+                if just_authorized && from_the_bank && !st.request.code.is_empty() {
+                    st.status = "Redirect received: exchanging the code".into();
+                    self.send();
+                    return;
+                }
+                st.status = "Authorized in the app: code received; press Send".into();
+            }
+            Redirect::Refused {
+                error,
+                description,
+                findings,
+                causes,
+            } => {
+                let said = if description.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({description})")
+                };
+                st.request.paste_error = Some(format!(
+                    "the server answered error={error}{said}: there is no code; start again with Authorize"
+                ));
+                st.request.authorization.findings = findings;
+                st.status = format!("the bank answered error={error}");
+                // Why? on the authorization request this error answers.
+                if let Some(mut par) = st.session.as_ref().and_then(|s| s.par.clone()) {
+                    par.diagnosis = causes;
+                    st.show_new_exchange(*par);
+                }
+            }
+        }
+    }
+
+    /// The paste box: a code, or the whole redirect URL (code, state and iss checked
+    /// against the last authorization; an error is diagnosed by the session).
+    fn read_pasted(&mut self, answer: AuthorizationResponse) {
+        let profile = self.state.profile().cloned();
+        let secrets = self.secrets();
+        let st = &mut self.state;
+        st.request.authorization.findings = redirect::check_authorization_response(
             &answer,
-            st.request.expected_state.as_deref(),
+            st.request.authorization.state.as_deref(),
             profile.as_ref().map(|p| p.issuer.as_str()),
             profile.as_ref().map(|p| p.redirect_uri.as_str()),
         );
+        st.request.received_state = answer.state.clone();
         if let Some(error) = &answer.error {
             st.request.paste_error = Some(format!(
                 "the server answered error={error}{}: there is no code; start again with Authorize",
@@ -801,13 +880,22 @@ impl App {
                     .map(|d| format!(" ({d})"))
                     .unwrap_or_default()
             ));
-        } else {
-            st.request.paste_error = None;
+            if let (Some(started), Some(profile)) = (st.session.clone(), profile) {
+                self.worker.send(Command::Redirect {
+                    profile,
+                    secrets,
+                    started: Box::new(started),
+                    response: answer,
+                });
+            }
+            return;
         }
+        st.request.paste_error = None;
         if let Some(code) = answer.code {
             st.request.code = code;
+            st.request.authorization.code_received_at =
+                Some(crate::jose::numeric_date::now_unix() as i64);
         }
-        st.request.received_state = answer.state;
     }
 
     fn apply(&mut self, action: Action) {
@@ -818,6 +906,8 @@ impl App {
                     // Unsaved edits of the previous profile stay in memory (marked).
                     self.state.selected = Some(i);
                     self.state.key = KeyState::Unknown;
+                    self.state.dpop_key = None;
+                    self.dpop_requested_for = None;
                     self.state.session = None;
                     self.state.discovery = None;
                     self.state.client_notice = None;
@@ -1164,7 +1254,7 @@ impl App {
                     return;
                 }
                 match redirect::parse_authorization_response(&text) {
-                    Ok(answer) => self.apply_authorization_response(answer),
+                    Ok(answer) => self.read_pasted(answer),
                     Err(e) => self.state.request.paste_error = Some(e.to_string()),
                 }
             }
@@ -1235,8 +1325,9 @@ impl App {
         }
     }
 
-    /// The grant and options the Request panel's inputs describe.
-    fn grant_and_options(&self) -> (Grant, RequestOptions) {
+    /// The token request the Request panel's inputs describe, and what the last
+    /// authorization left for it.
+    fn token_request(&self) -> (TokenRequest, AuthorizationContext) {
         let r = &self.state.request;
         let redirect_uri = self
             .state
@@ -1261,7 +1352,13 @@ impl App {
             interaction_id: Some(r.interaction_id.trim().to_owned()).filter(|s| !s.is_empty()),
             ..RequestOptions::default()
         };
-        (grant, options)
+        let authorization = if r.grant == GrantType::AuthorizationCode {
+            r.authorization.clone()
+        } else {
+            // A refresh or client-credentials request redeems no code.
+            AuthorizationContext::default()
+        };
+        (TokenRequest { grant, options }, authorization)
     }
 
     /// Calls the API box's URL with the shown entry's access token.
@@ -1338,13 +1435,22 @@ impl App {
         });
     }
 
-    /// Rebuilds the request model when the inputs changed (or `force`).
+    /// Rebuilds the request model when the inputs changed (or `force`): built by the
+    /// core as Send sends it, the DPoP proof (with the server's last nonce) included.
     fn refresh_preview(&mut self, force: bool) {
         let st = &self.state;
         let Some(profile) = st.profile() else {
             self.state.preview = Default::default();
             return;
         };
+        let (request, authorization) = self.token_request();
+        let nonces = self.worker.nonces().clone();
+        let dpop = st.loaded_dpop_key();
+        let nonce = profile
+            .endpoints
+            .token
+            .as_deref()
+            .and_then(|url| nonces.get(url));
         let r = &st.request;
         let inputs = PreviewInputs {
             profile: profile.clone(),
@@ -1359,25 +1465,14 @@ impl App {
                 other => format!("{other:?}"),
             },
             client_secret: st.client_secret.clone(),
+            dpop_jkt: dpop.map(|k| k.jkt()),
+            dpop_nonce: nonce,
         };
         if !force && st.preview.inputs.as_ref() == Some(&inputs) {
             return;
         }
-        let (grant, options) = self.grant_and_options();
-        let needs_key = profile.auth.method == crate::storage::profile::AuthMethod::PrivateKeyJwt;
-        let model = if needs_key && st.loaded_key().is_none() {
-            Err(match &st.key {
-                KeyState::Loading | KeyState::Unknown => {
-                    "loading the signing key from the secret store…".to_owned()
-                }
-                KeyState::Failed(e) => format!("the signing key could not be loaded: {e}"),
-                _ => "this profile has no signing key: import one or press \"Generate key\" in the Client panel".to_owned(),
-            })
-        } else {
-            request::build_token_request(profile, &self.secrets(), &grant, &options)
-                .map_err(|e| e.to_string())
-        };
-        let context = self.exchange_context();
+        let model = self.build_preview(profile, &request, &nonces);
+        let context = self.check_context(&authorization);
         let findings = match &model {
             Ok(m) => exchange::request_findings(m, &context),
             Err(_) => Vec::new(),
@@ -1390,16 +1485,54 @@ impl App {
         preview.findings = findings;
     }
 
-    fn exchange_context(&self) -> ExchangeContext {
-        let request = &self.state.request;
+    /// The model the core builds for Send, or why it cannot be built yet.
+    fn build_preview(
+        &self,
+        profile: &Profile,
+        request: &TokenRequest,
+        nonces: &crate::oauth::dpop::NonceStore,
+    ) -> Result<crate::oauth::request::RequestModel, String> {
+        let st = &self.state;
+        let needs_key = profile.auth.method == crate::storage::profile::AuthMethod::PrivateKeyJwt;
+        if needs_key && st.loaded_key().is_none() {
+            return Err(match &st.key {
+                KeyState::Loading | KeyState::Unknown => {
+                    "loading the signing key from the secret store…".to_owned()
+                }
+                KeyState::Failed(e) => format!("the signing key could not be loaded: {e}"),
+                _ => "this profile has no signing key: import one or press \"Generate key\" in the Client panel".to_owned(),
+            });
+        }
+        let dpop = st.loaded_dpop_key();
+        if profile.dpop && dpop.is_none() {
+            return Err(match &st.dpop_key {
+                Some((name, Err(e))) if *name == profile.name => {
+                    format!("the DPoP key could not be loaded: {e}")
+                }
+                _ => "loading the DPoP key from the secret store…".to_owned(),
+            });
+        }
+        let secrets = self.secrets();
+        let credentials = Credentials {
+            profile,
+            secrets: &secrets,
+            dpop,
+            client_key_file: None,
+        };
+        build::token_request(&credentials, request, nonces).map_err(|e| e.to_string())
+    }
+
+    /// What the request findings compare against (the profile, the authorization).
+    fn check_context(&self, authorization: &AuthorizationContext) -> ExchangeContext {
         match self.state.profile() {
             Some(p) => {
                 let mut ctx = settings::exchange_context(
                     p,
-                    request.expected_state.clone(),
-                    request.expected_nonce.clone(),
+                    authorization.state.clone(),
+                    authorization.nonce.clone(),
                 );
-                ctx.requested_consent = request.requested_consent.clone();
+                ctx.requested_consent
+                    .clone_from(&authorization.requested_consent);
                 ctx
             }
             None => ExchangeContext::default(),
@@ -1439,19 +1572,14 @@ impl App {
         self.state.preview.sent = true;
         self.state.request_notice = None;
         self.state.status = format!("Sending to {}…", model.url);
-        let context = self.exchange_context();
-        let (grant, options) = self.grant_and_options();
-        let rebuild = crate::gui::worker::Rebuild {
-            secrets: self.secrets(),
-            grant,
-            options,
-        };
+        let (request, authorization) = self.token_request();
         self.worker.send(Command::Send {
             id,
             profile,
+            secrets: self.secrets(),
+            request: Box::new(request),
+            authorization: Box::new(authorization),
             model: Box::new(model),
-            context: Box::new(context),
-            rebuild: Some(Box::new(rebuild)),
         });
     }
 

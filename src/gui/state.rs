@@ -13,9 +13,11 @@ use crate::inspector::Report;
 use crate::jose::keys::{KeyType, PrivateKey};
 use crate::oauth::authorize::AuthorizationSession;
 use crate::oauth::discovery::Discovery;
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::exchange::Exchange;
 use crate::oauth::request::{GrantType, RequestModel};
 use crate::secret::Secret;
+use crate::session::AuthorizationContext;
 use crate::storage::profile::Profile;
 
 /// The central panels.
@@ -169,12 +171,10 @@ pub struct RequestInputs {
     pub code: String,
     /// The state received with the code.
     pub received_state: Option<String>,
-    /// The state the client sent (from Authorize), to compare.
-    pub expected_state: Option<String>,
-    /// The nonce the client sent (from Authorize), to check the id_token.
-    pub expected_nonce: Option<String>,
-    /// Findings on the pasted redirect (state, iss).
-    pub redirect_findings: Vec<Finding>,
+    /// What the last authorization left for the token request: the state and nonce
+    /// sent, the consent asked for, the PKCE challenge, and the findings on the redirect
+    /// (state, iss).
+    pub authorization: AuthorizationContext,
     /// Why the paste box could not be read.
     pub paste_error: Option<String>,
     /// The PKCE code_verifier.
@@ -185,8 +185,6 @@ pub struct RequestInputs {
     pub interaction_id: String,
     /// The refresh token for the refresh grant (memory only).
     pub refresh_token: Secret,
-    /// The consent the last authorization asked for (to compare with what is granted).
-    pub requested_consent: Option<serde_json::Value>,
 }
 
 /// The Response panel's "Call an API" box and its last answer.
@@ -242,6 +240,10 @@ pub struct PreviewInputs {
     pub key: String,
     /// The client secret and the profile it belongs to.
     pub client_secret: Option<(String, Secret)>,
+    /// The DPoP key's thumbprint, when the profile uses DPoP.
+    pub dpop_jkt: Option<String>,
+    /// The DPoP nonce the token endpoint gave last (the proof carries it).
+    pub dpop_nonce: Option<String>,
 }
 
 /// Where the JWT panel's verification key comes from.
@@ -337,6 +339,9 @@ pub struct AppState {
     pub store: StoreStatus,
     /// The selected profile's signing key.
     pub key: KeyState,
+    /// The selected profile's DPoP key (RFC 9449), when it uses DPoP: the profile it
+    /// belongs to and the key, or why it could not be loaded.
+    pub dpop_key: Option<(String, Result<DpopKey, String>)>,
     /// The embedded sandbox.
     pub sandbox: SandboxStatus,
     /// The Request panel's inputs.
@@ -416,6 +421,14 @@ impl AppState {
     /// The exchange the Response panel shows.
     pub fn shown_entry(&self) -> Option<&HistoryEntry> {
         self.shown.and_then(|i| self.history.get(i))
+    }
+
+    /// The DPoP key of the selected profile, when it uses DPoP and the key is loaded.
+    pub fn loaded_dpop_key(&self) -> Option<&DpopKey> {
+        match (&self.dpop_key, self.profile()) {
+            (Some((name, Ok(key))), Some(p)) if *name == p.name && p.dpop => Some(key),
+            _ => None,
+        }
     }
 
     /// The loaded key of the selected profile.

@@ -90,8 +90,8 @@ impl AuthorizationSession {
 /// What an authorization asks for beyond the profile.
 #[derive(Clone, Debug, Default)]
 pub struct AuthorizationInput {
-    /// `authorization_details` JSON (RFC 9396); `None` uses the profile's consent when the
-    /// ecosystem creates consents inside PAR.
+    /// `authorization_details` JSON (RFC 9396), as decided by the caller (the session
+    /// reads the profile's); `None` sends none.
     pub authorization_details: Option<String>,
     /// More request object claims (`openbanking_intent_id` for a consent created first).
     pub request_object_claims: serde_json::Map<String, Value>,
@@ -113,39 +113,22 @@ impl From<Option<String>> for AuthorizationInput {
     }
 }
 
-/// The consent to ask for: `given` (a flag, the editor); else none here when the profile
-/// has its own (read by [`start`]); else an Open Finance Malaysia account access consent
-/// for 30 days when the server takes that type (`server_types`, discovery's
-/// `authorization_details_types_supported`) or it is the embedded sandbox; else none: an
-/// unknown `authorization_details` type is refused (RFC 9396 §5).
-pub fn consent_or_default(
-    profile: &Profile,
-    given: Option<String>,
-    server_types: &[String],
-) -> Option<String> {
-    let malaysia = crate::storage::presets::MALAYSIA_ACCOUNT_ACCESS_CONSENT;
-    match given {
-        Some(given) => Some(given),
-        None if profile_authorization_details(profile).is_some() => None,
-        None if profile.local_sandbox || server_types.iter().any(|t| t == malaysia) => {
-            Some(default_authorization_details())
-        }
-        None => None,
-    }
-}
-
-/// The profile's consent as `authorization_details` (placeholders filled in), when its
-/// ecosystem creates consents inside PAR (or it has no preset).
+/// The profile's consent as `authorization_details` (placeholders filled in), else its
+/// preset's template, when its ecosystem creates consents inside PAR (or it has no
+/// preset). `None` when neither has one: no consent is invented.
 pub fn profile_authorization_details(profile: &Profile) -> Option<String> {
-    let consent = profile
-        .consent
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())?;
-    let in_par = crate::storage::presets::for_profile(profile)
-        .is_none_or(|p| p.consent.creation == crate::storage::presets::ConsentCreation::InPar);
-    in_par.then(|| {
-        crate::storage::presets::fill_placeholders(consent, time::OffsetDateTime::now_utc())
-    })
+    use crate::storage::presets::{self, ConsentCreation};
+    let preset = presets::for_profile(profile);
+    if preset.is_some_and(|p| p.consent.creation != ConsentCreation::InPar) {
+        return None;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    match profile.consent.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(consent) => Some(presets::fill_placeholders(consent, now)),
+        None => preset
+            .filter(|p| !p.consent.template.trim().is_empty())
+            .map(|p| format!("[{}]", p.consent.render_template(now))),
+    }
 }
 
 /// A default account access consent for `authorization_details` (RFC 9396), valid for
@@ -207,10 +190,7 @@ pub async fn start(
         }
         consent_id = Some(id);
     }
-    let authorization_details = input
-        .authorization_details
-        .clone()
-        .or_else(|| profile_authorization_details(profile));
+    let authorization_details = input.authorization_details.clone();
     let mut options = options.clone();
     if let Some(extra) = input.extra_scope.as_deref().filter(|s| !s.is_empty()) {
         let base = options
@@ -255,13 +235,12 @@ pub async fn start(
             token_endpoint: profile.endpoints.token.clone(),
             ..Default::default()
         };
-        let par = exchange::run_with_nonce_retry(transport, &ctx, &input.nonces, |nonce| {
-            let mut model = request::build_par_request(profile, secrets, &params, options)?;
-            if let Some(key) = &input.dpop {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                request::attach_dpop(&mut model, key, nonce, None, now)?;
-            }
-            Ok::<_, request::BuildError>(model)
+        let proof = input.dpop.as_ref().map(|key| exchange::Proof {
+            key,
+            access_token: None,
+        });
+        let par = exchange::send_with_dpop(transport, &ctx, &input.nonces, proof, None, || {
+            request::build_par_request(profile, secrets, &params, options)
         })
         .await?;
         let response = match &par.outcome {

@@ -252,6 +252,18 @@ pub async fn registered_jwks(transport: &impl HttpClient, source: &str) -> Resul
     })
 }
 
+/// A member of a discovery document that lists strings (`*_supported`), when present
+/// (RFC 8414 §2); members that are not strings are skipped.
+pub fn string_list(document: &Value, member: &str) -> Option<Vec<String>> {
+    let list = document.get(member)?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 /// Copies the discovered endpoints into a profile (only those the document names). A
 /// profile with a client certificate takes the `mtls_endpoint_aliases` where the server
 /// names them (RFC 8705 §5); a server that says `require_signed_request_object` turns

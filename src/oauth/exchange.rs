@@ -10,8 +10,9 @@ use serde_json::Value;
 use crate::checks::{self, CheckContext, Finding, Severity, TokenKind};
 use crate::jose::jwt::{self, DecodeError, DecodedJose};
 use crate::jose::verify::{self, SignatureStatus, VerificationKey};
+use crate::oauth::dpop::{DpopKey, NonceStore};
 use crate::oauth::http::{HttpClient, HttpResponse, SendError};
-use crate::oauth::request::RequestModel;
+use crate::oauth::request::{self, BuildError, RequestModel};
 use crate::oauth::response::ResponseBody;
 
 /// What the checks compare against (from the profile and the authorization request).
@@ -274,7 +275,7 @@ pub async fn run(
         Err(e) => Err(e),
     };
     findings.sort_by_key(|f| f.severity);
-    let mut exchange = Exchange {
+    Exchange {
         request,
         sent_at,
         elapsed_ms,
@@ -282,46 +283,77 @@ pub async fn run(
         findings,
         diagnosis: Vec::new(),
         first_attempt: None,
-    };
-    // What the context alone tells; a caller that knows more diagnoses again.
-    exchange.diagnosis = crate::diagnosis::diagnose(
-        &exchange,
-        &crate::diagnosis::Evidence {
-            issuer: ctx.issuer.clone(),
-            token_endpoint: ctx.token_endpoint.clone(),
-            ..Default::default()
-        },
-    );
-    exchange
+    }
 }
 
-/// Sends a request that may be asked for a DPoP nonce: `build(nonce)` makes the model
-/// (with its proof, and a fresh client assertion: a resent `jti` is refused as a replay).
-/// When the answer is `use_dpop_nonce` (RFC 9449 §8, §9) the request is built again with
-/// the server's nonce and sent once more; the first attempt is kept in the exchange. The
-/// latest nonce of each server is remembered in `nonces` for the next request.
-pub async fn run_with_nonce_retry<E>(
+/// What proves a request with DPoP (RFC 9449): the key, and for a resource call the
+/// access token the proof's `ath` binds (which also switches `Authorization` to the
+/// `DPoP` scheme, §7.1).
+#[derive(Clone, Copy, Debug)]
+pub struct Proof<'a> {
+    /// The DPoP key.
+    pub key: &'a DpopKey,
+    /// The access token a resource call presents.
+    pub access_token: Option<&'a crate::secret::Secret>,
+}
+
+impl Proof<'_> {
+    /// Signs a fresh proof for `model` with the server's `nonce` and puts it in the
+    /// `DPoP` header (RFC 9449 §4).
+    pub fn attach(&self, model: &mut RequestModel, nonce: Option<&str>) -> Result<(), BuildError> {
+        let now = crate::jose::numeric_date::now_unix() as i64;
+        match self.access_token {
+            Some(token) => request::use_dpop_for_resource(model, self.key, token, nonce, now),
+            None => request::attach_dpop(model, self.key, nonce, None, now),
+        }
+    }
+}
+
+/// Builds and proves the first attempt of a request: `build()` makes the model, and a
+/// proof carries the nonce this server gave last, when there is one (RFC 9449 §8.2).
+pub fn first_attempt(
+    nonces: &NonceStore,
+    proof: Option<Proof<'_>>,
+    build: impl FnOnce() -> Result<RequestModel, BuildError>,
+) -> Result<RequestModel, BuildError> {
+    let mut model = build()?;
+    if let Some(proof) = proof {
+        let known = nonces.get(&model.url);
+        proof.attach(&mut model, known.as_deref())?;
+    }
+    Ok(model)
+}
+
+/// Sends a request that may be asked for a DPoP nonce. The first attempt is `first` when
+/// the caller built it already (the very model a preview showed), else
+/// [`first_attempt`]. When the answer is `use_dpop_nonce` (RFC 9449 §8, §9) `build()`
+/// makes the request again (a fresh client assertion: a resent `jti` is refused as a
+/// replay), proved with the server's nonce, and it is sent once more; the first attempt
+/// is kept in the exchange. The latest nonce of each server is remembered in `nonces`.
+pub async fn send_with_dpop(
     client: &impl HttpClient,
     ctx: &ExchangeContext,
-    nonces: &crate::oauth::dpop::NonceStore,
-    mut build: impl FnMut(Option<&str>) -> Result<RequestModel, E>,
-) -> Result<Exchange, E> {
-    let first_model = build(None)?;
-    let url = first_model.url.clone();
-    let known = nonces.get(&url);
-    let first_model = match &known {
-        Some(nonce) if first_model.dpop.is_some() => build(Some(nonce))?,
-        _ => first_model,
+    nonces: &NonceStore,
+    proof: Option<Proof<'_>>,
+    first: Option<RequestModel>,
+    mut build: impl FnMut() -> Result<RequestModel, BuildError>,
+) -> Result<Exchange, BuildError> {
+    let first_model = match first {
+        Some(model) => model,
+        None => first_attempt(nonces, proof, &mut build)?,
     };
+    let url = first_model.url.clone();
     let first = run(client, first_model, ctx).await;
     let asked = first.response().and_then(|r| {
         nonces.remember(&url, &r.http);
         crate::oauth::dpop::nonce_requested(&r.http)
     });
-    let Some(nonce) = asked.filter(|_| first.request.dpop.is_some()) else {
+    let (Some(nonce), Some(proof)) = (asked.filter(|_| first.request.dpop.is_some()), proof) else {
         return Ok(first);
     };
-    let mut second = run(client, build(Some(&nonce))?, ctx).await;
+    let mut model = build()?;
+    proof.attach(&mut model, Some(&nonce))?;
+    let mut second = run(client, model, ctx).await;
     if let Some(r) = second.response() {
         nonces.remember(&url, &r.http);
     }
@@ -745,19 +777,27 @@ mod tests {
             alg: SigningAlg::ES256,
         };
         let nonces = NonceStore::default();
-        let exchange =
-            run_with_nonce_retry(&client, &ExchangeContext::default(), &nonces, |nonce| {
-                let mut m = build_token_request(
+        let proof = Proof {
+            key: &dpop,
+            access_token: None,
+        };
+        let exchange = send_with_dpop(
+            &client,
+            &ExchangeContext::default(),
+            &nonces,
+            Some(proof),
+            None,
+            || {
+                build_token_request(
                     &profile,
                     &secrets,
                     &Grant::ClientCredentials,
                     &RequestOptions::default(),
-                )?;
-                crate::oauth::request::attach_dpop(&mut m, &dpop, nonce, None, 1_800_000_000)?;
-                Ok::<_, crate::oauth::request::BuildError>(m)
-            })
-            .await
-            .unwrap();
+                )
+            },
+        )
+        .await
+        .unwrap();
         assert!(exchange.is_success());
         let first = exchange
             .first_attempt

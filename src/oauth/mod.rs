@@ -19,5 +19,4 @@ pub mod request;
 pub mod request_object;
 pub mod resource;
 pub mod response;
-pub mod settings;
 pub mod transport;

@@ -40,27 +40,34 @@ pub async fn call(
     what: &ResourceCall,
 ) -> Result<Exchange, BuildError> {
     let options = RequestOptions::default();
-    let mut exchange =
-        exchange::run_with_nonce_retry(client, &ExchangeContext::default(), nonces, |nonce| {
-            let mut model = request::build_resource_request(
-                profile,
-                &what.method,
-                &what.url,
-                access_token,
-                &options,
-            )?;
-            for (name, value) in &what.headers {
-                model
-                    .headers
-                    .push(request::header(name, value.clone(), false));
-            }
-            if let Some(key) = dpop {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                request::use_dpop_for_resource(&mut model, key, access_token, nonce, now)?;
-            }
-            Ok::<_, BuildError>(model)
-        })
-        .await?;
+    let proof = dpop.map(|key| exchange::Proof {
+        key,
+        access_token: Some(access_token),
+    });
+    let build = || {
+        let mut model = request::build_resource_request(
+            profile,
+            &what.method,
+            &what.url,
+            access_token,
+            &options,
+        )?;
+        for (name, value) in &what.headers {
+            model
+                .headers
+                .push(request::header(name, value.clone(), false));
+        }
+        Ok(model)
+    };
+    let mut exchange = exchange::send_with_dpop(
+        client,
+        &ExchangeContext::default(),
+        nonces,
+        proof,
+        None,
+        build,
+    )
+    .await?;
     if let Some(r) = exchange.response() {
         let findings = explain_www_authenticate(r.http.www_authenticate().as_ref());
         exchange.findings.extend(findings);

@@ -151,7 +151,7 @@ fn authorization(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Acti
         ui.end_row();
         ui.label("state");
         let received = state.request.received_state.as_deref().unwrap_or("—");
-        match state.request.expected_state.as_deref() {
+        match state.request.authorization.state.as_deref() {
             Some(expected) if Some(expected) == state.request.received_state.as_deref() => {
                 ui.label(
                     RichText::new(format!("{received} (matches the state sent)"))
@@ -181,8 +181,8 @@ fn authorization(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Acti
         });
         ui.end_row();
     });
-    if !state.request.redirect_findings.is_empty() {
-        findings(ui, &state.request.redirect_findings);
+    if !state.request.authorization.findings.is_empty() {
+        findings(ui, &state.request.authorization.findings);
     }
 }
 

@@ -104,6 +104,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     if let ResponseBody::Token(t) = &r.body {
                         let asked = state
                             .request
+                            .authorization
                             .requested_consent
                             .as_ref()
                             .map(crate::oauth::consent::read);

@@ -242,6 +242,53 @@ pub struct Settings {
     pub decryption_key: Option<crate::jose::jwe::JweKey>,
 }
 
+impl Settings {
+    /// What requests are built and signed with.
+    pub fn credentials(&self) -> crate::session::Credentials<'_> {
+        crate::session::Credentials {
+            profile: &self.profile,
+            secrets: &self.secrets,
+            dpop: self.dpop.as_ref(),
+            client_key_file: self.client_key_file.as_deref(),
+        }
+    }
+}
+
+/// Settings for a profile whose signing key and client secret the caller has loaded
+/// already (the app keeps them in memory): the transport (CA file, the mTLS key from the
+/// keychain), the DPoP key (made on first use) and the decryption key. Blocking I/O, as
+/// [`resolve`].
+pub fn resolve_with_secrets(
+    profile: Profile,
+    secrets: ClientSecrets,
+    keychain: &Keychain,
+) -> Result<Settings, SettingsError> {
+    let transport = transport_config(&profile, None, keychain)?;
+    let dpop = dpop_key(&profile, &Overrides::default(), true, keychain)?;
+    let decryption_key = decryption_key(&profile, None, keychain)?;
+    Ok(Settings {
+        profile,
+        secrets,
+        transport,
+        client_key_file: None,
+        dpop,
+        decryption_key,
+    })
+}
+
+/// Settings that only connect (discovery, a JWKS): the profile's transport, no keys.
+pub fn resolve_transport(profile: Profile, keychain: &Keychain) -> Result<Settings, SettingsError> {
+    let transport = transport_config(&profile, None, keychain)?;
+    Ok(Settings {
+        profile,
+        secrets: ClientSecrets::default(),
+        transport,
+        client_key_file: None,
+        dpop: None,
+        decryption_key: None,
+    })
+}
+
 /// Step 2: loads what `profile` (with the overrides already applied) refers to: the
 /// signing key, the client secret, the CA file and the mTLS identity. `saved` as for
 /// [`Overrides::apply`].

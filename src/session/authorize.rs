@@ -1,0 +1,215 @@
+//! Authorizing: the consent to ask for, the consent steps and PAR (with its signed
+//! request object and DPoP proof), the URL to open; a refused PAR judged and kept; and
+//! the bank's redirect read back, an error in it diagnosed against the PAR.
+
+use crate::checks::Finding;
+use crate::diagnosis::{self, Cause, Refusal};
+use crate::oauth::authorize::{self, AuthorizationInput, AuthorizationSession, AuthorizeError};
+use crate::oauth::exchange::Exchange;
+use crate::oauth::http::HttpClient;
+use crate::oauth::loopback::{self, CaughtRedirect};
+use crate::oauth::redirect::{self, AuthorizationResponse};
+use crate::oauth::request::{Grant, RequestOptions};
+use crate::secret::Secret;
+use crate::session::judge::Facts;
+use crate::session::{AuthorizationContext, Session, TokenRequest};
+
+/// Which consent (`authorization_details`, RFC 9396) an authorization asks for. None is
+/// ever invented: a consent comes from the profile, its preset, or the user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Consent {
+    /// The profile's consent, else its preset's template, else (the embedded sandbox's
+    /// profile) an Open Finance Malaysia account access consent; else none.
+    #[default]
+    FromProfile,
+    /// This JSON, as given.
+    Given(String),
+    /// None, even when the profile has one.
+    None,
+}
+
+impl Consent {
+    /// The command line's `--authorization-details`: `none` drops the profile's consent;
+    /// any other value is JSON (already read from `@FILE`).
+    pub fn from_flag(value: Option<String>) -> Self {
+        match value {
+            None => Consent::FromProfile,
+            Some(v) if v.trim().eq_ignore_ascii_case("none") => Consent::None,
+            Some(v) => Consent::Given(v),
+        }
+    }
+}
+
+/// Starting an authorization failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeFailure {
+    /// The PAR endpoint refused: the exchange, diagnosed and kept in the history.
+    #[error("{message}")]
+    ParRefused {
+        /// The server's words ("the PAR endpoint answered HTTP 400: invalid_request: …").
+        message: String,
+        /// The refused PAR.
+        par: Box<Exchange>,
+    },
+    /// Anything else (a missing endpoint, a request that cannot be built, no answer).
+    #[error(transparent)]
+    Failed(#[from] AuthorizeError),
+}
+
+/// What the bank's redirect came back with.
+#[derive(Debug)]
+pub enum Redirect {
+    /// A code, and the token request that redeems it with this authorization's verifier.
+    Code {
+        /// The token request.
+        request: TokenRequest,
+        /// What the authorization leaves for it (its findings among them).
+        authorization: AuthorizationContext,
+    },
+    /// An error (RFC 6749 §4.1.2.1), diagnosed against the PAR.
+    Refused {
+        /// `error`.
+        error: String,
+        /// `error_description`.
+        description: String,
+        /// Findings on the redirect.
+        findings: Vec<Finding>,
+        /// Why, as far as this client can tell.
+        causes: Vec<Cause>,
+    },
+}
+
+impl<C: HttpClient> Session<C> {
+    /// The `authorization_details` JSON the consent choice stands for.
+    pub fn authorization_details(&self, consent: &Consent) -> Option<String> {
+        match consent {
+            Consent::Given(json) => Some(json.clone()),
+            Consent::None => None,
+            Consent::FromProfile => {
+                let profile = &self.settings.profile;
+                authorize::profile_authorization_details(profile).or_else(|| {
+                    profile
+                        .local_sandbox
+                        .then(authorize::default_authorization_details)
+                })
+            }
+        }
+    }
+
+    /// Starts an authorization: the consent steps where the ecosystem creates the consent
+    /// first, PAR (with a DPoP proof when the session has a key, binding the code to
+    /// it, RFC 9449 §10), the URL to open. Every exchange is kept; a refused PAR is
+    /// diagnosed.
+    pub async fn authorize(
+        &self,
+        consent: &Consent,
+    ) -> Result<AuthorizationSession, AuthorizeFailure> {
+        let input = AuthorizationInput {
+            authorization_details: self.authorization_details(consent),
+            dpop: self.settings.dpop.clone(),
+            nonces: self.nonces.clone(),
+            ..AuthorizationInput::default()
+        };
+        let started = authorize::start(
+            &self.client,
+            &self.settings.profile,
+            &self.settings.secrets,
+            input,
+            &RequestOptions::default(),
+        )
+        .await;
+        match started {
+            Ok(session) => {
+                for step in session.consent_steps.iter().chain(session.par.as_deref()) {
+                    self.record(step).await;
+                }
+                Ok(session)
+            }
+            Err(error) => {
+                let message = error.to_string();
+                match error {
+                    AuthorizeError::ParRefused {
+                        exchange: Some(mut par),
+                        ..
+                    } => {
+                        let none = AuthorizationContext::default();
+                        self.judge(&mut par, Facts::Server(&none)).await;
+                        Err(AuthorizeFailure::ParRefused { message, par })
+                    }
+                    error => Err(AuthorizeFailure::Failed(error)),
+                }
+            }
+        }
+    }
+
+    /// The embedded sandbox's consent page, approved without a browser.
+    pub async fn auto_approve(
+        &self,
+        session: &AuthorizationSession,
+    ) -> Result<AuthorizationResponse, AuthorizeError> {
+        authorize::auto_approve(&self.client, session).await
+    }
+
+    /// Reads the bank's redirect for the authorization `started`: `state` and `iss`
+    /// checked (RFC 9207), the code's wait on the loopback listener measured, and a code
+    /// turned into its token request; an error is diagnosed against the PAR (with what
+    /// the history adds).
+    pub async fn redirect(
+        &self,
+        started: &AuthorizationSession,
+        response: &AuthorizationResponse,
+        caught: Option<&CaughtRedirect>,
+    ) -> Redirect {
+        let profile = &self.settings.profile;
+        let mut findings = redirect::check_authorization_response(
+            response,
+            Some(&started.state),
+            Some(profile.issuer.as_str()).filter(|s| !s.is_empty()),
+            Some(started.redirect_uri.as_str()),
+        );
+        if let Some(caught) = caught {
+            findings.extend(loopback::redirect_findings(caught, started.started));
+        }
+        let authorization = AuthorizationContext {
+            state: Some(started.state.clone()),
+            nonce: Some(started.nonce.clone()),
+            requested_consent: started.requested_consent(),
+            pkce_challenge: Some(started.verifier.challenge_s256()),
+            redirect_uri: Some(started.redirect_uri.clone()),
+            code_received_at: Some(crate::jose::numeric_date::now_unix() as i64),
+            findings,
+        };
+        if let Some(code) = &response.code {
+            let grant = Grant::AuthorizationCode {
+                code: Secret::new(code.clone()),
+                redirect_uri: started.redirect_uri.clone(),
+                code_verifier: Some(Secret::new(started.verifier.as_str())),
+            };
+            return Redirect::Code {
+                request: TokenRequest::new(grant),
+                authorization,
+            };
+        }
+        let error = response.error.clone().unwrap_or_default();
+        let description = response.error_description.clone().unwrap_or_default();
+        let causes = match started.par.as_deref() {
+            Some(par) => {
+                let refusal = Refusal::Redirect {
+                    error: error.clone(),
+                    description: description.clone(),
+                };
+                let evidence = self
+                    .evidence_for(&refusal, Facts::Server(&authorization))
+                    .await;
+                diagnosis::diagnose_redirect(par, &error, &description, &evidence)
+            }
+            None => Vec::new(),
+        };
+        Redirect::Refused {
+            error,
+            description,
+            findings: authorization.findings,
+            causes,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The session steps against the transport seam.
