@@ -153,6 +153,12 @@ fn header_checks(
             ));
         }
     }
+    embedded_key_crit_and_typ(decoded, kind, out);
+}
+
+/// An embedded `jwk`, `crit` members, and a `typ` that says another kind of token
+/// (RFC 8725 §3.10, §3.11; RFC 7515 §4.1.11).
+fn embedded_key_crit_and_typ(decoded: &DecodedJose, kind: TokenKind, out: &mut Vec<Finding>) {
     // A DPoP proof carries its public key by design (RFC 9449 §4.2).
     if decoded.header.contains_key("jwk") && kind != TokenKind::DpopProof {
         out.push(Finding::new(

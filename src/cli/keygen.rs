@@ -49,6 +49,21 @@ pub struct KeygenArgs {
     pub json: bool,
 }
 
+/// Keeps a private key in the OS keychain entry (a blocking call: off the async
+/// threads) and says which keychain took it.
+pub(super) async fn keep_in_keychain(
+    entry: String,
+    pem: token_inspector::secret::Secret,
+) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let secrets = token_inspector::storage::secret_store::open_default_store()?;
+        secrets.set(&entry, &pem)?;
+        anyhow::Ok(secrets.describe())
+    })
+    .await
+    .context("the keychain call stopped")?
+}
+
 /// Runs `keygen`.
 pub async fn run(args: KeygenArgs) -> anyhow::Result<Exit> {
     let key_type = match args.key_type {
@@ -72,8 +87,7 @@ pub async fn run(args: KeygenArgs) -> anyhow::Result<Exit> {
             .load(name)
             .unwrap_or_else(|_| token_inspector::storage::profile::Profile::new(name, ""));
         let entry = profile.key_entry();
-        let secrets = token_inspector::storage::secret_store::open_default_store()?;
-        secrets.set(&entry, key.to_pkcs8_pem())?;
+        let describe = keep_in_keychain(entry.clone(), key.to_pkcs8_pem().clone()).await?;
         profile.auth.key = Some(entry.clone());
         profile.auth.kid = Some(kid.clone());
         profile.auth.alg = alg;
@@ -82,8 +96,7 @@ pub async fn run(args: KeygenArgs) -> anyhow::Result<Exit> {
             .map_err(|e| InputError::new(e.to_string()))?;
         if !args.json {
             eprintln!(
-                "stored the private key in the keychain ({}); profile saved in {}",
-                secrets.describe(),
+                "stored the private key in the keychain ({describe}); profile saved in {}",
                 path.display()
             );
         }

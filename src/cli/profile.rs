@@ -72,44 +72,10 @@ pub enum ProfileAction {
 
 /// Runs `profile`.
 pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
-    let input = |e: &dyn std::fmt::Display| InputError::new(e.to_string());
-    let store = ProfileStore::default_location().map_err(|e| input(&e))?;
+    let store = ProfileStore::default_location().map_err(input)?;
     let json = args.json;
     match args.action {
-        ProfileAction::List => {
-            let (good, bad) = store.list();
-            if json {
-                let out = serde_json::json!({
-                    "dir": store.dir(),
-                    "profiles": good.iter().map(|p| serde_json::json!({
-                        "name": p.name, "issuer": p.issuer, "client_id": p.client_id,
-                        "preset": p.preset,
-                    })).collect::<Vec<_>>(),
-                    "unreadable": bad.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                });
-                outln!("{}", output::pretty(&out));
-            } else {
-                if good.is_empty() && bad.is_empty() {
-                    outln!("no profiles in {}", store.dir().display());
-                }
-                for p in &good {
-                    let client = if p.client_id.is_empty() {
-                        "-"
-                    } else {
-                        &p.client_id
-                    };
-                    outln!("{:<32} {:<44} {client}", p.name, p.issuer);
-                }
-                for e in &bad {
-                    eprintln!("error: {e}");
-                }
-            }
-            Ok(if bad.is_empty() {
-                Exit::Ok
-            } else {
-                Exit::Usage
-            })
-        }
+        ProfileAction::List => Ok(list(&store, json)),
         ProfileAction::Presets => {
             let presets = token_inspector::storage::presets::all();
             if json {
@@ -117,27 +83,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             } else {
                 for p in presets {
                     outln!("{:<20} {} (v{})", p.id, p.name, p.version);
-                    outln!(
-                        "{:<20} {}, {}, JAR {}, mTLS {}, consent {}",
-                        "",
-                        p.fapi,
-                        p.auth_method.as_str(),
-                        if p.jar.required {
-                            "required"
-                        } else {
-                            "optional"
-                        },
-                        if p.mtls_required {
-                            "required"
-                        } else {
-                            "optional"
-                        },
-                        if p.consent.consent_type.is_empty() {
-                            "none"
-                        } else {
-                            &p.consent.consent_type
-                        }
-                    );
+                    outln!("{:<20} {}", "", p.summary());
                 }
             }
             Ok(Exit::Ok)
@@ -149,70 +95,17 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             issuer,
             redirect_uri,
         } => {
-            let found = token_inspector::storage::presets::find(&preset).ok_or_else(|| {
-                let ids: Vec<&str> = token_inspector::storage::presets::all()
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect();
-                InputError::new(format!(
-                    "no preset {preset:?}; the presets are {}",
-                    ids.join(", ")
-                ))
-            })?;
-            if store.load(&name).is_ok() {
-                return Err(InputError::new(format!(
-                    "a profile named {name:?} exists already: pick another name or delete it"
-                ))
-                .into());
-            }
-            let mut profile = found.to_profile(&name);
-            if let Some(v) = client_id {
-                profile.client_id = v;
-            }
-            if let Some(v) = issuer
-                && v != profile.issuer
-            {
-                // Another server (a bank's own, or the local sandbox): its endpoints come
-                // from its discovery, not from the preset.
-                profile.issuer = v;
-                profile.endpoints = Default::default();
-            }
-            if let Some(v) = redirect_uri {
-                profile.redirect_uri = v;
-            }
-            let path = store.save(&profile).map_err(|e| input(&e))?;
-            if json {
-                outln!(
-                    "{}",
-                    output::pretty(
-                        &serde_json::json!({"done": "created", "path": path, "profile": profile})
-                    )
-                );
-            } else {
-                outln!(
-                    "created {:?} from {} in {}",
-                    profile.name,
-                    found.name,
-                    path.display()
-                );
-                outln!(
-                    "assertion aud: {} ({})",
-                    profile.auth.aud.as_str(),
-                    found.aud_note
-                );
-                if !found.redirect_note.is_empty() {
-                    outln!("redirect_uri: {}", found.redirect_note);
-                }
-                outln!(
-                    "next: token-inspector profile import-key {} KEY.pem, then authorize --profile {} --listen",
-                    token_inspector::oauth::render::shell_quote(&profile.name),
-                    token_inspector::oauth::render::shell_quote(&profile.name)
-                );
-            }
-            Ok(Exit::Ok)
+            let wanted = NewProfile {
+                name,
+                preset,
+                client_id,
+                issuer,
+                redirect_uri,
+            };
+            new_profile(&store, wanted, json)
         }
         ProfileAction::Show { name } | ProfileAction::Export { name, out: None } => {
-            let p = store.load(&name).map_err(|e| input(&e))?;
+            let p = store.load(&name).map_err(input)?;
             if json {
                 outln!("{}", output::pretty(&serde_json::to_value(&p)?));
             } else {
@@ -224,7 +117,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             name,
             out: Some(path),
         } => {
-            let p = store.load(&name).map_err(|e| input(&e))?;
+            let p = store.load(&name).map_err(input)?;
             std::fs::write(&path, p.to_toml())
                 .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
             done(
@@ -233,48 +126,178 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
-        ProfileAction::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
-            let profile = Profile::from_toml(&text, &file).map_err(|e| input(&e))?;
-            let problems = profile.validate();
-            if !problems.is_empty() {
-                let list: Vec<String> = problems
-                    .iter()
-                    .map(|p| format!("{}: {p}", file.display()))
-                    .collect();
-                return Err(InputError::new(list.join("; ")).into());
-            }
-            let path = store.save(&profile).map_err(|e| input(&e))?;
-            done(
-                json,
-                &format!("imported {:?} into {}", profile.name, path.display()),
-            );
-            Ok(Exit::Ok)
+        ProfileAction::Import { file } => import(&store, &file, json),
+        ProfileAction::ImportKey { name, file } => import_key(&store, &name, &file, json).await,
+    }
+}
+
+fn input(e: impl std::fmt::Display) -> InputError {
+    InputError::new(e.to_string())
+}
+
+/// `profile list`: the saved profiles, and the files that could not be read (exit 2).
+fn list(store: &ProfileStore, json: bool) -> Exit {
+    let (good, bad) = store.list();
+    if json {
+        let out = serde_json::json!({
+            "dir": store.dir(),
+            "profiles": good.iter().map(|p| serde_json::json!({
+                "name": p.name, "issuer": p.issuer, "client_id": p.client_id,
+                "preset": p.preset,
+            })).collect::<Vec<_>>(),
+            "unreadable": bad.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        outln!("{}", output::pretty(&out));
+    } else {
+        if good.is_empty() && bad.is_empty() {
+            outln!("no profiles in {}", store.dir().display());
         }
-        ProfileAction::ImportKey { name, file } => {
-            let mut profile = store.load(&name).map_err(|e| input(&e))?;
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
-            let key = PrivateKey::load(&text)
-                .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
-            let entry = profile.key_entry();
-            let secrets = token_inspector::storage::secret_store::open_default_store()?;
-            secrets.set(&entry, key.to_pkcs8_pem())?;
-            profile.auth.key = Some(entry.clone());
-            store.save(&profile).map_err(|e| input(&e))?;
-            done(
-                json,
-                &format!(
-                    "stored the {} key in the keychain entry {entry:?} of {} (thumbprint {})",
-                    key.key_type(),
-                    secrets.describe(),
-                    key.thumbprint()
-                ),
-            );
-            Ok(Exit::Ok)
+        for p in &good {
+            let client = if p.client_id.is_empty() {
+                "-"
+            } else {
+                &p.client_id
+            };
+            outln!("{:<32} {:<44} {client}", p.name, p.issuer);
+        }
+        for e in &bad {
+            eprintln!("error: {e}");
         }
     }
+    if bad.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Usage
+    }
+}
+
+/// What `profile new` was asked for.
+struct NewProfile {
+    name: String,
+    preset: String,
+    client_id: Option<String>,
+    issuer: Option<String>,
+    redirect_uri: Option<String>,
+}
+
+/// `profile new`: a profile from a preset, with the client's own values.
+fn new_profile(store: &ProfileStore, wanted: NewProfile, json: bool) -> anyhow::Result<Exit> {
+    let NewProfile {
+        name,
+        preset,
+        client_id,
+        issuer,
+        redirect_uri,
+    } = wanted;
+    let found = token_inspector::storage::presets::find(&preset).ok_or_else(|| {
+        let ids: Vec<&str> = token_inspector::storage::presets::all()
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        InputError::new(format!(
+            "no preset {preset:?}; the presets are {}",
+            ids.join(", ")
+        ))
+    })?;
+    if store.load(&name).is_ok() {
+        return Err(InputError::new(format!(
+            "a profile named {name:?} exists already: pick another name or delete it"
+        ))
+        .into());
+    }
+    let mut profile = found.to_profile(&name);
+    if let Some(v) = client_id {
+        profile.client_id = v;
+    }
+    if let Some(v) = issuer
+        && v != profile.issuer
+    {
+        // Another server (a bank's own, or the local sandbox): its endpoints come
+        // from its discovery, not from the preset.
+        profile.issuer = v;
+        profile.endpoints = Default::default();
+    }
+    if let Some(v) = redirect_uri {
+        profile.redirect_uri = v;
+    }
+    let path = store.save(&profile).map_err(input)?;
+    if json {
+        outln!(
+            "{}",
+            output::pretty(
+                &serde_json::json!({"done": "created", "path": path, "profile": profile})
+            )
+        );
+        return Ok(Exit::Ok);
+    }
+    outln!(
+        "created {:?} from {} in {}",
+        profile.name,
+        found.name,
+        path.display()
+    );
+    outln!(
+        "assertion aud: {} ({})",
+        profile.auth.aud.as_str(),
+        found.aud_note
+    );
+    if !found.redirect_note.is_empty() {
+        outln!("redirect_uri: {}", found.redirect_note);
+    }
+    let quoted = token_inspector::oauth::render::shell_quote(&profile.name);
+    outln!(
+        "next: token-inspector profile import-key {quoted} KEY.pem, then authorize --profile {quoted} --listen"
+    );
+    Ok(Exit::Ok)
+}
+
+/// `profile import FILE`: a profile read, checked and saved.
+fn import(store: &ProfileStore, file: &std::path::Path, json: bool) -> anyhow::Result<Exit> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
+    let profile = Profile::from_toml(&text, file).map_err(input)?;
+    let problems = profile.validate();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {p}", file.display()))
+            .collect();
+        return Err(InputError::new(list.join("; ")).into());
+    }
+    let path = store.save(&profile).map_err(input)?;
+    done(
+        json,
+        &format!("imported {:?} into {}", profile.name, path.display()),
+    );
+    Ok(Exit::Ok)
+}
+
+/// `profile import-key NAME FILE`: the key kept in the keychain entry of the profile.
+async fn import_key(
+    store: &ProfileStore,
+    name: &str,
+    file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let mut profile = store.load(name).map_err(input)?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
+    let key =
+        PrivateKey::load(&text).map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
+    let entry = profile.key_entry();
+    let describe =
+        super::keygen::keep_in_keychain(entry.clone(), key.to_pkcs8_pem().clone()).await?;
+    profile.auth.key = Some(entry.clone());
+    store.save(&profile).map_err(input)?;
+    done(
+        json,
+        &format!(
+            "stored the {} key in the keychain entry {entry:?} of {describe} (thumbprint {})",
+            key.key_type(),
+            key.thumbprint()
+        ),
+    );
+    Ok(Exit::Ok)
 }
 
 /// Says what was done: a line, or `{"done": "..."}`.

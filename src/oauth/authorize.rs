@@ -162,35 +162,8 @@ pub async fn start(
 ) -> Result<AuthorizationSession, AuthorizeError> {
     let mut input = input.into();
     let started = std::time::Instant::now();
-    // UK and Brazil: create the consent first and carry its id.
-    let mut consent_steps = Vec::new();
-    let mut consent_id = None;
-    if let Some(preset) = crate::storage::presets::for_profile(profile)
-        && preset.consent.creation == crate::storage::presets::ConsentCreation::BeforeAuthorization
-        && input.request_object_claims.is_empty()
-        && input.extra_scope.is_none()
-    {
-        let (steps, id) = create_consent(transport, profile, secrets, options).await?;
-        consent_steps = steps;
-        match preset.consent.carry {
-            Some(crate::storage::presets::ConsentCarrier::Scope) => {
-                input.extra_scope = Some(format!("consent:{id}"));
-            }
-            _ => {
-                // UK: the intent id as an essential claim (OIDC Core §5.5).
-                let claim = json!({"value": id, "essential": true});
-                input.request_object_claims.insert(
-                    "claims".into(),
-                    json!({
-                        "userinfo": {"openbanking_intent_id": claim},
-                        "id_token": {"openbanking_intent_id": claim},
-                    }),
-                );
-            }
-        }
-        consent_id = Some(id);
-    }
-    let authorization_details = input.authorization_details.clone();
+    let (consent_steps, consent_id) =
+        consent_first(transport, profile, secrets, options, &mut input).await?;
     let mut options = options.clone();
     if let Some(extra) = input.extra_scope.as_deref().filter(|s| !s.is_empty()) {
         let base = options
@@ -199,7 +172,6 @@ pub async fn start(
             .unwrap_or_else(|| profile.scope.clone());
         options.scope = Some(format!("{} {extra}", base.trim()).trim().to_owned());
     }
-    let options = &options;
     let authorization_endpoint = profile
         .endpoints
         .authorization
@@ -209,13 +181,11 @@ pub async fn start(
             AuthorizeError::Missing("no authorization endpoint: run discovery or fill it in".into())
         })?;
     let verifier = PkceVerifier::generate();
-    let state = uuid::Uuid::new_v4().to_string();
-    let nonce = uuid::Uuid::new_v4().to_string();
     let params = AuthorizationParams {
-        state: state.clone(),
-        nonce: nonce.clone(),
+        state: uuid::Uuid::new_v4().to_string(),
+        nonce: uuid::Uuid::new_v4().to_string(),
         code_challenge: verifier.challenge_s256(),
-        authorization_details,
+        authorization_details: input.authorization_details.clone(),
         request_object_claims: input.request_object_claims.clone(),
     };
     let mut url = url::Url::parse(&authorization_endpoint).map_err(|e| {
@@ -223,106 +193,154 @@ pub async fn start(
             "the authorization endpoint {authorization_endpoint:?} is not a URL: {e}"
         ))
     })?;
-    if profile
+    let uses_par = profile
         .endpoints
         .par
         .as_deref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        let ctx = ExchangeContext {
-            issuer: Some(profile.issuer.clone()),
-            client_id: Some(profile.client_id.clone()),
-            token_endpoint: profile.endpoints.token.clone(),
-            ..Default::default()
-        };
-        let proof = input.dpop.as_ref().map(|key| exchange::Proof {
-            key,
-            access_token: None,
-        });
-        let par = exchange::send_with_dpop(transport, &ctx, &input.nonces, proof, None, || {
-            request::build_par_request(profile, secrets, &params, options)
-        })
-        .await?;
-        let response = match &par.outcome {
-            Ok(r) => r,
-            Err(e) => return Err(AuthorizeError::Send(e.clone())),
-        };
-        let request_uri = match &response.body {
-            ResponseBody::Json(Value::Object(map))
-                if (200..300).contains(&response.http.status) =>
-            {
-                map.get("request_uri")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            }
-            _ => None,
-        };
-        let Some(request_uri) = request_uri else {
-            let summary = match &response.body {
-                ResponseBody::Error(e) => format!(
-                    "{}{}",
-                    e.error,
-                    e.error_description
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
-                ),
-                _ => response.body_text.chars().take(200).collect(),
-            };
-            return Err(AuthorizeError::ParRefused {
-                status: response.http.status,
-                summary,
-                exchange: Some(Box::new(par)),
-            });
-        };
+        .is_some_and(|p| !p.is_empty());
+    let (request_uri, par) = if uses_par {
+        let (request_uri, par) =
+            push(transport, profile, secrets, &params, &options, &input).await?;
         url.query_pairs_mut()
             .append_pair("client_id", &profile.client_id)
             .append_pair("request_uri", &request_uri);
-        Ok(AuthorizationSession {
-            state,
-            nonce,
-            verifier,
-            request_uri: Some(request_uri),
-            authorization_url: url.to_string(),
-            par: Some(Box::new(par)),
-            started: Some(started),
-            consent_steps,
-            consent_id,
-            redirect_uri: profile.redirect_uri.clone(),
-        })
+        (Some(request_uri), Some(Box::new(par)))
     } else {
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &profile.client_id)
-                .append_pair("redirect_uri", &profile.redirect_uri)
-                .append_pair("state", &state)
-                .append_pair("nonce", &nonce)
-                .append_pair("code_challenge", &params.code_challenge)
-                .append_pair("code_challenge_method", "S256");
-            let scope = options
-                .scope
-                .clone()
-                .unwrap_or_else(|| profile.scope.clone());
-            if !scope.is_empty() {
-                q.append_pair("scope", &scope);
-            }
-            if let Some(details) = &params.authorization_details {
-                q.append_pair("authorization_details", details);
-            }
+        front_channel_query(&mut url, profile, &params, &options);
+        (None, None)
+    };
+    Ok(AuthorizationSession {
+        state: params.state,
+        nonce: params.nonce,
+        verifier,
+        request_uri,
+        authorization_url: url.to_string(),
+        par,
+        started: Some(started),
+        consent_steps,
+        consent_id,
+        redirect_uri: profile.redirect_uri.clone(),
+    })
+}
+
+/// UK and Brazil: the consent is created before the authorization, and its id carried
+/// in it (Brazil: a `consent:<id>` scope; UK: `openbanking_intent_id` as an essential
+/// claim, OIDC Core §5.5). Returns the steps and the id; none elsewhere.
+async fn consent_first(
+    transport: &impl HttpClient,
+    profile: &Profile,
+    secrets: &ClientSecrets,
+    options: &RequestOptions,
+    input: &mut AuthorizationInput,
+) -> Result<(Vec<Exchange>, Option<String>), AuthorizeError> {
+    use crate::storage::presets::{self, ConsentCarrier, ConsentCreation};
+    let Some(preset) = presets::for_profile(profile).filter(|p| {
+        p.consent.creation == ConsentCreation::BeforeAuthorization
+            && input.request_object_claims.is_empty()
+            && input.extra_scope.is_none()
+    }) else {
+        return Ok((Vec::new(), None));
+    };
+    let (steps, id) = create_consent(transport, profile, secrets, options).await?;
+    match preset.consent.carry {
+        Some(ConsentCarrier::Scope) => {
+            input.extra_scope = Some(format!("consent:{id}"));
         }
-        Ok(AuthorizationSession {
-            state,
-            nonce,
-            verifier,
-            request_uri: None,
-            authorization_url: url.to_string(),
-            par: None,
-            started: Some(started),
-            consent_steps,
-            consent_id,
-            redirect_uri: profile.redirect_uri.clone(),
-        })
+        _ => {
+            let claim = json!({"value": id, "essential": true});
+            input.request_object_claims.insert(
+                "claims".into(),
+                json!({
+                    "userinfo": {"openbanking_intent_id": claim},
+                    "id_token": {"openbanking_intent_id": claim},
+                }),
+            );
+        }
+    }
+    Ok((steps, Some(id)))
+}
+
+/// Pushes the authorization request (RFC 9126), with a DPoP proof when the input has a
+/// key; the `request_uri`, or the refusal with its exchange.
+async fn push(
+    transport: &impl HttpClient,
+    profile: &Profile,
+    secrets: &ClientSecrets,
+    params: &AuthorizationParams,
+    options: &RequestOptions,
+    input: &AuthorizationInput,
+) -> Result<(String, Exchange), AuthorizeError> {
+    let ctx = ExchangeContext {
+        issuer: Some(profile.issuer.clone()),
+        client_id: Some(profile.client_id.clone()),
+        token_endpoint: profile.endpoints.token.clone(),
+        ..Default::default()
+    };
+    let proof = input.dpop.as_ref().map(|key| exchange::Proof {
+        key,
+        access_token: None,
+    });
+    let par = exchange::send_with_dpop(transport, &ctx, &input.nonces, proof, None, || {
+        request::build_par_request(profile, secrets, params, options)
+    })
+    .await?;
+    let response = match &par.outcome {
+        Ok(r) => r,
+        Err(e) => return Err(AuthorizeError::Send(e.clone())),
+    };
+    let request_uri = match &response.body {
+        ResponseBody::Json(Value::Object(map)) if (200..300).contains(&response.http.status) => map
+            .get("request_uri")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    };
+    let Some(request_uri) = request_uri else {
+        let summary = match &response.body {
+            ResponseBody::Error(e) => format!(
+                "{}{}",
+                e.error,
+                e.error_description
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
+            _ => response.body_text.chars().take(200).collect(),
+        };
+        return Err(AuthorizeError::ParRefused {
+            status: response.http.status,
+            summary,
+            exchange: Some(Box::new(par)),
+        });
+    };
+    Ok((request_uri, par))
+}
+
+/// Without PAR: the authorization request in the URL's query (RFC 6749 §4.1.1, RFC 7636
+/// §4.3).
+fn front_channel_query(
+    url: &mut url::Url,
+    profile: &Profile,
+    params: &AuthorizationParams,
+    options: &RequestOptions,
+) {
+    let mut q = url.query_pairs_mut();
+    q.append_pair("response_type", "code")
+        .append_pair("client_id", &profile.client_id)
+        .append_pair("redirect_uri", &profile.redirect_uri)
+        .append_pair("state", &params.state)
+        .append_pair("nonce", &params.nonce)
+        .append_pair("code_challenge", &params.code_challenge)
+        .append_pair("code_challenge_method", "S256");
+    let scope = options
+        .scope
+        .clone()
+        .unwrap_or_else(|| profile.scope.clone());
+    if !scope.is_empty() {
+        q.append_pair("scope", &scope);
+    }
+    if let Some(details) = &params.authorization_details {
+        q.append_pair("authorization_details", details);
     }
 }
 

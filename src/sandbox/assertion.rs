@@ -69,7 +69,21 @@ pub(crate) fn authenticate(
         )));
     }
 
-    // aud: exactly the issuer, as a single string (FAPI 2.0 SP §5.3.2.1, RFC 7523bis).
+    check_aud(shared, &claims, endpoint_path, &fail)?;
+    let now = now();
+    let exp = check_window(&claims, now, &fail)?;
+    remember_jti(shared, &claims, &client_id, exp, now, &fail)?;
+    Ok(AuthenticatedClient { client_id })
+}
+
+/// `aud`: exactly the issuer, as a single string (FAPI 2.0 SP §5.3.2.1, RFC 7523bis);
+/// the endpoint URL in lenient mode.
+fn check_aud(
+    shared: &Shared,
+    claims: &Map<String, Value>,
+    endpoint_path: &str,
+    fail: &dyn Fn(String) -> OAuthError,
+) -> Result<(), OAuthError> {
     let issuer = &shared.issuer;
     match claims.get("aud") {
         None => {
@@ -109,7 +123,16 @@ pub(crate) fn authenticate(
         }
     }
 
-    let now = now();
+    Ok(())
+}
+
+/// `exp` (required), `iat` (not in the future; a lifetime of at most an hour) and `nbf`
+/// (RFC 7523 §3); the assertion's `exp`.
+fn check_window(
+    claims: &Map<String, Value>,
+    now: f64,
+    fail: &dyn Fn(String) -> OAuthError,
+) -> Result<f64, OAuthError> {
     let exp = match claims.get("exp") {
         None => {
             return Err(fail(
@@ -121,7 +144,7 @@ pub(crate) fn authenticate(
     if now > exp + CLOCK_SKEW_SECS {
         return Err(fail(format!(
             "client_assertion expired: exp {} is {:.0} s in the past",
-            number_text(&claims, "exp"),
+            number_text(claims, "exp"),
             now - exp
         )));
     }
@@ -131,7 +154,7 @@ pub(crate) fn authenticate(
             if iat > now + CLOCK_SKEW_SECS {
                 return Err(fail(format!(
                     "client_assertion iat {} is {:.0} s in the future (check the clock)",
-                    number_text(&claims, "iat"),
+                    number_text(claims, "iat"),
                     iat - now
                 )));
             }
@@ -160,6 +183,19 @@ pub(crate) fn authenticate(
             )));
         }
     }
+    Ok(exp)
+}
+
+/// `jti`: present, and never seen before from this client (a replay, RFC 7523 §3);
+/// remembered until the assertion expires.
+fn remember_jti(
+    shared: &Shared,
+    claims: &Map<String, Value>,
+    client_id: &str,
+    exp: f64,
+    now: f64,
+    fail: &dyn Fn(String) -> OAuthError,
+) -> Result<(), OAuthError> {
     let jti = match claims.get("jti") {
         Some(Value::String(jti)) if !jti.is_empty() => jti.clone(),
         Some(_) => {
@@ -188,7 +224,7 @@ pub(crate) fn authenticate(
             .jtis
             .insert(key, exp.max(now) + CLOCK_SKEW_SECS + 60.0);
     }
-    Ok(AuthenticatedClient { client_id })
+    Ok(())
 }
 
 /// RFC 8705 §2: a client authenticated by its TLS certificate. With a client CA

@@ -270,6 +270,24 @@ pub fn find(id: &str) -> Option<&'static Preset> {
 }
 
 impl Preset {
+    /// One line on what the ecosystem asks: its FAPI profile, client authentication,
+    /// JAR, mTLS and consent type.
+    pub fn summary(&self) -> String {
+        let required = |yes: bool| if yes { "required" } else { "optional" };
+        format!(
+            "{}, {}, JAR {}, mTLS {}, consent {}",
+            self.fapi,
+            self.auth_method.as_str(),
+            required(self.jar.required),
+            required(self.mtls_required),
+            if self.consent.consent_type.is_empty() {
+                "none"
+            } else {
+                &self.consent.consent_type
+            }
+        )
+    }
+
     /// A new profile with this preset's values, named `name`; the client's own values
     /// (client_id, keys, certificate, redirect URI) are left for the user.
     pub fn to_profile(&self, name: &str) -> Profile {

@@ -48,7 +48,6 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
 /// The consent editor: a form for the preset's consent type (permissions, purpose,
 /// expiry, dc_id/dp_id) beside the raw JSON; both edit the profile's consent.
 fn consent_editor(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
-    use crate::oauth::consent;
     let Some(profile) = state.profile() else {
         return;
     };
@@ -74,7 +73,18 @@ fn consent_editor(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
         );
     }
     if saved.trim().is_empty() && state.consent_draft.as_ref().is_none_or(|(n, _)| *n != name) {
-        ui.label("No consent: Authorize asks for an Open Finance Malaysia account access consent for 30 days.");
+        // What Authorize sends without one (none is invented).
+        let template = preset.is_some_and(|p| {
+            !p.consent.template.trim().is_empty()
+                && p.consent.creation == crate::storage::presets::ConsentCreation::InPar
+        });
+        ui.label(if profile.local_sandbox {
+            "No consent: Authorize asks the sandbox for an account access consent for 30 days."
+        } else if template {
+            "No consent of its own: Authorize sends the preset's template."
+        } else {
+            "No consent: Authorize sends no authorization_details."
+        });
         if ui.button("Edit a consent for this profile").clicked() {
             let template = preset
                 .map(|p| p.consent.template.trim().to_owned())
@@ -105,88 +115,7 @@ fn consent_editor(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
                         .color(error_color(ui)),
                 );
             }
-            Some(value) => {
-                let mut fields = consent::read(value);
-                let before = fields.clone();
-                let mut offered: Vec<String> = preset
-                    .map(|p| p.consent.permissions.clone())
-                    .unwrap_or_default();
-                for p in &fields.permissions {
-                    if !offered.contains(p) {
-                        offered.push(p.clone());
-                    }
-                }
-                ui.label("Permissions");
-                for permission in offered {
-                    let mut on = fields.permissions.contains(&permission);
-                    if ui.checkbox(&mut on, &permission).changed() {
-                        if on {
-                            fields.permissions.push(permission.clone());
-                        } else {
-                            fields.permissions.retain(|p| *p != permission);
-                        }
-                    }
-                }
-                if let Some(purposes) = preset
-                    .map(|p| &p.consent.purposes)
-                    .filter(|p| !p.is_empty())
-                {
-                    ui.horizontal(|ui| {
-                        let l = ui.label("Purpose");
-                        let current = fields.purpose.clone().unwrap_or_default();
-                        egui::ComboBox::from_id_salt("consent_purpose")
-                            .selected_text(current)
-                            .show_ui(ui, |ui| {
-                                for p in purposes {
-                                    if ui
-                                        .selectable_label(fields.purpose.as_deref() == Some(p), p)
-                                        .clicked()
-                                    {
-                                        fields.purpose = Some(p.clone());
-                                    }
-                                }
-                            })
-                            .response
-                            .labelled_by(l.id);
-                    });
-                }
-                ui.horizontal(|ui| {
-                    let l = ui.label("Expires");
-                    let mut expiry = fields.expiry.clone().unwrap_or_default();
-                    if ui
-                        .text_edit_singleline(&mut expiry)
-                        .labelled_by(l.id)
-                        .changed()
-                    {
-                        fields.expiry = Some(expiry);
-                    }
-                });
-                ui.horizontal(|ui| {
-                    for days in [30, 90, 180] {
-                        if ui.small_button(format!("{days} days")).clicked() {
-                            fields.expiry = Some(format!("{{expires_in_days:{days}}}"));
-                        }
-                    }
-                });
-                if fields.dc_id.is_some() || fields.dp_id.is_some() {
-                    for (label, slot) in
-                        [("dc_id", &mut fields.dc_id), ("dp_id", &mut fields.dp_id)]
-                    {
-                        ui.horizontal(|ui| {
-                            let l = ui.label(label);
-                            let mut v = slot.clone().unwrap_or_default();
-                            if ui.text_edit_singleline(&mut v).labelled_by(l.id).changed() {
-                                *slot = Some(v);
-                            }
-                        });
-                    }
-                }
-                if fields != before {
-                    let mut value = value.clone();
-                    consent::apply(&mut value, &fields);
-                    changed = serde_json::to_string_pretty(&value).ok();
-                }
-            }
+            Some(value) => changed = consent_form(ui, value, preset),
         }
         let ui = &mut cols[1];
         ui.label(RichText::new("JSON").strong());
@@ -208,6 +137,95 @@ fn consent_editor(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
             state.consent_draft = Some((name, text));
         }
     }
+}
+
+/// The consent as a form (permissions, purpose, expiry, the Malaysia ids): the new JSON
+/// when the user changed a field.
+fn consent_form(
+    ui: &mut egui::Ui,
+    value: &serde_json::Value,
+    preset: Option<&crate::storage::presets::Preset>,
+) -> Option<String> {
+    use crate::oauth::consent;
+    let mut fields = consent::read(value);
+    let before = fields.clone();
+    let mut offered: Vec<String> = preset
+        .map(|p| p.consent.permissions.clone())
+        .unwrap_or_default();
+    for p in &fields.permissions {
+        if !offered.contains(p) {
+            offered.push(p.clone());
+        }
+    }
+    ui.label("Permissions");
+    for permission in offered {
+        let mut on = fields.permissions.contains(&permission);
+        if ui.checkbox(&mut on, &permission).changed() {
+            if on {
+                fields.permissions.push(permission.clone());
+            } else {
+                fields.permissions.retain(|p| *p != permission);
+            }
+        }
+    }
+    if let Some(purposes) = preset
+        .map(|p| &p.consent.purposes)
+        .filter(|p| !p.is_empty())
+    {
+        ui.horizontal(|ui| {
+            let l = ui.label("Purpose");
+            let current = fields.purpose.clone().unwrap_or_default();
+            egui::ComboBox::from_id_salt("consent_purpose")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for p in purposes {
+                        if ui
+                            .selectable_label(fields.purpose.as_deref() == Some(p), p)
+                            .clicked()
+                        {
+                            fields.purpose = Some(p.clone());
+                        }
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
+    }
+    ui.horizontal(|ui| {
+        let l = ui.label("Expires");
+        let mut expiry = fields.expiry.clone().unwrap_or_default();
+        if ui
+            .text_edit_singleline(&mut expiry)
+            .labelled_by(l.id)
+            .changed()
+        {
+            fields.expiry = Some(expiry);
+        }
+    });
+    ui.horizontal(|ui| {
+        for days in [30, 90, 180] {
+            if ui.small_button(format!("{days} days")).clicked() {
+                fields.expiry = Some(format!("{{expires_in_days:{days}}}"));
+            }
+        }
+    });
+    if fields.dc_id.is_some() || fields.dp_id.is_some() {
+        for (label, slot) in [("dc_id", &mut fields.dc_id), ("dp_id", &mut fields.dp_id)] {
+            ui.horizontal(|ui| {
+                let l = ui.label(label);
+                let mut v = slot.clone().unwrap_or_default();
+                if ui.text_edit_singleline(&mut v).labelled_by(l.id).changed() {
+                    *slot = Some(v);
+                }
+            });
+        }
+    }
+    if fields != before {
+        let mut value = value.clone();
+        consent::apply(&mut value, &fields);
+        return serde_json::to_string_pretty(&value).ok();
+    }
+    None
 }
 
 fn store_status(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -303,6 +321,32 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
             actions.push(Action::Discover);
         }
     });
+    profile_grid(ui, p);
+    if let Some(preset) = crate::storage::presets::for_profile(p) {
+        ui.label(RichText::new(format!("Assertion aud: {}", preset.aud_note)).weak());
+    }
+    let uses_secret = matches!(
+        p.auth.method,
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+    );
+    let problems = p.validate();
+    for problem in problems {
+        ui.label(RichText::new(problem).color(error_color(ui)));
+    }
+    if uses_secret {
+        client_secret_row(ui, state, actions);
+    }
+    notice(ui, state.client_notice.as_ref());
+    if let Some(d) = &state.discovery
+        && !d.findings.is_empty()
+    {
+        ui.label(RichText::new("Discovery findings").strong());
+        findings(ui, &d.findings);
+    }
+}
+
+/// The profile's fields: issuer, client, endpoints, client authentication.
+fn profile_grid(ui: &mut egui::Ui, p: &mut crate::storage::profile::Profile) {
     egui::Grid::new("profile_grid")
         .num_columns(2)
         .striped(true)
@@ -406,49 +450,33 @@ fn profile_fields(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Act
             });
             ui.end_row();
         });
-    if let Some(preset) = crate::storage::presets::for_profile(p) {
-        ui.label(RichText::new(format!("Assertion aud: {}", preset.aud_note)).weak());
-    }
-    let uses_secret = matches!(
-        p.auth.method,
-        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
-    );
-    let problems = p.validate();
-    for problem in problems {
-        ui.label(RichText::new(problem).color(error_color(ui)));
-    }
-    if uses_secret {
-        ui.horizontal_wrapped(|ui| {
-            let l = ui.label("Client secret");
-            let mut text = state.client_secret_input.expose().to_owned();
-            if ui
-                .add(egui::TextEdit::singleline(&mut text).password(true))
-                .labelled_by(l.id)
-                .changed()
-            {
-                state.client_secret_input = crate::secret::Secret::new(text);
+}
+
+/// The client secret box, kept in the secret store.
+fn client_secret_row(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Client secret");
+        let mut text = state.client_secret_input.expose().to_owned();
+        if ui
+            .add(egui::TextEdit::singleline(&mut text).password(true))
+            .labelled_by(l.id)
+            .changed()
+        {
+            state.client_secret_input = crate::secret::Secret::new(text);
+        }
+        if ui.button("Keep client secret").clicked() {
+            actions.push(Action::StoreClientSecret);
+        }
+        let name = state.profile().map(|p| p.name.clone());
+        match &state.client_secret {
+            Some((p, _)) if Some(p) == name.as_ref() => {
+                ui.label(RichText::new("stored").color(ok_color(ui)));
             }
-            if ui.button("Keep client secret").clicked() {
-                actions.push(Action::StoreClientSecret);
+            _ => {
+                ui.label(RichText::new("not set").color(warn_color(ui)));
             }
-            let name = state.profile().map(|p| p.name.clone());
-            match &state.client_secret {
-                Some((p, _)) if Some(p) == name.as_ref() => {
-                    ui.label(RichText::new("stored").color(ok_color(ui)));
-                }
-                _ => {
-                    ui.label(RichText::new("not set").color(warn_color(ui)));
-                }
-            }
-        });
-    }
-    notice(ui, state.client_notice.as_ref());
-    if let Some(d) = &state.discovery
-        && !d.findings.is_empty()
-    {
-        ui.label(RichText::new("Discovery findings").strong());
-        findings(ui, &d.findings);
-    }
+        }
+    });
 }
 
 fn signing_key(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {

@@ -55,160 +55,17 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         .id_salt("response")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                match &ex.outcome {
-                    Ok(r) => {
-                        let color = if (200..300).contains(&r.http.status) {
-                            ok_color(ui)
-                        } else {
-                            error_color(ui)
-                        };
-                        ui.heading(
-                            RichText::new(format!("HTTP {} {}", r.http.status, r.http.reason))
-                                .color(color),
-                        );
-                    }
-                    Err(_) => {
-                        ui.heading(RichText::new("No answer").color(error_color(ui)));
-                    }
-                }
-                ui.label(format!("{:.0} ms", ex.elapsed_ms));
-                let sent = ex
-                    .sent_at
-                    .get(..19)
-                    .unwrap_or(&ex.sent_at)
-                    .replace('T', " ");
-                ui.label(RichText::new(format!("sent {sent} UTC to {}", ex.request.url)).weak());
-            });
-            match &ex.outcome {
-                Err(e) => {
-                    ui.label(RichText::new(e.to_string()).color(error_color(ui)));
-                }
-                Ok(r) => {
-                    countdown(ui, entry);
-                    if let ResponseBody::Error(err) = &r.body {
-                        ui.label(
-                            RichText::new(format!(
-                                "{}{}",
-                                err.error,
-                                err.error_description
-                                    .as_deref()
-                                    .map(|d| format!(": {d}"))
-                                    .unwrap_or_default()
-                            ))
-                            .strong()
-                            .color(error_color(ui)),
-                        );
-                        ui.label(format!("What it means: {}", err.explain()));
-                    }
-                    if let ResponseBody::Token(t) = &r.body {
-                        let asked = state
-                            .request
-                            .authorization
-                            .requested_consent
-                            .as_ref()
-                            .map(crate::oauth::consent::read);
-                        let differences: Vec<&crate::checks::Finding> = ex
-                            .findings
-                            .iter()
-                            .filter(|f| f.code.starts_with("consent."))
-                            .collect();
-                        for (i, detail) in t.authorization_details().iter().enumerate() {
-                            if let Some(consent) = &detail.consent {
-                                consent_card(
-                                    ui,
-                                    i,
-                                    detail.detail_type.as_deref(),
-                                    consent,
-                                    asked.as_ref(),
-                                    &differences,
-                                );
-                            }
-                        }
-                    }
-                    match &r.interaction_id {
-                        InteractionEcho::Echoed => {}
-                        InteractionEcho::Different(v) => {
-                            ui.label(
-                                RichText::new(format!(
-                                    "x-fapi-interaction-id came back different: {v}"
-                                ))
-                                .color(warn_color(ui)),
-                            );
-                        }
-                        InteractionEcho::Missing => {
-                            ui.label(
-                                RichText::new("x-fapi-interaction-id was not echoed")
-                                    .color(warn_color(ui)),
-                            );
-                        }
-                        InteractionEcho::NotSent(_) => {}
-                    }
-                }
-            }
+            status_line(ui, ex);
+            answer_summary(
+                ui,
+                state.request.authorization.requested_consent.as_ref(),
+                entry,
+            );
             super::diagnosis(ui, &ex.diagnosis);
             ui.separator();
             ui.label(RichText::new("Findings").strong());
             findings(ui, &ex.findings);
-            if let Ok(r) = &ex.outcome {
-                for (i, token) in r.tokens.iter().enumerate() {
-                    token_view(ui, actions, i, token);
-                }
-                egui::CollapsingHeader::new(format!("Headers ({})", r.http.headers.len()))
-                    .id_salt("resp_headers")
-                    .show(ui, |ui| {
-                        egui::Grid::new("headers_grid")
-                            .striped(true)
-                            .show(ui, |ui| {
-                                for (name, value) in &r.http.headers {
-                                    ui.monospace(name);
-                                    ui.add(
-                                        egui::Label::new(RichText::new(value).monospace()).wrap(),
-                                    );
-                                    ui.end_row();
-                                }
-                            });
-                    });
-                egui::CollapsingHeader::new("Body")
-                    .id_salt("resp_body")
-                    .default_open(true)
-                    .show(ui, |ui| {
-                        copy_button(ui, actions, "Copy response body", &r.body_text);
-                        if r.http.truncated {
-                            ui.label(
-                                RichText::new(format!(
-                                    "the body was cut at {} bytes",
-                                    r.http.max_body
-                                ))
-                                .color(warn_color(ui)),
-                            );
-                        }
-                        match r.body.json() {
-                            Some(v) => json_view(ui, "body", &v),
-                            None => code_block(ui, &r.body_text),
-                        }
-                    });
-            }
-            egui::CollapsingHeader::new("Request sent")
-                .id_salt("resp_request")
-                .show(ui, |ui| {
-                    let raw = render::readable_http(&ex.request, Redaction::Redacted);
-                    ui.horizontal(|ui| {
-                        copy_button(
-                            ui,
-                            actions,
-                            "Copy sent request",
-                            &render::raw_http(&ex.request, Redaction::None),
-                        );
-                        copy_button(
-                            ui,
-                            actions,
-                            "Copy sent curl",
-                            &render::curl(&ex.request, Redaction::None),
-                        );
-                    });
-                    code_block(ui, &raw);
-                });
+            raw_views(ui, actions, ex);
             dpop_view(ui, ex, "resp");
             let token = ex
                 .response()
@@ -218,6 +75,160 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 ui.separator();
                 api_call(ui, &mut state.api, &token_type, actions);
             }
+        });
+}
+
+/// The status, the time taken, when and where it was sent.
+fn status_line(ui: &mut egui::Ui, ex: &crate::oauth::exchange::Exchange) {
+    ui.horizontal_wrapped(|ui| {
+        match &ex.outcome {
+            Ok(r) => {
+                let color = if (200..300).contains(&r.http.status) {
+                    ok_color(ui)
+                } else {
+                    error_color(ui)
+                };
+                ui.heading(
+                    RichText::new(format!("HTTP {} {}", r.http.status, r.http.reason)).color(color),
+                );
+            }
+            Err(_) => {
+                ui.heading(RichText::new("No answer").color(error_color(ui)));
+            }
+        }
+        ui.label(format!("{:.0} ms", ex.elapsed_ms));
+        let sent = ex
+            .sent_at
+            .get(..19)
+            .unwrap_or(&ex.sent_at)
+            .replace('T', " ");
+        ui.label(RichText::new(format!("sent {sent} UTC to {}", ex.request.url)).weak());
+    });
+}
+
+/// What the answer says: the token's countdown, the OAuth error and what it means, the
+/// consent granted (against the one asked for), the interaction id's echo.
+fn answer_summary(
+    ui: &mut egui::Ui,
+    requested_consent: Option<&serde_json::Value>,
+    entry: &crate::gui::state::HistoryEntry,
+) {
+    let ex = &entry.exchange;
+    match &ex.outcome {
+        Err(e) => {
+            ui.label(RichText::new(e.to_string()).color(error_color(ui)));
+        }
+        Ok(r) => {
+            countdown(ui, entry);
+            if let ResponseBody::Error(err) = &r.body {
+                ui.label(
+                    RichText::new(format!(
+                        "{}{}",
+                        err.error,
+                        err.error_description
+                            .as_deref()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    ))
+                    .strong()
+                    .color(error_color(ui)),
+                );
+                ui.label(format!("What it means: {}", err.explain()));
+            }
+            if let ResponseBody::Token(t) = &r.body {
+                let asked = requested_consent.map(crate::oauth::consent::read);
+                let differences: Vec<&crate::checks::Finding> = ex
+                    .findings
+                    .iter()
+                    .filter(|f| f.code.starts_with("consent."))
+                    .collect();
+                for (i, detail) in t.authorization_details().iter().enumerate() {
+                    if let Some(consent) = &detail.consent {
+                        consent_card(
+                            ui,
+                            i,
+                            detail.detail_type.as_deref(),
+                            consent,
+                            asked.as_ref(),
+                            &differences,
+                        );
+                    }
+                }
+            }
+            match &r.interaction_id {
+                InteractionEcho::Echoed => {}
+                InteractionEcho::Different(v) => {
+                    ui.label(
+                        RichText::new(format!("x-fapi-interaction-id came back different: {v}"))
+                            .color(warn_color(ui)),
+                    );
+                }
+                InteractionEcho::Missing => {
+                    ui.label(
+                        RichText::new("x-fapi-interaction-id was not echoed").color(warn_color(ui)),
+                    );
+                }
+                InteractionEcho::NotSent(_) => {}
+            }
+        }
+    }
+}
+
+/// The decoded tokens, the headers, the body and the request as sent.
+fn raw_views(ui: &mut egui::Ui, actions: &mut Vec<Action>, ex: &crate::oauth::exchange::Exchange) {
+    if let Ok(r) = &ex.outcome {
+        for (i, token) in r.tokens.iter().enumerate() {
+            token_view(ui, actions, i, token);
+        }
+        egui::CollapsingHeader::new(format!("Headers ({})", r.http.headers.len()))
+            .id_salt("resp_headers")
+            .show(ui, |ui| {
+                egui::Grid::new("headers_grid")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (name, value) in &r.http.headers {
+                            ui.monospace(name);
+                            ui.add(egui::Label::new(RichText::new(value).monospace()).wrap());
+                            ui.end_row();
+                        }
+                    });
+            });
+        egui::CollapsingHeader::new("Body")
+            .id_salt("resp_body")
+            .default_open(true)
+            .show(ui, |ui| {
+                copy_button(ui, actions, "Copy response body", &r.body_text);
+                if r.http.truncated {
+                    ui.label(
+                        RichText::new(format!("the body was cut at {} bytes", r.http.max_body))
+                            .color(warn_color(ui)),
+                    );
+                }
+                match r.body.json() {
+                    Some(v) => json_view(ui, "body", &v),
+                    None => code_block(ui, &r.body_text),
+                }
+            });
+    }
+    egui::CollapsingHeader::new("Request sent")
+        .id_salt("resp_request")
+        .show(ui, |ui| {
+            let raw = render::readable_http(&ex.request, Redaction::Redacted);
+            ui.horizontal(|ui| {
+                copy_button(
+                    ui,
+                    actions,
+                    "Copy sent request",
+                    &render::raw_http(&ex.request, Redaction::None),
+                );
+                copy_button(
+                    ui,
+                    actions,
+                    "Copy sent curl",
+                    &render::curl(&ex.request, Redaction::None),
+                );
+            });
+            code_block(ui, &raw);
         });
 }
 

@@ -10,6 +10,20 @@ use crate::gui::state::AppState;
 /// Paints the sidebar.
 pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     ui.heading("Profiles");
+    profile_buttons(ui, state, actions);
+    rename_and_delete(ui, state, actions);
+    notice(ui, state.sidebar_notice.as_ref());
+    for e in &state.profile_errors {
+        ui.label(RichText::new(e).color(error_color(ui)).small());
+    }
+    profile_list(ui, state, actions);
+    ui.separator();
+    ui.heading("History");
+    history_list(ui, state, actions);
+}
+
+/// New, from a preset, duplicate, rename, delete, import, export.
+fn profile_buttons(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         if ui.button("New profile").clicked() {
             actions.push(Action::NewProfile);
@@ -18,21 +32,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             for preset in crate::storage::presets::all() {
                 if ui
                     .button(&preset.name)
-                    .on_hover_text(format!(
-                        "{}, {}; JAR {}; mTLS {}",
-                        preset.fapi,
-                        preset.auth_method.as_str(),
-                        if preset.jar.required {
-                            "required"
-                        } else {
-                            "optional"
-                        },
-                        if preset.mtls_required {
-                            "required"
-                        } else {
-                            "optional"
-                        }
-                    ))
+                    .on_hover_text(preset.summary())
                     .clicked()
                 {
                     actions.push(Action::NewFromPreset(preset.id.clone()));
@@ -68,6 +68,10 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             actions.push(Action::ExportProfile);
         }
     });
+}
+
+/// The rename box and the delete confirmation, when open.
+fn rename_and_delete(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     if let Some(name) = state.rename.as_mut() {
         ui.horizontal(|ui| {
             let l = ui.label("New name");
@@ -106,10 +110,10 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             state.confirm_delete = false;
         }
     }
-    notice(ui, state.sidebar_notice.as_ref());
-    for e in &state.profile_errors {
-        ui.label(RichText::new(e).color(error_color(ui)).small());
-    }
+}
+
+/// The profiles, the selected one highlighted, unsaved edits marked.
+fn profile_list(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("profiles")
@@ -143,8 +147,10 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 });
             }
         });
-    ui.separator();
-    ui.heading("History");
+}
+
+/// This run's exchanges, then the profile's saved history with its search box.
+fn history_list(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     egui::ScrollArea::vertical()
         .id_salt("history")
         .auto_shrink([false, false])
