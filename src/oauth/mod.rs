@@ -16,7 +16,6 @@ pub mod pkce;
 pub mod redirect;
 pub mod render;
 pub mod request;
-pub mod request_object;
 pub mod resource;
 pub mod response;
 pub mod transport;
