@@ -3,6 +3,7 @@
 //! fields, copy buttons, findings, JSON views) live in this module.
 
 pub mod client;
+pub mod consent;
 pub mod jwt;
 pub mod request;
 pub mod response;
