@@ -48,6 +48,7 @@ impl Finding {
 pub mod access_token;
 pub mod assertion;
 pub mod binding;
+pub mod cause;
 pub mod clock;
 pub mod dpop_proof;
 pub mod id_token;

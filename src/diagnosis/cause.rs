@@ -1,49 +1,11 @@
-//! A cause and how it is judged: [`Status`], [`Cause`], and the rule each family's checks
-//! judge with, with the clocks they read (ours, the server's `Date`, the request's).
+//! The rule each family's checks judge a [`Cause`] with, and the clocks they read (ours,
+//! the server's `Date`, the request's).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::checks::cause::{Cause, Status};
 use crate::diagnosis::Evidence;
 use crate::oauth::exchange::Exchange;
-
-/// How a cause is judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The evidence points at it.
-    Likely,
-    /// Nothing here can decide it.
-    Unknown,
-    /// The evidence clears it.
-    RuledOut,
-}
-
-impl Status {
-    /// The word the command line prints.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Likely => "likely",
-            Status::Unknown => "cannot tell",
-            Status::RuledOut => "ruled out",
-        }
-    }
-}
-
-/// One possible cause of a refusal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cause {
-    /// What might be wrong, in a few words.
-    pub cause: String,
-    /// A stable code such as `diagnosis.assertion_aud`.
-    pub code: String,
-    /// The judgement.
-    pub status: Status,
-    /// What the judgement rests on (values compared, what is missing).
-    pub evidence: String,
-    /// The rule it comes from.
-    pub source: String,
-}
 
 /// One cause the diagnosis knows: its code, what it says and the rule it comes from.
 pub(super) struct Rule {

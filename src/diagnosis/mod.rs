@@ -23,10 +23,10 @@ use crate::oauth::exchange::Exchange;
 use crate::oauth::http::SendError;
 use crate::oauth::response::ResponseBody;
 
+pub use crate::checks::cause::{Cause, Status};
 use authorization::{
     authorization_details_type, consent_not_authorised, request_object_window, user_denied,
 };
-pub use cause::{Cause, Status};
 use client_auth::{
     assertion_aud, assertion_expired, auth_method_unsupported, clock_skew, jti_reused,
     unregistered_key,

@@ -1,6 +1,12 @@
 //! Client authentication: `private_key_jwt` client assertions (RFC 7523 §3, OIDC Core
 //! §9, FAPI 2.0 SP §5.3.2.1) checked strictly, signed request objects (RFC 9101), and
 //! `tls_client_auth` when a client certificate was presented (RFC 8705 §2).
+//!
+//! The signatures are checked here with jsonwebtoken directly, not with the client's
+//! verification code (`jose::verify`), on purpose: the sandbox is the test bank the
+//! client is tested against, and a client and a test bank that share the code deciding
+//! whether a signature is valid would agree on the same mistake. The same holds for
+//! DPoP proofs ([`verify_with_jwk`]).
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
@@ -416,6 +422,38 @@ pub(crate) fn verify_client_jws(
         }
     }
     Err(fail(last_problem))
+}
+
+/// Verifies a JWS with one public JWK (a DPoP proof's own `jwk`, RFC 9449 §4.3), with
+/// the sandbox's own reading of the key, independent of the client's `jose::verify`.
+pub(crate) fn verify_with_jwk(
+    decoded: &crate::jose::jwt::DecodedJose,
+    jwk: &Value,
+) -> Result<(), String> {
+    let alg = match decoded.alg().unwrap_or_default() {
+        "PS256" => Algorithm::PS256,
+        "ES256" => Algorithm::ES256,
+        "EdDSA" | "Ed25519" => Algorithm::EdDSA,
+        other => return Err(format!("alg {other:?} is not accepted")),
+    };
+    if !key_fits(jwk, alg) {
+        return Err(format!(
+            "the jwk (kty {}) does not fit alg {alg:?}",
+            jwk.get("kty").and_then(Value::as_str).unwrap_or("?")
+        ));
+    }
+    let key = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone())
+        .ok()
+        .and_then(|jwk| DecodingKey::from_jwk(&jwk).ok())
+        .ok_or("the jwk is not a usable public key")?;
+    let signature = decoded.raw.rsplit('.').next().unwrap_or_default();
+    let input = decoded
+        .signing_input()
+        .ok_or("the JWS has no signing input")?;
+    match jsonwebtoken::crypto::verify(signature, input.as_bytes(), &key, alg) {
+        Ok(true) => Ok(()),
+        _ => Err("the signature does not verify".into()),
+    }
 }
 
 fn key_fits(jwk: &Value, alg: Algorithm) -> bool {

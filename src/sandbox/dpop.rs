@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::state::{OAuthError, Shared};
 use crate::jose::jwt;
-use crate::jose::verify::{SignatureStatus, VerificationKey, verify};
 
 /// How far `iat` may be from now, seconds.
 const IAT_WINDOW: f64 = 60.0;
@@ -56,14 +55,10 @@ pub(crate) fn check_proof(
     if jwk.get("d").is_some() || jwk.get("k").is_some() {
         return Err(refuse("the DPoP proof's jwk holds a private key".into()));
     }
-    match verify(&decoded, &VerificationKey::Jwk(jwk.clone())) {
-        SignatureStatus::Valid { .. } => {}
-        other => {
-            return Err(refuse(format!(
-                "the DPoP proof's signature does not verify with its jwk: {}",
-                other.reason().unwrap_or_default()
-            )));
-        }
+    if let Err(why) = super::assertion::verify_with_jwk(&decoded, &jwk) {
+        return Err(refuse(format!(
+            "the DPoP proof's signature does not verify with its jwk: {why}"
+        )));
     }
     let jwt::Payload::Json(Value::Object(claims)) = &decoded.payload else {
         return Err(refuse(

@@ -109,7 +109,7 @@ pub struct Exchange {
     /// Findings on what was sent and what came back.
     pub findings: Vec<Finding>,
     /// Why it failed: each likely cause judged on the evidence (empty for a success).
-    pub diagnosis: Vec<crate::diagnosis::Cause>,
+    pub diagnosis: Vec<crate::checks::cause::Cause>,
     /// The attempt before this one, when the server asked for a DPoP nonce and the
     /// request was rebuilt and sent again (RFC 9449 §8, §9).
     #[serde(skip)]
