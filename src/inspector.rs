@@ -103,7 +103,17 @@ fn inspect_at(
         Some(k) => (k, false),
         None => (guess_kind(&decoded), true),
     };
+    // A DPoP proof is verified with the public key in its own header (RFC 9449 §4.3).
+    let own_jwk = (token_kind == TokenKind::DpopProof && how.key.is_none())
+        .then(|| decoded.header.get("jwk").filter(|j| j.is_object()).cloned())
+        .flatten();
     let signature = match (&how.key, decoded.kind) {
+        (None, JoseKind::Jws) if token_kind == TokenKind::DpopProof => match &own_jwk {
+            Some(jwk) => verify(&decoded, &VerificationKey::Jwk(jwk.clone())),
+            None => SignatureStatus::Invalid {
+                reason: "a DPoP proof carries its public key in its header's jwk (RFC 9449 §4.2), and this one has none".into(),
+            },
+        },
         (_, JoseKind::Jwe) => SignatureStatus::NotVerifiable {
             reason: if nested.is_some() {
                 "a JWE is encrypted, not signed; the nested token's signature is checked below"
@@ -119,10 +129,21 @@ fn inspect_at(
         },
     };
     let checked = match (&how.key, decoded.kind) {
-        (None, JoseKind::Jws) => None,
+        (None, JoseKind::Jws) if token_kind != TokenKind::DpopProof => None,
         _ => Some(&signature),
     };
     let mut findings = check_jwt(&decoded, token_kind, ctx, checked);
+    if let (Some(jwk), SignatureStatus::Valid { .. }) = (&own_jwk, &signature) {
+        let thumbprint = crate::jose::keys::jwk_thumbprint(jwk).unwrap_or_default();
+        findings.push(Finding::new(
+            Severity::Info,
+            "dpop_proof.verified_with_own_jwk",
+            format!(
+                "the signature verifies with the jwk in the proof's own header (RFC 7638 thumbprint {thumbprint}): the sender holds that key; whether a token is bound to it is the token's cnf.jkt"
+            ),
+            "RFC 9449 §4.3",
+        ));
+    }
     if let Some(e) = &decryption_error {
         findings.insert(
             0,
@@ -233,5 +254,54 @@ mod tests {
         let r = inspect(&t, &how, &CheckContext::default()).unwrap();
         assert!(r.failed());
         assert_eq!(r.findings[0].code, "jwe.decryption_failed");
+    }
+
+    /// A DPoP proof is verified with the jwk in its own header (RFC 9449 §4.3), which
+    /// the report names; a proof whose jwk did not sign it is invalid.
+    #[test]
+    fn a_dpop_proof_is_verified_with_its_own_jwk() {
+        use crate::jose::keys::{KeyType, PrivateKey, SigningAlg};
+        use crate::oauth::dpop::{DpopKey, proof};
+        let key = DpopKey {
+            key: PrivateKey::generate(KeyType::EC_P256).unwrap(),
+            alg: SigningAlg::ES256,
+        };
+        let p = proof(
+            &key,
+            "POST",
+            "https://as.example/token",
+            None,
+            None,
+            1_800_000_000,
+        )
+        .unwrap();
+        let report = inspect(&p.jwt, &Inspection::default(), &CheckContext::default()).unwrap();
+        assert_eq!(report.token_kind, TokenKind::DpopProof);
+        assert_eq!(report.signature.status(), "valid", "{:?}", report.signature);
+        let named = report
+            .findings
+            .iter()
+            .find(|f| f.code == "dpop_proof.verified_with_own_jwk")
+            .expect("the key is named");
+        assert!(named.message.contains(&key.jkt()), "{}", named.message);
+        assert!(!report.failed());
+        // The same claims signed by another key, with the first key's jwk in the header.
+        let other = PrivateKey::generate(KeyType::EC_P256).unwrap();
+        let forged = crate::jose::jwt::sign_compact(
+            &p.header,
+            &p.claims,
+            other.encoding_key(),
+            SigningAlg::ES256.jsonwebtoken(),
+        )
+        .unwrap();
+        let report = inspect(&forged, &Inspection::default(), &CheckContext::default()).unwrap();
+        assert_eq!(report.signature.status(), "invalid");
+        assert!(report.failed());
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.code == "dpop_proof.verified_with_own_jwk")
+        );
     }
 }

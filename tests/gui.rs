@@ -1125,9 +1125,24 @@ fn dpop_checkbox_binds_the_token_and_call_api_uses_it() {
     click(&mut h, "Request");
     click(&mut h, "Authorize");
     wait_for_code(&mut h);
+    // What the preview shows (and curl copies) is what Send sends: the DPoP proof too.
+    wait_for(
+        &mut h,
+        "a preview with its proof",
+        |a| matches!(&a.state.preview.model, Some(Ok(m)) if m.header("DPoP").is_some()),
+    );
+    let preview = match &h.state().state.preview.model {
+        Some(Ok(m)) => m.clone(),
+        other => panic!("no preview: {other:?}"),
+    };
+    click(&mut h, "Copy curl");
+    let curl = s.clipboard.text();
+    assert!(curl.contains("--header 'DPoP: ey"), "{curl}");
     click(&mut h, "Send");
     wait_for(&mut h, "the answer", |a| !a.state.history.is_empty());
     let entry = h.state().state.history.last().unwrap();
+    assert!(entry.exchange.first_attempt.is_none(), "no nonce was asked");
+    assert_eq!(entry.exchange.request, preview, "sent as previewed");
     let response = entry.exchange.response().expect("an HTTP answer");
     assert_eq!(response.http.status, 200, "{}", response.body_text);
     let body = response.body.json().unwrap();
@@ -1481,4 +1496,52 @@ fn a_discovery_without_the_bank_ca_says_why() {
         notice.text
     );
     s.rt.block_on(sandbox.shutdown());
+}
+
+/// An error in the bank's redirect, pasted after Authorize, is diagnosed against the PAR
+/// it answers (as the command line does) and shown with its Why? in the Response panel.
+#[test]
+fn an_error_in_the_redirect_is_diagnosed() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    click(&mut h, "Request");
+    click(&mut h, "Authorize");
+    wait_for_code(&mut h);
+    let state = h.state().state.session.as_ref().unwrap().state.clone();
+    let issuer = h.state().state.profile().unwrap().issuer.clone();
+    type_into(
+        &mut h,
+        "Code or redirect URL",
+        &format!(
+            "{issuer}/callback?error=access_denied&error_description=the+user+said+no&state={state}"
+        ),
+    );
+    wait_for(&mut h, "the redirect's diagnosis", |a| {
+        a.state
+            .shown_entry()
+            .is_some_and(|e| !e.exchange.diagnosis.is_empty())
+    });
+    let app = h.state();
+    let entry = app.state.shown_entry().unwrap();
+    assert_eq!(
+        entry.exchange.request.kind,
+        token_inspector::oauth::request::RequestKind::Par
+    );
+    let denied = entry
+        .exchange
+        .diagnosis
+        .iter()
+        .find(|c| c.code == "diagnosis.user_denied")
+        .expect("the user's refusal is a cause");
+    assert_eq!(denied.status, token_inspector::diagnosis::Status::Likely);
+    assert!(
+        app.state
+            .request
+            .paste_error
+            .as_deref()
+            .is_some_and(|e| e.contains("access_denied"))
+    );
 }
