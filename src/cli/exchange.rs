@@ -96,7 +96,7 @@ pub async fn run(args: ExchangeArgs) -> anyhow::Result<Exit> {
         session = session.with_issuer_jwks(issuer_jwks(jwks)?);
     }
     let (request, authorization) = match prepare(&args, &session).await? {
-        Prepared::Ready(request, authorization) => (request, authorization),
+        Prepared::Ready(request, authorization) => (*request, *authorization),
         Prepared::Done(exit) => return Ok(exit),
     };
     let model = session
@@ -157,7 +157,7 @@ fn issuer_jwks(jwks: &str) -> anyhow::Result<IssuerJwks> {
 /// What the flags resolve to: the token request and what its authorization left; or,
 /// when the authorization already failed and was reported, the exit code.
 enum Prepared {
-    Ready(TokenRequest, AuthorizationContext),
+    Ready(Box<TokenRequest>, Box<AuthorizationContext>),
     Done(Exit),
 }
 
@@ -193,8 +193,8 @@ async fn prepare(args: &ExchangeArgs, session: &Session) -> anyhow::Result<Prepa
         GrantType::ClientCredentials => Grant::ClientCredentials,
     };
     Ok(Prepared::Ready(
-        TokenRequest { grant, options },
-        authorization,
+        Box::new(TokenRequest { grant, options }),
+        Box::new(authorization),
     ))
 }
 
@@ -269,7 +269,7 @@ async fn auto_approve(args: &ExchangeArgs, session: &Session) -> anyhow::Result<
         Redirect::Code {
             request,
             authorization,
-        } => Prepared::Ready(request, authorization),
+        } => Prepared::Ready(Box::new(request), Box::new(authorization)),
         Redirect::Refused {
             error,
             description,

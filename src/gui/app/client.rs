@@ -177,10 +177,10 @@ impl App {
                 }
                 self.first_launch_started = false;
             }
-            Event::DpopKey { profile, result } => {
-                if st.profile().is_some_and(|p| p.name == profile) {
-                    st.dpop_key = result.transpose().map(|r| (profile, r));
-                }
+            Event::DpopKey { profile, result }
+                if st.profile().is_some_and(|p| p.name == profile) =>
+            {
+                st.dpop_key = result.transpose().map(|r| (profile, r));
             }
             Event::ClientSecret {
                 profile,

@@ -9,19 +9,15 @@ impl App {
     /// What a panel asked of this feature.
     pub(super) fn apply_history(&mut self, action: Action) {
         match action {
-            Action::ShowHistory(i) => {
-                if i < self.state.history.len() {
-                    self.state.shown = Some(i);
-                    self.state.saved_shown = None;
-                    self.state.persisted.tab = Tab::Response;
-                }
+            Action::ShowHistory(i) if i < self.state.history.len() => {
+                self.state.shown = Some(i);
+                self.state.saved_shown = None;
+                self.state.persisted.tab = Tab::Response;
             }
-            Action::ShowSaved(i) => {
-                if i < self.state.saved_history.len() {
-                    self.state.saved_shown = Some(i);
-                    self.state.saved_compare = None;
-                    self.state.persisted.tab = Tab::Response;
-                }
+            Action::ShowSaved(i) if i < self.state.saved_history.len() => {
+                self.state.saved_shown = Some(i);
+                self.state.saved_compare = None;
+                self.state.persisted.tab = Tab::Response;
             }
             Action::CompareSaved(i) => {
                 let saved = &self.state.saved_history;
@@ -90,16 +86,13 @@ impl App {
     /// What the worker reported for this feature.
     pub(super) fn on_history_event(&mut self, event: Event) {
         let st = &mut self.state;
-        match event {
-            Event::SavedHistory { profile, entries } => {
-                if st.profile().is_some_and(|p| p.name == profile) {
-                    st.saved_history = entries;
-                    st.saved_history_of = Some(profile);
-                    st.saved_shown = None;
-                    st.saved_compare = None;
-                }
-            }
-            _ => {}
+        if let Event::SavedHistory { profile, entries } = event
+            && st.profile().is_some_and(|p| p.name == profile)
+        {
+            st.saved_history = entries;
+            st.saved_history_of = Some(profile);
+            st.saved_shown = None;
+            st.saved_compare = None;
         }
     }
 }

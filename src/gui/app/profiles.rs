@@ -10,19 +10,19 @@ impl App {
     /// What a panel asked of this feature.
     pub(super) fn apply_profiles(&mut self, action: Action) {
         match action {
-            Action::SelectProfile(i) => {
-                if self.state.selected != Some(i) && i < self.state.profiles.len() {
-                    // Unsaved edits of the previous profile stay in memory (marked).
-                    self.state.selected = Some(i);
-                    self.state.key = KeyState::Unknown;
-                    self.state.dpop_key = None;
-                    self.dpop_requested_for = None;
-                    self.state.session = None;
-                    self.state.discovery = None;
-                    self.state.client_notice = None;
-                    self.state.rename = None;
-                    self.after_select();
-                }
+            Action::SelectProfile(i)
+                if self.state.selected != Some(i) && i < self.state.profiles.len() =>
+            {
+                // Unsaved edits of the previous profile stay in memory (marked).
+                self.state.selected = Some(i);
+                self.state.key = KeyState::Unknown;
+                self.state.dpop_key = None;
+                self.dpop_requested_for = None;
+                self.state.session = None;
+                self.state.discovery = None;
+                self.state.client_notice = None;
+                self.state.rename = None;
+                self.after_select();
             }
             Action::NewProfile => {
                 let mut n = 1;

@@ -5,17 +5,13 @@
 //! the embedded sandbox (which approves for its first demo user) and follows the redirect
 //! to the listener.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
-
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
 use token_inspector::oauth::loopback::free_port;
-use token_inspector::sandbox::{ClientRegistration, Sandbox, SandboxConfig, SandboxHandle};
-
-const BIN: &str = env!("CARGO_BIN_EXE_token-inspector");
+use token_inspector::sandbox::{SandboxConfig, SandboxHandle};
 
 struct Bank {
     rt: tokio::runtime::Runtime,
@@ -25,16 +21,12 @@ struct Bank {
 
 fn bank(config: SandboxConfig, key: &PrivateKey, alg: SigningAlg) -> Bank {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let sandbox = rt
-        .block_on(Sandbox::start(SandboxConfig {
-            clients: vec![ClientRegistration {
-                client_id: "cli-client".into(),
-                jwks: key.public_jwks(None, alg),
-                redirect_uris: Vec::new(),
-            }],
-            ..config
-        }))
-        .unwrap();
+    let sandbox = rt.block_on(crate::support::bank::embedded(
+        config,
+        "cli-client",
+        key,
+        alg,
+    ));
     Bank {
         rt,
         sandbox,
@@ -46,20 +38,9 @@ fn bank(config: SandboxConfig, key: &PrivateKey, alg: SigningAlg) -> Bank {
 /// `auto_approve=true`) and follows the redirect to the loopback listener.
 fn play_browser(rt: &tokio::runtime::Runtime, authorization_url: &str, ca_pem: Option<&str>) {
     rt.block_on(async {
-        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        if let Some(ca) = ca_pem {
-            builder =
-                builder.tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()]);
-        }
-        let client = builder.build().unwrap();
-        let consent = client
-            .get(format!("{authorization_url}&auto_approve=true"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(consent.status().as_u16(), 303, "the sandbox redirects");
-        let location = consent.headers()["location"].to_str().unwrap().to_owned();
-        let page = client.get(&location).send().await.unwrap();
+        let location = crate::support::bank::approve(authorization_url, ca_pem).await;
+        let browser = crate::support::bank::browser(ca_pem);
+        let page = browser.get(&location).send().await.unwrap();
         assert_eq!(page.status().as_u16(), 200);
         assert!(page.text().await.unwrap().contains("close this tab"));
     });
@@ -68,7 +49,7 @@ fn play_browser(rt: &tokio::runtime::Runtime, authorization_url: &str, ca_pem: O
 /// Runs `authorize --listen --json` and plays the browser once the URL is printed.
 fn authorize_listen(bank: &Bank, key_file: &str, extra: &[&str]) -> (i32, Value, String) {
     let redirect_uri = format!("http://127.0.0.1:{}/callback", free_port().unwrap());
-    let mut child = Command::new(BIN)
+    let mut child = crate::support::cli::command(bank.dir.path())
         .args([
             "authorize",
             "--issuer",
@@ -87,7 +68,6 @@ fn authorize_listen(bank: &Bank, key_file: &str, extra: &[&str]) -> (i32, Value,
             "--json",
         ])
         .args(extra)
-        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -193,7 +173,7 @@ fn a_redirect_uri_that_is_not_loopback_cannot_be_listened_on() {
     let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
     let bank = bank(SandboxConfig::default(), &key, SigningAlg::ES256);
     let file = key_file(&bank, &key);
-    let out = Command::new(BIN)
+    let out = crate::support::cli::command(bank.dir.path())
         .args([
             "authorize",
             "--issuer",
@@ -207,7 +187,6 @@ fn a_redirect_uri_that_is_not_loopback_cannot_be_listened_on() {
             "--listen",
             "--json",
         ])
-        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -272,7 +251,7 @@ fn the_strict_malaysia_sandbox_with_mtls() {
     );
 
     // Without the transport certificate, PAR is refused on the back channel.
-    let out = Command::new(BIN)
+    let out = crate::support::cli::command(bank.dir.path())
         .args([
             "authorize",
             "--issuer",
@@ -287,7 +266,6 @@ fn the_strict_malaysia_sandbox_with_mtls() {
             &ca,
             "--json",
         ])
-        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -315,7 +293,7 @@ fn dpop_with_required_nonces_from_the_token_to_the_api_call() {
         SigningAlg::ES256,
     );
     let file = key_file(&bank, &key);
-    let out = Command::new(BIN)
+    let out = crate::support::cli::command(bank.dir.path())
         .args([
             "exchange",
             "--grant",
@@ -331,7 +309,6 @@ fn dpop_with_required_nonces_from_the_token_to_the_api_call() {
             "--dpop",
             "--json",
         ])
-        .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout)
@@ -394,7 +371,7 @@ fn introspect_and_revoke_with_dpop_nonces() {
     std::fs::write(&dpop_file, dpop_key.to_pkcs8_pem().expose()).unwrap();
     let dpop_file = dpop_file.to_str().unwrap().to_owned();
     let run = |args: &[&str], token: &str| -> (i32, Value) {
-        let out = Command::new(BIN)
+        let out = crate::support::cli::command(bank.dir.path())
             .args(args)
             .args([
                 "--issuer",
@@ -407,7 +384,6 @@ fn introspect_and_revoke_with_dpop_nonces() {
                 &dpop_file,
                 "--json",
             ])
-            .env("TOKEN_INSPECTOR_CONFIG_DIR", bank.dir.path())
             .env("TOKEN_INSPECTOR_TOKEN", token)
             .output()
             .unwrap();

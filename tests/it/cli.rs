@@ -1,59 +1,16 @@
 //! The command line, run as a user runs it: the built binary, its output and its exit
 //! codes (0 success, 1 server error, 2 usage/input error, 3 network failure).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_token-inspector");
+use crate::support::cli::{BIN, Cli};
+
 const ISSUER: &str = "https://auth1.sandbox.mya.ozoneapi.io";
 const CLIENT_ID: &str = "55aa605c-89ef-4473-aa88-47709f0ff383";
 const VERIFIER: &str = "7ff8feab-c016-46f5-98e3-921e9c4556c4b25fedb6-f448-4f7a-9fde-cce1282f0626";
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("TOKEN_INSPECTOR_CONFIG_DIR", self.dir.path())
-            .env_remove("TOKEN_INSPECTOR_CLIENT_SECRET")
-            .env_remove("TOKEN_INSPECTOR_REFRESH_TOKEN")
-            .output()
-            .unwrap()
-    }
-
-    /// A fresh RSA key file made by `keygen --out`.
-    fn key_file(&self) -> PathBuf {
-        let key = self.path("client.pem");
-        if !key.exists() {
-            let out = self.run(&[
-                "keygen",
-                "--out",
-                key.to_str().unwrap(),
-                "--jwks-out",
-                self.path("client.jwks.json").to_str().unwrap(),
-            ]);
-            assert!(out.status.success(), "{out:?}");
-        }
-        key
-    }
-}
 
 fn seed_args<'a>(key: &'a Path, token_endpoint: &'a str) -> Vec<&'a str> {
     vec![
@@ -83,24 +40,15 @@ fn seed_args<'a>(key: &'a Path, token_endpoint: &'a str) -> Vec<&'a str> {
     ]
 }
 
-fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 #[test]
 fn dry_run_json_reproduces_the_seed_request() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
     args.extend(["--dry-run", "--json"]);
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v = stdout_json(&out);
+    let v = crate::support::cli::json(&out);
     let req = &v["request"];
     assert_eq!(req["url"], "https://as1.sandbox.mya.ozoneapi.io/token");
     let names: Vec<&str> = req["form"]
@@ -142,7 +90,7 @@ fn dry_run_json_reproduces_the_seed_request() {
 
 #[test]
 fn human_dry_run_shows_the_raw_request_and_decoded_assertion() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
     args.push("--dry-run");
@@ -160,7 +108,7 @@ fn human_dry_run_shows_the_raw_request_and_decoded_assertion() {
 
 #[test]
 fn curl_and_redacted_curl() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
     args.push("--curl");
@@ -182,7 +130,7 @@ fn curl_and_redacted_curl() {
 
 #[test]
 fn redirect_url_is_read_and_checked() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let mut args = seed_args(&key, "https://as1.sandbox.mya.ozoneapi.io/token");
     // Replace --code with a pasted redirect URL whose iss is wrong.
@@ -199,7 +147,7 @@ fn redirect_url_is_read_and_checked() {
     ]);
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v = stdout_json(&out);
+    let v = crate::support::cli::json(&out);
     let form = v["request"]["form"].as_array().unwrap();
     // The code is a credential: redacted in JSON, sent as read from the URL (curl).
     assert!(
@@ -228,7 +176,7 @@ fn redirect_url_is_read_and_checked() {
 
 #[test]
 fn input_errors_exit_2_with_a_clear_message() {
-    let env = Env::new();
+    let env = Cli::new();
     std::fs::write(
         env.path("bad.pem"),
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
@@ -254,7 +202,7 @@ fn input_errors_exit_2_with_a_clear_message() {
 
 #[test]
 fn refused_connection_exits_3() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/token", listener.local_addr().unwrap());
@@ -308,7 +256,7 @@ fn fixed_server(status: &'static str, body: &'static str) -> String {
 
 #[test]
 fn server_error_exits_1_and_success_exits_0() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let url = fixed_server(
         "400 Bad Request",
@@ -318,7 +266,7 @@ fn server_error_exits_1_and_success_exits_0() {
     args.push("--json");
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let v = stdout_json(&out);
+    let v = crate::support::cli::json(&out);
     assert_eq!(v["response"]["status"], 400);
     assert_eq!(v["response"]["body_kind"], "oauth_error");
     assert_eq!(v["response"]["body"]["error"], "invalid_grant");
@@ -347,7 +295,7 @@ fn server_error_exits_1_and_success_exits_0() {
 
 #[test]
 fn keygen_outputs_a_loadable_key_and_jwks() {
-    let env = Env::new();
+    let env = Cli::new();
     let out = env.run(&[
         "keygen",
         "--type",
@@ -378,7 +326,7 @@ fn keygen_outputs_a_loadable_key_and_jwks() {
 
 #[test]
 fn profile_import_reports_file_line_and_field() {
-    let env = Env::new();
+    let env = Cli::new();
     let file = env.path("broken.toml");
     std::fs::write(
         &file,
@@ -415,7 +363,7 @@ fn refused_port() -> u16 {
 /// (`{"error": {"kind", "message"}}`), nothing on stderr, and the documented exit code.
 #[test]
 fn every_subcommand_reports_failures_as_json_with_its_exit_code() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let key = key.to_str().unwrap();
     let port = refused_port();
@@ -511,7 +459,7 @@ fn every_subcommand_reports_failures_as_json_with_its_exit_code() {
 /// log lines or colour codes; a refused discovery is a network failure (exit 3).
 #[test]
 fn network_failures_exit_3_with_one_clean_line() {
-    let env = Env::new();
+    let env = Cli::new();
     let key = env.key_file();
     let issuer = format!("http://127.0.0.1:{}", refused_port());
     let out = env.run(&[
@@ -538,7 +486,7 @@ fn network_failures_exit_3_with_one_clean_line() {
 /// A reader that goes away (`| head -1`) ends the output quietly, not with a panic.
 #[test]
 fn a_closed_pipe_is_not_a_panic() {
-    let env = Env::new();
+    let env = Cli::new();
     let mut child = Command::new(BIN)
         .args(["keygen", "--type", "p256"])
         .env("TOKEN_INSPECTOR_CONFIG_DIR", env.dir.path())
@@ -586,7 +534,7 @@ fn canaries_appear_only_in_curl() {
         .block_on(Sandbox::start(SandboxConfig::default()))
         .unwrap();
     let issuer = sandbox.issuer().to_owned();
-    let env = Env::new();
+    let env = Cli::new();
     let home = env.path("home");
     for d in ["home/.config", "home/.local/share", "home/.cache"] {
         std::fs::create_dir_all(env.path(d)).unwrap();

@@ -2,8 +2,6 @@
 //! discovery, PAR, authorize (auto-approve), token, refresh, introspect, revoke; and the
 //! command line's `exchange --auto-approve` against the same server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,16 +32,13 @@ fn transport() -> Transport {
 }
 
 async fn sandbox() -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        clients: vec![ClientRegistration {
-            client_id: CLIENT_ID.into(),
-            jwks: client_key().public_jwks(None, SigningAlg::PS256),
-            redirect_uris: vec![],
-        }],
-        ..SandboxConfig::default()
-    })
+    crate::support::bank::embedded(
+        SandboxConfig::default(),
+        CLIENT_ID,
+        client_key(),
+        SigningAlg::PS256,
+    )
     .await
-    .unwrap()
 }
 
 async fn discovered_profile(handle: &SandboxHandle) -> Profile {

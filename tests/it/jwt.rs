@@ -2,11 +2,6 @@
 //! header and claims exactly, numbers included) and end-to-end tests of
 //! `token-inspector decode` run as a real process.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use jsonwebtoken::{Algorithm, EncodingKey};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -149,32 +144,15 @@ proptest! {
 
 // ---------------------------------------------------------------- the binary
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use crate::support::cli::Run;
 
+/// `token-inspector decode ARGS` with `stdin` piped in and `env` set.
 fn run(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_token-inspector"));
-    cmd.arg("decode").args(args);
-    cmd.env_remove("TOKEN_INSPECTOR_SECRET");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(pipe);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let dir = tempfile::tempdir().unwrap();
+    let args: Vec<&str> = std::iter::once("decode")
+        .chain(args.iter().copied())
+        .collect();
+    crate::support::cli::run_with(dir.path(), &args, stdin, env)
 }
 
 fn json_out(r: &Run) -> Value {

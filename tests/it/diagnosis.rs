@@ -3,81 +3,19 @@
 //! diagnosis in `--json` judged `likely` where the evidence points and `ruled_out`
 //! where it is clean, and the human output's "Why?" section.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
-
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_token-inspector");
-
-struct Sandbox {
-    child: Child,
-    issuer: String,
-    /// The local CA (with --tls).
-    ca_pem: Option<String>,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `mock-server --json` on a free port with these flags; the issuer and the local CA
-/// from its first line.
-fn sandbox(args: &[&str]) -> Sandbox {
-    let mut child = Command::new(BIN)
-        .arg("mock-server")
-        .arg("--json")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready: Value = serde_json::from_str(&lines.next().expect("a ready line").unwrap()).unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    Sandbox {
-        child,
-        issuer: ready["issuer"].as_str().unwrap().to_owned(),
-        ca_pem: ready["ca_pem"].as_str().map(str::to_owned),
-    }
-}
+use crate::support::bank::{MockServer, approve_blocking};
+use crate::support::cli::{code_and_json as json_of, keypair as keygen, run_in as run};
 
 /// A P-256 key and its JWKS (kid: the RFC 7638 thumbprint), made by `keygen`.
 fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(format!("{name}.pem"));
-    let jwks = dir.join(format!("{name}.jwks.json"));
-    let out = run(
-        dir,
-        &[
-            "keygen",
-            "--type",
-            "p256",
-            "--out",
-            key.to_str().unwrap(),
-            "--jwks-out",
-            jwks.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{out:?}");
-    (key, jwks)
+    keygen(dir, name, "p256")
 }
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("TOKEN_INSPECTOR_CONFIG_DIR", dir)
-        .env_remove("TOKEN_INSPECTOR_CLIENT_SECRET")
-        .output()
-        .unwrap()
-}
-
-fn exchange(dir: &Path, bank: &Sandbox, key: &Path, extra: &[&str]) -> (i32, Value) {
+fn exchange(dir: &Path, bank: &MockServer, key: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec![
         "exchange",
         "--grant",
@@ -117,7 +55,7 @@ fn aud_and_an_unregistered_key_are_diagnosed_against_the_sandbox() {
     let (key, jwks) = keypair(dir.path(), "client");
     let (stray, _) = keypair(dir.path(), "stray");
     let client = format!("tpp={}", jwks.display());
-    let bank = sandbox(&["--client", &client]);
+    let bank = MockServer::start(&["--client", &client]);
     let jwks_arg = jwks.to_str().unwrap();
 
     // A good request: 200, no diagnosis.
@@ -168,7 +106,7 @@ fn a_bank_clock_behind_ours_is_diagnosed() {
     let dir = tempfile::tempdir().unwrap();
     let (key, jwks) = keypair(dir.path(), "client");
     let client = format!("tpp={}", jwks.display());
-    let bank = sandbox(&["--client", &client, "--clock-offset", "-120"]);
+    let bank = MockServer::start(&["--client", &client, "--clock-offset", "-120"]);
     let (code, bad) = exchange(dir.path(), &bank, &key, &[]);
     assert_eq!(code, 1, "{bad:#}");
     let description = bad["response"]["body"]["error_description"]
@@ -209,12 +147,7 @@ fn a_bank_clock_behind_ours_is_diagnosed() {
 
 /// The sandbox's consent page approved without a browser: the redirect it answers.
 fn approve(authorization_url: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{redirect_url}"])
-        .arg(format!("{authorization_url}&auto_approve=true"))
-        .output()
-        .unwrap();
-    let url = String::from_utf8(out.stdout).unwrap();
+    let url = approve_blocking(authorization_url, None);
     assert!(url.contains("code="), "{url:?}");
     url
 }
@@ -228,7 +161,7 @@ fn the_history_remembers_codes_and_challenges_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (key, jwks) = keypair(dir.path(), "client");
     let client = format!("tpp={}", jwks.display());
-    let bank = sandbox(&["--client", &client]);
+    let bank = MockServer::start(&["--client", &client]);
     let redirect_uri = format!("{}/callback", bank.issuer);
     let client_flags = [
         "--issuer",
@@ -373,8 +306,8 @@ fn the_history_remembers_codes_and_challenges_across_runs() {
 }
 
 /// As [`sandbox`], with its local CA (with --tls) written to a file in `dir`.
-fn sandbox_json(dir: &Path, args: &[&str]) -> (Sandbox, Option<PathBuf>) {
-    let bank = sandbox(args);
+fn sandbox_json(dir: &Path, args: &[&str]) -> (MockServer, Option<PathBuf>) {
+    let bank = MockServer::start(args);
     let ca = bank.ca_pem.as_ref().map(|pem| {
         let path = dir.join(format!("ca-{}.pem", bank.child.id()));
         std::fs::write(&path, pem).unwrap();
@@ -383,20 +316,8 @@ fn sandbox_json(dir: &Path, args: &[&str]) -> (Sandbox, Option<PathBuf>) {
     (bank, ca)
 }
 
-/// The JSON a command printed on stdout (a failure's too), and its exit code.
-fn json_of(out: &Output) -> (i32, Value) {
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), json)
-}
-
 /// The client's flags for `authorize`/`exchange --auto-approve` against `bank`.
-fn client_flags<'a>(bank: &'a Sandbox, key: &'a Path, redirect_uri: &'a str) -> Vec<&'a str> {
+fn client_flags<'a>(bank: &'a MockServer, key: &'a Path, redirect_uri: &'a str) -> Vec<&'a str> {
     vec![
         "--issuer",
         &bank.issuer,
@@ -689,7 +610,7 @@ fn certificates_refused_at_the_handshake() {
 
     // The handshake fails on the token request itself: no discovery before it.
     let token_endpoint = format!("{}/token", bank.issuer);
-    let exchange = |dir: &Path, bank: &Sandbox, key: &Path, extra: &[&str]| {
+    let exchange = |dir: &Path, bank: &MockServer, key: &Path, extra: &[&str]| {
         exchange(
             dir,
             bank,
@@ -893,18 +814,8 @@ async fn embedded_bank(
     config: token_inspector::sandbox::SandboxConfig,
 ) -> EmbeddedBank {
     use token_inspector::jose::keys::{KeyType, PrivateKey, SigningAlg};
-    use token_inspector::sandbox::{ClientRegistration, Sandbox as Embedded};
     let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
-    let bank = Embedded::start(token_inspector::sandbox::SandboxConfig {
-        clients: vec![ClientRegistration {
-            client_id: "tpp".into(),
-            jwks: key.public_jwks(None, SigningAlg::ES256),
-            redirect_uris: Vec::new(),
-        }],
-        ..config
-    })
-    .await
-    .unwrap();
+    let bank = crate::support::bank::embedded(config, "tpp", &key, SigningAlg::ES256).await;
     let issuer = bank.issuer().to_owned();
     let mut profile = token_inspector::storage::profile::Profile::new(name, &issuer);
     profile.client_id = "tpp".into();

@@ -7,8 +7,6 @@
 //!
 //! The load test is a separate client process: `examples/sandbox_load.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-
 use std::sync::OnceLock;
 use std::time::Duration;
 

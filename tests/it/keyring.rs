@@ -3,8 +3,6 @@
 //! gnome-keyring on a private D-Bus session, and the kernel keyring in a fresh session
 //! keyring.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-
 use token_inspector::secret::Secret;
 #[cfg(target_os = "linux")]
 use token_inspector::storage::secret_store::KernelKeyringStore;
@@ -68,16 +66,26 @@ fn absent_keychain_is_reported() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
-    let status = std::process::Command::new(exe)
-        .args(["--exact", "absent_keychain_is_reported", "--nocapture"])
+    // This test's own name in the test binary (`keyring::absent_keychain_is_reported`).
+    let name = format!(
+        "{}::absent_keychain_is_reported",
+        module_path!()
+            .split_once("::")
+            .map_or(module_path!(), |(_, m)| m)
+    );
+    let out = std::process::Command::new(exe)
+        .args(["--exact", &name, "--nocapture"])
         .env("TI_CHILD_ABSENT_KEYCHAIN", "1")
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent/token-inspector-test-bus",
         )
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // The child ran this test, not nothing.
+    assert!(stdout.contains("1 passed"), "{stdout}");
 }
 
 /// A key stored in one login session is read in the next (same user). Run twice by

@@ -3,8 +3,6 @@
 //! servers are slow, refusing, non-JSON and oversized; and the curl export, pasted into
 //! bash, sends the same request as the direct send.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;

@@ -3,9 +3,6 @@
 //! the embedded sandbox, copying curl, the JWT panel, the keychain fallback, and a slow
 //! server that must leave the UI responsive and cancellable.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test and bench code: a failed unwrap is a failed run
-#![cfg(feature = "gui")]
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,17 @@
+//! The integration tests, one crate (one link on a 2-core machine): the command line
+//! run as a user runs it, the core against servers over loopback, the app driven by
+//! label, the keychain stores. What they share is in [`support`].
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
+
+mod cli;
+mod diagnosis;
+mod exchange;
+mod flow;
+mod front_channel;
+#[cfg(feature = "gui")]
+mod gui;
+mod jwt;
+mod keyring;
+mod sandbox;
+mod support;
