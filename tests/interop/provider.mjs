@@ -165,6 +165,27 @@ const configuration = {
         allowReplay: false,
       }
       : { enabled: false },
+    // In the DPoP run the provider takes Open Finance Malaysia consents as rich
+    // authorization requests (RFC 9396) and lists the type in its discovery: a client
+    // must not send one it was not asked to.
+    richAuthorizationRequests: dpop
+      ? {
+        enabled: true,
+        types: {
+          'urn:openfinance-ml:account-access-consent:v1.2': { validate() {} },
+        },
+        authorizationDetailsForGrantSource(ctx) {
+          const given = ctx.oidc.params.authorization_details;
+          return given ? JSON.parse(given) : [];
+        },
+        authorizationDetailsForAccessToken(_ctx, _token, source) {
+          return source?.rar ?? [];
+        },
+        authorizationDetailsForIntrospection(_ctx, token) {
+          return token.rar ?? [];
+        },
+      }
+      : { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },

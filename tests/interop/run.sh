@@ -360,6 +360,10 @@ ok "client_credentials token bound to the DPoP key (jkt)"
 authorize_listen " (DPoP)" dpop-out.json dpop-err.txt dpop-browser "$DPOP_REDIRECT_URI" \
   --dpop --call "$USERINFO"
 check "DPoP authorization code exchanged (200)" dpop-out.json '.response.status == 200' dpop-err.txt
+check "DPoP discovery lists the Malaysia consent type (RAR)" dpop-discovery.json \
+  '.authorization_details_types_supported | index("urn:openfinance-ml:account-access-consent:v1.2") != null'
+check "no consent invented: the request object carries no authorization_details" dpop-out.json \
+  '.authorization.request_object.claims | has("authorization_details") | not' dpop-err.txt
 check "DPoP authorization code token_type DPoP" dpop-out.json \
   '.response.body.token_type == "DPoP"' dpop-err.txt
 check "PAR carried a DPoP proof (htm POST, htu the PAR endpoint) and was accepted (201)" dpop-out.json \
