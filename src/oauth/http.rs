@@ -102,11 +102,12 @@ impl HttpResponse {
 /// How far the server's clock is ahead of ours (negative: behind), read from its `Date`
 /// header (RFC 9110 §6.6.1; whole seconds) against `now`.
 pub fn clock_skew_secs(response: &HttpResponse, now: std::time::SystemTime) -> Option<i64> {
-    let date = httpdate::parse_http_date(response.header("date")?).ok()?;
-    Some(match date.duration_since(now) {
-        Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
-        Err(behind) => -i64::try_from(behind.duration().as_secs()).unwrap_or(i64::MAX),
-    })
+    let server = response.server_time()?;
+    let ours = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok()?,
+        Err(before) => -i64::try_from(before.duration().as_secs()).ok()?,
+    };
+    server.checked_sub(ours)
 }
 
 /// A `WWW-Authenticate` challenge: its scheme (`Bearer`, `DPoP`) and its auth-params
