@@ -37,14 +37,7 @@ impl App {
                     }
                     n += 1;
                 };
-                let profile = Profile::new(&name, "https://");
-                self.worker.send(Command::SaveProfile {
-                    profile,
-                    previous_name: None,
-                    select: true,
-                });
-                self.state.persisted.selected_profile = Some(name);
-                self.state.persisted.tab = Tab::Client;
+                self.create_profile(Profile::new(&name, "https://"));
             }
             Action::NewFromPreset(id) => self.new_from_preset(id),
             Action::SetConsent(text) => {
@@ -237,13 +230,18 @@ impl App {
                 "Created from the {} preset (v{}). Fill in your client_id and redirect_uri, import the signing key and the transport certificate. Assertion aud: {}.",
                 preset.name, preset.version, preset.aud_note
             )));
-            self.worker.send(Command::SaveProfile {
-                profile,
-                previous_name: None,
-                select: true,
-            });
-            self.state.persisted.selected_profile = Some(name);
-            self.state.persisted.tab = Tab::Client;
+            self.create_profile(profile);
         }
+    }
+
+    /// Saves a new profile, selects it and opens the Client panel on it.
+    fn create_profile(&mut self, profile: Profile) {
+        self.state.persisted.selected_profile = Some(profile.name.clone());
+        self.state.persisted.tab = Tab::Client;
+        self.worker.send(Command::SaveProfile {
+            profile,
+            previous_name: None,
+            select: true,
+        });
     }
 }

@@ -5,7 +5,9 @@
 use base64::Engine as _;
 
 use crate::oauth::assertion::{self, AssertionSettings, JWT_BEARER};
-use crate::oauth::request::model::{BuildError, ClientSecrets, RequestModel, header, param};
+use crate::oauth::request::model::{
+    BuildError, ClientSecrets, RequestModel, header, insert_before_accept, param,
+};
 use crate::storage::profile::{AuthMethod, Profile};
 
 /// Adds client authentication to a model (RFC 6749 §2.3, RFC 7523 §2.2, RFC 8705 §2).
@@ -67,14 +69,7 @@ pub(super) fn add_client_auth(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(pair)
             );
-            let at = model
-                .headers
-                .iter()
-                .position(|h| h.name == "Accept")
-                .unwrap_or(model.headers.len());
-            model
-                .headers
-                .insert(at, header("Authorization", value, true));
+            insert_before_accept(&mut model.headers, header("Authorization", value, true));
         }
         AuthMethod::ClientSecretPost => {
             let secret = secrets.client_secret.as_ref().ok_or_else(|| {

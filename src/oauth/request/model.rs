@@ -306,6 +306,16 @@ pub fn header(name: &str, value: impl Into<String>, secret: bool) -> Header {
     }
 }
 
+/// Puts a header before `Accept` (the seed's order: what the request adds comes before
+/// `Accept` and `User-Agent`), or last when there is no `Accept`.
+pub(super) fn insert_before_accept(headers: &mut Vec<Header>, new: Header) {
+    let at = headers
+        .iter()
+        .position(|h| h.name == "Accept")
+        .unwrap_or(headers.len());
+    headers.insert(at, new);
+}
+
 /// Starts a model with the common headers, in the seed's order.
 pub(super) fn base_model(
     kind: RequestKind,
@@ -358,11 +368,7 @@ pub(super) fn base_model(
         } else if let Some(h) = headers.iter_mut().find(|h| same(h)) {
             h.value = field(value.to_owned(), false);
         } else {
-            let at = headers
-                .iter()
-                .position(|h| h.name == "Accept")
-                .unwrap_or(headers.len());
-            headers.insert(at, header(name, value, false));
+            insert_before_accept(&mut headers, header(name, value, false));
         }
     }
     let tls = &profile.tls;

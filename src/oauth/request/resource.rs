@@ -4,7 +4,7 @@
 
 use crate::oauth::request::model::{
     BuildError, FieldValue, RequestKind, RequestModel, RequestOptions, base_model, header,
-    required_url,
+    insert_before_accept, required_url,
 };
 use crate::secret::Secret;
 use crate::storage::profile::Profile;
@@ -30,14 +30,7 @@ pub fn attach_dpop(
     model
         .headers
         .retain(|h| !h.name.eq_ignore_ascii_case("DPoP"));
-    let at = model
-        .headers
-        .iter()
-        .position(|h| h.name == "Accept")
-        .unwrap_or(model.headers.len());
-    model
-        .headers
-        .insert(at, header("DPoP", proof.jwt.clone(), false));
+    insert_before_accept(&mut model.headers, header("DPoP", proof.jwt.clone(), false));
     model.dpop = Some(proof);
     Ok(())
 }
@@ -63,19 +56,8 @@ pub fn build_resource_request(
 
 /// Puts `Authorization: Bearer <token>` (a secret) before the `Accept` header.
 fn insert_bearer(model: &mut RequestModel, access_token: &Secret) {
-    let at = model
-        .headers
-        .iter()
-        .position(|h| h.name == "Accept")
-        .unwrap_or(model.headers.len());
-    model.headers.insert(
-        at,
-        header(
-            "Authorization",
-            format!("Bearer {}", access_token.expose()),
-            true,
-        ),
-    );
+    let bearer = format!("Bearer {}", access_token.expose());
+    insert_before_accept(&mut model.headers, header("Authorization", bearer, true));
 }
 
 /// Switches a resource call to the DPoP scheme with a proof bound to the token.
