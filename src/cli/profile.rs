@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::{Exit, InputError, output};
 use token_inspector::jose::keys::PrivateKey;
-use token_inspector::storage::profile::{Profile, ProfileStore};
+use token_inspector::storage::profile::ProfileStore;
 
 /// Arguments of `profile`.
 #[derive(Debug, Args)]
@@ -52,6 +52,9 @@ pub enum ProfileAction {
     Import {
         /// The TOML file.
         file: PathBuf,
+        /// Replace a profile of the same name (without it, import never overwrites).
+        #[arg(long)]
+        force: bool,
     },
     /// Export a profile as TOML (it holds no secrets, only keychain entry names).
     Export {
@@ -126,7 +129,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
-        ProfileAction::Import { file } => import(&store, &file, json),
+        ProfileAction::Import { file, force } => import(&store, &file, force, json),
         ProfileAction::ImportKey { name, file } => import_key(&store, &name, &file, json).await,
     }
 }
@@ -251,24 +254,31 @@ fn new_profile(store: &ProfileStore, wanted: NewProfile, json: bool) -> anyhow::
     Ok(Exit::Ok)
 }
 
-/// `profile import FILE`: a profile read, checked and saved.
-fn import(store: &ProfileStore, file: &std::path::Path, json: bool) -> anyhow::Result<Exit> {
+/// `profile import FILE`: a shared profile read as untrusted input (checked, its
+/// references to other profiles' keychain entries dropped, an overlong assertion
+/// lifetime lowered) and saved; an existing profile is replaced only with `--force`.
+fn import(
+    store: &ProfileStore,
+    file: &std::path::Path,
+    force: bool,
+    json: bool,
+) -> anyhow::Result<Exit> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
-    let profile = Profile::from_toml(&text, file).map_err(input)?;
-    let problems = profile.validate();
-    if !problems.is_empty() {
-        let list: Vec<String> = problems
-            .iter()
-            .map(|p| format!("{}: {p}", file.display()))
-            .collect();
-        return Err(InputError::new(list.join("; ")).into());
+    let shared = token_inspector::storage::profile::read_shared(&text, file).map_err(input)?;
+    let path = store.import(&shared, force).map_err(input)?;
+    let message = format!("imported {:?} into {}", shared.profile.name, path.display());
+    if json {
+        outln!(
+            "{}",
+            output::pretty(&serde_json::json!({ "done": message, "notes": shared.notes }))
+        );
+    } else {
+        for note in &shared.notes {
+            eprintln!("{note}");
+        }
+        outln!("{message}");
     }
-    let path = store.save(&profile).map_err(input)?;
-    done(
-        json,
-        &format!("imported {:?} into {}", profile.name, path.display()),
-    );
     Ok(Exit::Ok)
 }
 

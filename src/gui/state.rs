@@ -381,6 +381,9 @@ pub struct AppState {
     pub client_secret_input: Secret,
     /// The sidebar asks to confirm a delete.
     pub confirm_delete: bool,
+    /// An imported profile named like an existing one, waiting for the user to replace
+    /// the existing one or keep it.
+    pub pending_import: Option<crate::storage::profile::SharedProfile>,
     /// The key type "Generate key" makes (index into the panel's choices).
     pub keygen_choice: usize,
     /// The selected profile's client certificate, read.

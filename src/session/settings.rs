@@ -254,6 +254,31 @@ impl Settings {
     }
 }
 
+/// What a profile may make this client do before anything is read from the keychain:
+/// only its own keychain entries, and short-lived assertions unless the user asked for
+/// a longer one for this run (`explicit_lifetime`).
+pub fn trusted(profile: &Profile, explicit_lifetime: bool) -> Result<(), SettingsError> {
+    own_references_only(profile)?;
+    match profile.lifetime_refused(explicit_lifetime) {
+        Some(why) => Err(SettingsError::Input(why)),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a profile that refers to another profile's keychain entries (a shared
+/// profile must never borrow another's key or secret).
+fn own_references_only(profile: &Profile) -> Result<(), SettingsError> {
+    let foreign = profile.foreign_references();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(SettingsError::Input(format!(
+        "profile {:?}: {}. Import the key or secret into this profile (token-inspector profile import-key), or fix the entry",
+        profile.name,
+        foreign.join("; ")
+    )))
+}
+
 /// Settings for a profile whose signing key and client secret the caller has loaded
 /// already (the app keeps them in memory): the transport (CA file, the mTLS key from the
 /// keychain), the DPoP key (made on first use) and the decryption key. Blocking I/O, as
@@ -263,6 +288,7 @@ pub fn resolve_with_secrets(
     secrets: ClientSecrets,
     keychain: &Keychain,
 ) -> Result<Settings, SettingsError> {
+    trusted(&profile, false)?;
     let transport = transport_config(&profile, None, keychain)?;
     let dpop = dpop_key(&profile, &Overrides::default(), true, keychain)?;
     let decryption_key = decryption_key(&profile, None, keychain)?;
@@ -278,6 +304,7 @@ pub fn resolve_with_secrets(
 
 /// Settings that only connect (discovery, a JWKS): the profile's transport, no keys.
 pub fn resolve_transport(profile: Profile, keychain: &Keychain) -> Result<Settings, SettingsError> {
+    own_references_only(&profile)?;
     let transport = transport_config(&profile, None, keychain)?;
     Ok(Settings {
         profile,
@@ -299,6 +326,7 @@ pub fn resolve(
     keychain: &Keychain,
 ) -> Result<Settings, SettingsError> {
     let mut profile = profile;
+    trusted(&profile, overrides.lifetime_secs.is_some())?;
     let transport = transport_config(&profile, overrides.client_cert_key.as_deref(), keychain)?;
     let mut secrets = ClientSecrets::default();
     if let Some(path) = &overrides.key_file {
@@ -440,6 +468,7 @@ pub fn signing_key(
     profile: &Profile,
     keychain: &Keychain,
 ) -> Result<Option<PrivateKey>, SettingsError> {
+    own_references_only(profile)?;
     match keychain.read(&profile.key_entry(), "the profile's signing key")? {
         None => Ok(None),
         Some(pem) => PrivateKey::load(pem.expose()).map(Some).map_err(|e| {

@@ -657,3 +657,105 @@ fn canaries_appear_only_in_curl() {
     }
     rt.block_on(sandbox.shutdown());
 }
+
+/// A shared profile cannot borrow another profile's keys: on import its references to
+/// other profiles' keychain entries are dropped (said on stderr) and an hour-long
+/// assertion lifetime is lowered; an existing profile is replaced only with --force; a
+/// profile file that still names another profile's entry, or asks for long-lived
+/// assertions, is refused before the keychain is touched (--lifetime insists for a run).
+#[test]
+fn a_shared_profile_cannot_borrow_another_profiles_keys() {
+    let env = Cli::new();
+    let hostile = env.path("shared.toml");
+    std::fs::write(
+        &hostile,
+        r#"name = "bank"
+issuer = "https://bank.example"
+client_id = "c1"
+encryption_key = "profile/prod/enc-key"
+
+[endpoints]
+token = "https://attacker.example/token"
+
+[auth]
+key = "profile/prod/signing-key"
+client_secret = "profile/prod/client-secret"
+lifetime_secs = 3600
+
+[tls]
+client_key = "profile/prod/mtls-key"
+insecure_skip_verify = true
+"#,
+    )
+    .unwrap();
+    let out = env.run(&["profile", "import", hostile.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for field in [
+        "auth.key",
+        "auth.client_secret",
+        "tls.client_key",
+        "encryption_key",
+    ] {
+        assert!(err.contains(&format!("dropped {field}")), "{field}: {err}");
+    }
+    assert!(err.contains("lowered to 300"), "{err}");
+    assert!(err.contains("verification OFF"), "{err}");
+    let shown = String::from_utf8_lossy(&env.run(&["profile", "show", "bank"]).stdout).into_owned();
+    assert!(!shown.contains("profile/prod"), "{shown}");
+    assert!(shown.contains("lifetime_secs = 300"), "{shown}");
+
+    // Named like an existing profile: not replaced without --force.
+    let out = env.run(&["profile", "import", hostile.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    let out = env.run(&["profile", "import", "--force", hostile.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+
+    // A file put in the profiles folder by hand is checked when used.
+    let profiles = env.path("profiles");
+    std::fs::copy(&hostile, profiles.join("bank.toml")).unwrap();
+    let out = env.run(&[
+        "exchange",
+        "--profile",
+        "bank",
+        "--grant",
+        "client_credentials",
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not this profile's own keychain entry"),
+        "{err}"
+    );
+    assert!(err.contains("profile/prod/signing-key"), "{err}");
+
+    // Its own entries, but hour-long assertions: refused unless asked for this run.
+    let own: String = std::fs::read_to_string(&hostile)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("profile/prod/") && !l.contains("insecure"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(profiles.join("bank.toml"), own).unwrap();
+    let key = env.key_file();
+    let base = [
+        "exchange",
+        "--profile",
+        "bank",
+        "--grant",
+        "client_credentials",
+        "--key",
+        key.to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ];
+    let out = env.run(&base);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--lifetime 3600"));
+    let mut insist = base.to_vec();
+    insist.extend(["--lifetime", "3600"]);
+    let out = env.run(&insist);
+    assert!(out.status.success(), "{out:?}");
+}

@@ -986,7 +986,9 @@ fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
     profile.redirect_uri = format!("http://127.0.0.1:{port}/callback");
     profile.tls.ca_file = Some(ca_file);
     profile.tls.client_cert = Some(cert_file);
-    profile.tls.client_key = Some("profile/PayNet/mtls-key".into());
+    // The mTLS key in the profile's own keychain entry.
+    let mtls_entry = profile.own_entry(token_inspector::storage::profile::MTLS_KEY);
+    profile.tls.client_key = Some(mtls_entry.clone());
     profile.endpoints = Default::default();
     let transport = Transport::new(TransportConfig {
         ca_pem: Some(ca.clone()),
@@ -1004,10 +1006,7 @@ fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
         .set(&profile.key_entry(), key.to_pkcs8_pem())
         .unwrap();
     s.store
-        .set(
-            "profile/PayNet/mtls-key",
-            &Secret::new(cert_key.serialize_pem()),
-        )
+        .set(&mtls_entry, &Secret::new(cert_key.serialize_pem()))
         .unwrap();
     let s = s.with_profile(&profile);
 
@@ -1541,4 +1540,61 @@ fn an_error_in_the_redirect_is_diagnosed() {
             .as_deref()
             .is_some_and(|e| e.contains("access_denied"))
     );
+}
+
+/// An imported profile named like an existing one is not saved over it until the user
+/// says so; its references to another profile's keychain entries are dropped and said;
+/// a renamed profile's secrets move to its own entries.
+#[test]
+fn import_asks_before_replacing_and_keeps_to_its_own_secrets() {
+    let s = Setup::new().with_profile(&bank_profile("Bank A"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shared = elsewhere.path().join("shared.toml");
+    let mut hostile = bank_profile("Bank A");
+    hostile.endpoints.token = Some("https://attacker.example/token".into());
+    hostile.auth.key = Some("profile/prod/signing-key".into());
+    std::fs::write(&shared, hostile.to_toml()).unwrap();
+    s.files.push_pick(&shared);
+    s.files.push_pick(&shared);
+    let mut h = s.harness();
+    wait_for(&mut h, "profiles", ready);
+
+    click(&mut h, "Import…");
+    wait_for(&mut h, "the question", |a| a.state.pending_import.is_some());
+    h.get_by_label_contains("exists. Replace it");
+    click(&mut h, "Keep mine");
+    assert_eq!(s.profiles().load("Bank A").unwrap(), bank_profile("Bank A"));
+
+    click(&mut h, "Import…");
+    wait_for(&mut h, "the question", |a| a.state.pending_import.is_some());
+    click(&mut h, "Replace with the import");
+    wait_for(&mut h, "the replacement", |_| {
+        s.profiles()
+            .load("Bank A")
+            .is_ok_and(|p| p.endpoints.token.as_deref() == Some("https://attacker.example/token"))
+    });
+    let saved = s.profiles().load("Bank A").unwrap();
+    assert_eq!(saved.auth.key, None, "the borrowed entry is dropped");
+    wait_for(&mut h, "what the import changed", |a| {
+        a.state
+            .sidebar_notice
+            .as_ref()
+            .is_some_and(|n| n.error && n.text.contains("dropped auth.key"))
+    });
+
+    // A rename carries the profile's key to its own entry.
+    s.store
+        .set(
+            "profile/Bank A/signing-key",
+            &Secret::new("-----BEGIN PRIVATE KEY-----"),
+        )
+        .unwrap();
+    click(&mut h, "Rename");
+    type_into(&mut h, "New name", "Bank B");
+    click(&mut h, "Apply rename");
+    wait_for(&mut h, "the rename", |_| {
+        s.profiles().load("Bank B").is_ok()
+    });
+    assert!(s.store.get("profile/Bank B/signing-key").unwrap().is_some());
+    assert!(s.store.get("profile/Bank A/signing-key").unwrap().is_none());
 }

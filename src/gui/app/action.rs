@@ -29,6 +29,10 @@ pub enum Action {
     DeleteProfile,
     /// Import a TOML profile.
     ImportProfile,
+    /// Replace the existing profile with the imported one of the same name.
+    ReplaceWithImport,
+    /// Keep the existing profile; drop the imported one.
+    KeepExisting,
     /// Export the selected profile as TOML.
     ExportProfile,
     /// Save the selected profile.

@@ -318,6 +318,7 @@ impl App {
 
     fn handle_event(&mut self, event: Event) {
         match event {
+            Event::ImportConflict(shared) => self.state.pending_import = Some(*shared),
             Event::Notice(area, notice) => match area {
                 Area::Sidebar => self.state.sidebar_notice = Some(notice),
                 Area::Client => self.state.client_notice = Some(notice),
@@ -364,6 +365,8 @@ impl App {
             | Action::ConfirmRename
             | Action::DeleteProfile
             | Action::ImportProfile
+            | Action::ReplaceWithImport
+            | Action::KeepExisting
             | Action::ExportProfile
             | Action::SaveProfile
             | Action::RevertProfile => self.apply_profiles(action),

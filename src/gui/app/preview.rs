@@ -80,6 +80,9 @@ impl App {
                 _ => "this profile has no signing key: import one or press \"Generate key\" in the Client panel".to_owned(),
             });
         }
+        if let Some(why) = profile.lifetime_refused(false) {
+            return Err(why);
+        }
         let dpop = st.loaded_dpop_key();
         if profile.dpop && dpop.is_none() {
             return Err(match &st.dpop_key {

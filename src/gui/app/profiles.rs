@@ -59,13 +59,13 @@ impl App {
                     while self.state.profiles.iter().any(|q| q.name == name) {
                         name.push_str(" copy");
                     }
-                    copy.auth.key = Some(p.key_entry());
                     copy.name = name;
                     copy.local_sandbox = false;
-                    self.worker.send(Command::SaveProfile {
+                    // The copy keeps its secrets in its own entries (copied there).
+                    copy.own_references();
+                    self.worker.send(Command::DuplicateProfile {
+                        from: p.name.clone(),
                         profile: copy,
-                        previous_name: None,
-                        select: true,
                     });
                 }
             }
@@ -80,6 +80,19 @@ impl App {
                 }
             }
             Action::ImportProfile => self.worker.send(Command::ImportProfile),
+            Action::ReplaceWithImport => {
+                if let Some(shared) = self.state.pending_import.take() {
+                    self.worker.send(Command::ImportReplacing(Box::new(shared)));
+                }
+            }
+            Action::KeepExisting => {
+                if let Some(shared) = self.state.pending_import.take() {
+                    self.state.sidebar_notice = Some(Notice::info(format!(
+                        "kept your \"{}\"; the imported profile was not saved",
+                        shared.profile.name
+                    )));
+                }
+            }
             Action::ExportProfile => {
                 if let Some(p) = self.state.profile().cloned() {
                     self.worker.send(Command::ExportProfile { profile: p });
@@ -199,9 +212,9 @@ impl App {
             )));
         } else if new_name != p.name {
             let mut renamed = p.clone();
-            // The key stays where it is.
-            renamed.auth.key = Some(p.key_entry());
+            // The secrets move with it to its own entries (the worker moves them).
             renamed.name = new_name;
+            renamed.own_references();
             if let Some(l) = self.state.loaded_key().cloned() {
                 self.state.key = KeyState::Loaded(LoadedKey {
                     profile: renamed.name.clone(),

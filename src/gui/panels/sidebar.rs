@@ -70,8 +70,25 @@ fn profile_buttons(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Ac
     });
 }
 
-/// The rename box and the delete confirmation, when open.
+/// The rename box, the delete confirmation and the import's question, when open.
 fn rename_and_delete(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
+    if let Some(shared) = &state.pending_import {
+        ui.label(
+            RichText::new(format!(
+                "A profile named \"{}\" exists. Replace it with the imported one?",
+                shared.profile.name
+            ))
+            .color(error_color(ui)),
+        );
+        ui.horizontal(|ui| {
+            if ui.button("Replace with the import").clicked() {
+                actions.push(Action::ReplaceWithImport);
+            }
+            if ui.button("Keep mine").clicked() {
+                actions.push(Action::KeepExisting);
+            }
+        });
+    }
     if let Some(name) = state.rename.as_mut() {
         ui.horizontal(|ui| {
             let l = ui.label("New name");

@@ -48,9 +48,20 @@ impl Inner {
                 profile,
                 previous_name,
                 select,
-            } => self.save_profile(profile, previous_name, select),
+            } => {
+                if let Some(old) = previous_name.as_deref().filter(|o| *o != profile.name) {
+                    // A renamed profile's secrets move to its own entries.
+                    self.carry_secrets(old, &profile.name, true).await;
+                }
+                self.save_profile(profile, previous_name, select)
+            }
+            Command::DuplicateProfile { from, profile } => {
+                self.carry_secrets(&from, &profile.name, false).await;
+                self.save_profile(profile, None, true)
+            }
             Command::DeleteProfile { profile } => self.delete_profile(profile).await,
             Command::ImportProfile => self.import_profile().await,
+            Command::ImportReplacing(shared) => self.import_shared(*shared, true),
             Command::ExportProfile { profile } => self.export_profile(profile).await,
             Command::LoadKey { profile } => self.load_keys(profile).await,
             Command::LoadDpopKey { profile } => self.load_dpop_key(&profile).await,

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::{Area, Event, Inner};
 use crate::gui::state::Notice;
-use crate::storage::profile::Profile;
+use crate::storage::profile::{Profile, ProfileError, SharedProfile, read_shared};
 
 impl Inner {
     pub(super) fn list_profiles(&self) {
@@ -55,14 +55,35 @@ impl Inner {
         }
     }
 
+    /// Imports a shared profile as untrusted input ([`read_shared`]): one of the same
+    /// name is never replaced without asking.
     pub(super) async fn import_profile(&self) {
         match self.read_picked("Import a profile (TOML)").await {
             Ok(None) => {}
-            Ok(Some((path, text))) => match Profile::from_toml(&text, &path) {
-                Ok(profile) => self.save_profile(profile, None, true),
+            Ok(Some((path, text))) => match read_shared(&text, &path) {
+                Ok(shared) => self.import_shared(shared, false),
                 Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
             },
             Err(e) => self.notice(Area::Sidebar, Notice::error(format!("{e:#}"))),
+        }
+    }
+
+    /// Saves an imported profile (over one of the same name only when `replace`), and
+    /// says what the import changed.
+    pub(super) fn import_shared(&self, shared: SharedProfile, replace: bool) {
+        match self.profiles.import(&shared, replace) {
+            Ok(_) => {
+                self.emit(Event::ProfileSaved {
+                    profile: Box::new(shared.profile.clone()),
+                    previous_name: None,
+                    select: true,
+                });
+                if !shared.notes.is_empty() {
+                    self.notice(Area::Sidebar, Notice::error(shared.notes.join("\n")));
+                }
+            }
+            Err(ProfileError::Exists(_)) => self.emit(Event::ImportConflict(Box::new(shared))),
+            Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
         }
     }
 

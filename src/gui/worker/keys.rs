@@ -168,6 +168,51 @@ impl Inner {
         });
     }
 
+    /// Copies (or, for a rename, moves) a profile's secrets to another profile's own
+    /// keychain entries: a profile uses only its own entries.
+    pub(super) async fn carry_secrets(&self, from: &str, to: &str, remove: bool) {
+        use crate::storage::profile::{
+            CLIENT_SECRET, DECRYPTION_KEY, DPOP_KEY, MTLS_KEY, SIGNING_KEY,
+        };
+        let Ok(store) = self.store() else {
+            return;
+        };
+        let (from, to) = (from.to_owned(), to.to_owned());
+        let carried = self
+            .blocking(
+                move || -> Result<(), crate::storage::secret_store::SecretStoreError> {
+                    for what in [
+                        SIGNING_KEY,
+                        CLIENT_SECRET,
+                        MTLS_KEY,
+                        DECRYPTION_KEY,
+                        DPOP_KEY,
+                    ] {
+                        let old = secret_store::entry_name(&from, what);
+                        if let Some(secret) = store.get(&old)? {
+                            store.set(&secret_store::entry_name(&to, what), &secret)?;
+                            if remove {
+                                store.delete(&old)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .await;
+        let problem = match carried {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => format!("{e:#}"),
+        };
+        self.notice(
+            Area::Client,
+            Notice::error(format!(
+                "the profile's secrets could not be carried to its new keychain entries ({problem}): import its key again"
+            )),
+        );
+    }
+
     pub(super) async fn store_client_secret(&self, profile: Profile, secret: Secret) {
         let entry = profile.client_secret_entry();
         let result = self

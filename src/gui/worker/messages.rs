@@ -16,7 +16,7 @@ use crate::oauth::redirect::AuthorizationResponse;
 use crate::oauth::request::{ClientSecrets, RequestModel};
 use crate::secret::Secret;
 use crate::session::{AuthorizationContext, Redirect, TokenRequest};
-use crate::storage::profile::Profile;
+use crate::storage::profile::{Profile, SharedProfile};
 
 /// Which panel an in-place message belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +50,13 @@ pub enum Command {
         /// Select it once saved.
         select: bool,
     },
+    /// Save a copy of a profile, its secrets copied to the copy's own keychain entries.
+    DuplicateProfile {
+        /// The original's name.
+        from: String,
+        /// The copy.
+        profile: Profile,
+    },
     /// Delete a profile file and its signing key entry.
     DeleteProfile {
         /// The profile.
@@ -57,6 +64,8 @@ pub enum Command {
     },
     /// Pick a TOML file and read a profile from it.
     ImportProfile,
+    /// Save an imported profile over the one of the same name (the user agreed).
+    ImportReplacing(Box<SharedProfile>),
     /// Pick a place and write the profile as TOML.
     ExportProfile {
         /// The profile.
@@ -240,6 +249,8 @@ pub enum Event {
     },
     /// A message for a panel.
     Notice(Area, Notice),
+    /// An imported profile has the name of an existing one: the user decides.
+    ImportConflict(Box<SharedProfile>),
     /// The profile's DPoP key (RFC 9449), loaded (or made) when the profile uses DPoP.
     DpopKey {
         /// The profile name.

@@ -142,6 +142,23 @@ pub struct Endpoints {
     pub consent: Option<String>,
 }
 
+/// The longest client assertion a profile may ask for without the user saying so for
+/// the run: ten minutes, the limit of the `assertion.lifetime_too_long` finding (servers
+/// commonly refuse assertions that live longer than 5–10 minutes; the presets use 300 s,
+/// the seed 310 s).
+pub const MAX_ASSERTION_LIFETIME_SECS: u32 = 600;
+
+/// The keychain entry kinds of a profile (`profile/<name>/<kind>`).
+pub const SIGNING_KEY: &str = "signing-key";
+/// The client secret's entry kind.
+pub const CLIENT_SECRET: &str = "client-secret";
+/// The mTLS private key's entry kind.
+pub const MTLS_KEY: &str = "mtls-key";
+/// The decryption key's entry kind (encrypted answers).
+pub const DECRYPTION_KEY: &str = "enc-key";
+/// The DPoP key's entry kind (made on first use).
+pub const DPOP_KEY: &str = "dpop-key";
+
 /// Client authentication settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -338,13 +355,105 @@ impl Profile {
         self.auth
             .key
             .clone()
-            .unwrap_or_else(|| crate::storage::secret_store::entry_name(&self.name, "signing-key"))
+            .unwrap_or_else(|| self.own_entry(SIGNING_KEY))
     }
 
     /// The keychain entry for the client secret (set or default).
     pub fn client_secret_entry(&self) -> String {
-        self.auth.client_secret.clone().unwrap_or_else(|| {
-            crate::storage::secret_store::entry_name(&self.name, "client-secret")
+        self.auth
+            .client_secret
+            .clone()
+            .unwrap_or_else(|| self.own_entry(CLIENT_SECRET))
+    }
+
+    /// The keychain entry this profile keeps a secret of kind `what` in
+    /// (`profile/<name>/<what>`): the only entries it may refer to.
+    pub fn own_entry(&self, what: &str) -> String {
+        crate::storage::secret_store::entry_name(&self.name, what)
+    }
+
+    /// The keychain references this profile holds: the field, the entry it names, and
+    /// the entry it must be (its own).
+    pub fn keychain_references(&self) -> Vec<(&'static str, &str, String)> {
+        [
+            ("auth.key", &self.auth.key, SIGNING_KEY),
+            (
+                "auth.client_secret",
+                &self.auth.client_secret,
+                CLIENT_SECRET,
+            ),
+            ("tls.client_key", &self.tls.client_key, MTLS_KEY),
+            ("encryption_key", &self.encryption_key, DECRYPTION_KEY),
+        ]
+        .into_iter()
+        .filter_map(|(field, value, what)| {
+            let value = value.as_deref()?;
+            Some((field, value, self.own_entry(what)))
+        })
+        .collect()
+    }
+
+    /// The references to entries that are not this profile's own: another profile's
+    /// key or secret, which a shared profile must never make this client use.
+    pub fn foreign_references(&self) -> Vec<String> {
+        self.keychain_references()
+            .into_iter()
+            .filter(|(_, value, own)| value != own)
+            .map(|(field, value, own)| {
+                format!(
+                    "{field} = {value:?} is not this profile's own keychain entry ({own:?}): a profile uses only its own entries (profile/<its name>/…)"
+                )
+            })
+            .collect()
+    }
+
+    /// Drops the references to other profiles' entries; one message per dropped field.
+    pub fn drop_foreign_references(&mut self) -> Vec<String> {
+        let messages = self.foreign_references();
+        let name = self.name.clone();
+        let own = |what: &str| crate::storage::secret_store::entry_name(&name, what);
+        for (slot, what) in [
+            (&mut self.auth.key, SIGNING_KEY),
+            (&mut self.auth.client_secret, CLIENT_SECRET),
+            (&mut self.tls.client_key, MTLS_KEY),
+            (&mut self.encryption_key, DECRYPTION_KEY),
+        ] {
+            if slot.as_deref().is_some_and(|v| v != own(what)) {
+                *slot = None;
+            }
+        }
+        messages
+            .into_iter()
+            .map(|m| format!("dropped {m}"))
+            .collect()
+    }
+
+    /// Points every keychain reference at this profile's own entry (after a rename or a
+    /// copy, once the secrets were moved or copied there).
+    pub fn own_references(&mut self) {
+        let name = self.name.clone();
+        let own = |what: &str| crate::storage::secret_store::entry_name(&name, what);
+        for (slot, what) in [
+            (&mut self.auth.key, SIGNING_KEY),
+            (&mut self.auth.client_secret, CLIENT_SECRET),
+            (&mut self.tls.client_key, MTLS_KEY),
+            (&mut self.encryption_key, DECRYPTION_KEY),
+        ] {
+            if slot.is_some() {
+                *slot = Some(own(what));
+            }
+        }
+    }
+
+    /// Why this profile's assertion lifetime is refused, when it is: above
+    /// [`MAX_ASSERTION_LIFETIME_SECS`] (FAPI wants client assertions short-lived;
+    /// RFC 7523 §3), unless the user asked for it for this run (`explicit`).
+    pub fn lifetime_refused(&self, explicit: bool) -> Option<String> {
+        let lifetime = self.auth.lifetime_secs;
+        (lifetime > MAX_ASSERTION_LIFETIME_SECS && !explicit).then(|| {
+            format!(
+                "the profile asks for client assertions that live {lifetime} s; FAPI wants them short-lived (at most {MAX_ASSERTION_LIFETIME_SECS} s here; the presets use 300 s): lower auth.lifetime_secs, or give --lifetime {lifetime} to insist for one run"
+            )
         })
     }
 
@@ -487,6 +596,60 @@ pub enum ProfileError {
     /// No config directory on this system.
     #[error("no configuration directory could be found for this user")]
     NoConfigDir,
+    /// A profile file whose fields are wrong.
+    #[error("{}: {}", path.display(), problems.join("; "))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Each problem, naming its field.
+        problems: Vec<String>,
+    },
+    /// Importing would replace a profile of the same name.
+    #[error(
+        "a profile named {0:?} exists already: importing would replace it (give --force to replace it, or rename the profile in the file)"
+    )]
+    Exists(String),
+}
+
+/// A profile someone shared, read as untrusted input and made safe to keep.
+#[derive(Clone, Debug)]
+pub struct SharedProfile {
+    /// The profile, as it will be saved.
+    pub profile: Profile,
+    /// What was changed or deserves a warning, one line each.
+    pub notes: Vec<String>,
+}
+
+/// Reads a shared profile file: parsed and validated; references to another profile's
+/// keychain entries dropped (a shared file must never make this client sign with, or
+/// send, another profile's key or secret); an assertion lifetime above the limit lowered
+/// to the preset's (or 300 s); TLS verification switched off, said.
+pub fn read_shared(text: &str, path: &Path) -> Result<SharedProfile, ProfileError> {
+    let mut profile = Profile::from_toml(text, path)?;
+    let problems = profile.validate();
+    if !problems.is_empty() {
+        return Err(ProfileError::Invalid {
+            path: path.to_owned(),
+            problems,
+        });
+    }
+    let mut notes = profile.drop_foreign_references();
+    if profile.lifetime_refused(false).is_some() {
+        let lowered = crate::storage::presets::for_profile(&profile)
+            .map_or(300, |p| p.assertion_lifetime_secs)
+            .min(MAX_ASSERTION_LIFETIME_SECS);
+        notes.push(format!(
+            "auth.lifetime_secs = {} lowered to {lowered}: FAPI wants client assertions short-lived (at most {MAX_ASSERTION_LIFETIME_SECS} s)",
+            profile.auth.lifetime_secs
+        ));
+        profile.auth.lifetime_secs = lowered;
+    }
+    if profile.tls.insecure_skip_verify {
+        notes.push(
+            "WARNING: this profile turns TLS certificate verification OFF (tls.insecure_skip_verify = true): anyone on the network can read and change its requests".into(),
+        );
+    }
+    Ok(SharedProfile { profile, notes })
 }
 
 /// The directory of profile files.
@@ -584,15 +747,27 @@ impl ProfileStore {
         })?;
         let path = self.path_for(&profile.name);
         let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, profile.to_toml()).map_err(|source| ProfileError::Io {
-            path: tmp.clone(),
-            source,
+        write_owner_only(&tmp, profile.to_toml().as_bytes()).map_err(|source| {
+            ProfileError::Io {
+                path: tmp.clone(),
+                source,
+            }
         })?;
         std::fs::rename(&tmp, &path).map_err(|source| ProfileError::Io {
             path: path.clone(),
             source,
         })?;
         Ok(path)
+    }
+
+    /// Saves a shared profile ([`read_shared`]); an existing profile of the same name is
+    /// replaced only when `replace` says so.
+    pub fn import(&self, shared: &SharedProfile, replace: bool) -> Result<PathBuf, ProfileError> {
+        let name = &shared.profile.name;
+        if !replace && (self.path_for(name).exists() || self.load(name).is_ok()) {
+            return Err(ProfileError::Exists(name.clone()));
+        }
+        self.save(&shared.profile)
     }
 
     /// Deletes a profile's file.
@@ -606,6 +781,26 @@ impl ProfileStore {
             Err(source) => Err(ProfileError::Io { path, source }),
         }
     }
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix): a profile names the
+/// client, its endpoints and its headers, which are not for every user of the machine.
+/// A file left by an earlier run is replaced, never followed through a symlink.
+fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
 }
 
 /// A file-name-safe stem for a profile name.
