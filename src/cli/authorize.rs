@@ -45,6 +45,10 @@ pub struct AuthorizeArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Redeem the code even when the redirect's state or iss is wrong (to test a bank's
+    /// own checks; by default such a code is never sent).
+    #[arg(long)]
+    pub force_redeem: bool,
     /// With --listen: call this API with the token once it came back (the JSON gains
     /// `call`).
     #[arg(long, value_name = "URL", requires = "listen")]
@@ -53,7 +57,11 @@ pub struct AuthorizeArgs {
 
 /// Runs `authorize`.
 pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
-    let mut session = args.client.session(args.json).await?;
+    let mut session = args
+        .client
+        .session(args.json)
+        .await?
+        .with_force_redeem(args.force_redeem);
     if args.jar {
         session.settings_mut().profile.request_object.signed = true;
     }
@@ -86,6 +94,9 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         Ok(started) => started,
         Err(failure) => return super::render::authorize_failed(failure, args.json),
     };
+    if let Some(catcher) = &catcher {
+        catcher.expect_state(&started.state);
+    }
     eprintln!("authorization_url: {}", started.authorization_url);
     if args.open
         && let Err(e) = open::that_detached(&started.authorization_url)
@@ -104,7 +115,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         );
     }
     let caught = catcher
-        .wait(Duration::from_secs(args.listen_timeout))
+        .wait(Duration::from_secs(args.listen_timeout), &started.state)
         .await
         .map_err(|e| super::Classified {
             kind: "timeout",
@@ -126,6 +137,10 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
                 .map_err(|e| InputError::new(e.to_string()))?;
             let extra = Some(("authorization", authorization));
             super::render::finish(&session, exchange, args.call.as_deref(), args.json, extra).await
+        }
+        Redirect::Rejected { findings } => {
+            super::render::warnings(&session);
+            Ok(super::render::redirect_rejected(&findings, args.json))
         }
         Redirect::Refused {
             error,

@@ -78,6 +78,10 @@ pub struct ExchangeArgs {
     /// One JSON object on stdout (request, response, decoded JWTs, findings).
     #[arg(long)]
     pub json: bool,
+    /// Redeem the code even when the redirect's state or iss is wrong (to test a bank's
+    /// own checks; by default such a code is never sent).
+    #[arg(long)]
+    pub force_redeem: bool,
     /// After a token came back, call this API with it (GET; Bearer or DPoP, the client
     /// certificate, an x-fapi-interaction-id); the JSON gains `call`.
     #[arg(long, value_name = "URL")]
@@ -90,7 +94,11 @@ fn input(msg: impl Into<String>) -> anyhow::Error {
 
 /// Runs `exchange`.
 pub async fn run(args: ExchangeArgs) -> anyhow::Result<Exit> {
-    let mut session = args.client.session(args.json).await?;
+    let mut session = args
+        .client
+        .session(args.json)
+        .await?
+        .with_force_redeem(args.force_redeem);
     let only_show = args.curl || args.curl_redacted;
     if let Some(jwks) = args.jwks.as_deref().filter(|_| !only_show) {
         session = session.with_issuer_jwks(issuer_jwks(jwks)?);
@@ -227,6 +235,14 @@ fn code_grant(
                     .unwrap_or_default()
             )));
         }
+        let blockers = redirect::redemption_blockers(&authorization.findings);
+        if !blockers.is_empty() && !args.force_redeem {
+            let why: Vec<&str> = blockers.iter().map(|f| f.message.as_str()).collect();
+            bail!(input(format!(
+                "--redirect-url: the code is not redeemed: {} (--force-redeem sends it anyway, to test the bank's own checks)",
+                why.join("; ")
+            )));
+        }
         if redirect_uri.is_empty()
             && let Some(base) = &parsed.redirect_base
         {
@@ -270,6 +286,9 @@ async fn auto_approve(args: &ExchangeArgs, session: &Session) -> anyhow::Result<
             request,
             authorization,
         } => Prepared::Ready(Box::new(request), Box::new(authorization)),
+        Redirect::Rejected { findings } => {
+            Prepared::Done(super::render::redirect_rejected(&findings, args.json))
+        }
         Redirect::Refused {
             error,
             description,

@@ -122,6 +122,33 @@ pub fn redirect_refused(
     Exit::ServerError
 }
 
+/// A redirect whose code must not be redeemed (its `state` or `iss` is wrong): the
+/// findings that stop it, on stderr or as JSON, and exit 2; nothing was sent.
+pub fn redirect_rejected(findings: &[token_inspector::checks::Finding], json: bool) -> Exit {
+    let blockers = token_inspector::oauth::redirect::redemption_blockers(findings);
+    let message = format!(
+        "the code was not redeemed: {} (--force-redeem sends it anyway, to test the bank's own checks)",
+        blockers
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if json {
+        outln!(
+            "{}",
+            output::pretty(&json!({
+                "error": {"kind": "redirect", "message": message},
+                "findings": findings,
+            }))
+        );
+    } else {
+        eprintln!("error: {message}");
+        outln!("{}", output::render_findings(findings));
+    }
+    Exit::Usage
+}
+
 /// The call for a reader.
 pub fn print_call(exchange: &Exchange) {
     outln!("\n── API call ──\n");

@@ -87,7 +87,15 @@ pub struct CaughtRedirect {
     pub received: Instant,
 }
 
-type Slot = Arc<Mutex<Option<oneshot::Sender<String>>>>;
+/// What the listener shares with its handler: where to send the redirect once, the
+/// path it arrives on, and the `state` it must carry (set when the authorization
+/// started).
+struct Listening {
+    slot: Mutex<Option<oneshot::Sender<String>>>,
+    path: String,
+    /// A plain mutex: set before the wait begins, read without awaiting.
+    expected_state: std::sync::Mutex<Option<String>>,
+}
 
 /// A listener on the redirect_uri, bound before the browser is sent to the bank.
 pub struct RedirectCatcher {
@@ -95,6 +103,7 @@ pub struct RedirectCatcher {
     redirect_uri: String,
     received: oneshot::Receiver<String>,
     shutdown: Option<oneshot::Sender<()>>,
+    listening: Arc<Listening>,
 }
 
 impl RedirectCatcher {
@@ -109,10 +118,14 @@ impl RedirectCatcher {
                 reason: e.to_string(),
             })?;
         let (tx, received) = oneshot::channel();
-        let slot: Slot = Arc::new(Mutex::new(Some(tx)));
+        let listening = Arc::new(Listening {
+            slot: Mutex::new(Some(tx)),
+            path: target.path.clone(),
+            expected_state: std::sync::Mutex::new(None),
+        });
         let app = axum::Router::new()
             .fallback(catch)
-            .with_state((slot, target.path.clone()));
+            .with_state(listening.clone());
         let (shutdown, stop) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -126,6 +139,7 @@ impl RedirectCatcher {
             redirect_uri: redirect_uri.trim().to_owned(),
             received,
             shutdown: Some(shutdown),
+            listening,
         })
     }
 
@@ -134,8 +148,24 @@ impl RedirectCatcher {
         &self.target
     }
 
-    /// Waits for the redirect (at most `timeout`), then stops listening.
-    pub async fn wait(mut self, timeout: Duration) -> Result<CaughtRedirect, LoopbackError> {
+    /// Takes only a redirect that carries `state` from now on: call it as soon as the
+    /// authorization's state is known, before the browser goes to the bank.
+    pub fn expect_state(&self, state: &str) {
+        if let Ok(mut slot) = self.listening.expected_state.lock() {
+            *slot = Some(state.to_owned());
+        }
+    }
+
+    /// Waits (at most `timeout`) for the redirect that carries `expected_state`, the
+    /// `state` of the authorization this client started, then stops listening. Any other
+    /// request on the path (another process, a web page guessing the port, a forged
+    /// code) is answered 400 and the wait goes on (RFC 6749 §10.12, RFC 8252 §8.9).
+    pub async fn wait(
+        mut self,
+        timeout: Duration,
+        expected_state: &str,
+    ) -> Result<CaughtRedirect, LoopbackError> {
+        self.expect_state(expected_state);
         let outcome = tokio::time::timeout(timeout, &mut self.received).await;
         if let Some(stop) = self.shutdown.take() {
             let _ = stop.send(());
@@ -169,12 +199,11 @@ impl Drop for RedirectCatcher {
     }
 }
 
-/// Answers the browser: the redirect path is caught (once), anything else is a 404.
-async fn catch(
-    State((slot, path)): State<(Slot, String)>,
-    OriginalUri(uri): OriginalUri,
-) -> Response {
-    if uri.path() != path {
+/// Answers the browser: the redirect with the expected `state` is caught (once); one on
+/// the path with another `state`, or none, is a 400 and the wait goes on; anything else
+/// (`/favicon.ico`) is a 404.
+async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): OriginalUri) -> Response {
+    if uri.path() != listening.path {
         return (StatusCode::NOT_FOUND, "not the redirect path").into_response();
     }
     let query = uri.query().unwrap_or_default();
@@ -187,6 +216,21 @@ async fn catch(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     };
+    let expected = listening.expected_state.lock().ok().and_then(|s| s.clone());
+    let state_matches = match (expected.as_deref(), get("state")) {
+        (Some(expected), Some(state)) => {
+            aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), state.as_bytes())
+                .is_ok()
+        }
+        _ => false,
+    };
+    if !state_matches {
+        let page = page(
+            "Not this authorization",
+            "This redirect does not carry the state of the authorization Token Inspector started, so it was not taken (a stale tab, another program, or a forged code). Token Inspector is still waiting for the bank's redirect.",
+        );
+        return (StatusCode::BAD_REQUEST, Html(page)).into_response();
+    }
     let page = match get("error") {
         Some(error) => page(
             "The bank did not authorize",
@@ -203,7 +247,7 @@ async fn catch(
             "Token Inspector received the code and is exchanging it. You can close this tab.",
         ),
     };
-    if let Some(tx) = slot.lock().await.take() {
+    if let Some(tx) = listening.slot.lock().await.take() {
         let _ = tx.send(uri.to_string());
     }
     (StatusCode::OK, Html(page)).into_response()
@@ -309,7 +353,7 @@ mod tests {
                 .await
                 .unwrap()
         });
-        let caught = catcher.wait(Duration::from_secs(10)).await.unwrap();
+        let caught = catcher.wait(Duration::from_secs(10), "s1").await.unwrap();
         assert_eq!(caught.response.code.as_deref(), Some("c1"));
         assert_eq!(caught.response.iss.as_deref(), Some("https://as.example"));
         let page = browser.await.unwrap();
@@ -324,7 +368,7 @@ mod tests {
         tokio::spawn(async move {
             let _ = reqwest::get(format!("http://127.0.0.1:{port}/cb?code=c&state=s")).await;
         });
-        let caught = catcher.wait(Duration::from_secs(10)).await.unwrap();
+        let caught = catcher.wait(Duration::from_secs(10), "s").await.unwrap();
         assert_eq!(
             caught.url,
             format!("http://localhost:{port}/cb?code=c&state=s")
@@ -345,7 +389,7 @@ mod tests {
         tokio::spawn(async move {
             let _ = reqwest::get(format!("{uri}?error=access_denied&state=s")).await;
         });
-        let caught = catcher.wait(Duration::from_secs(10)).await.unwrap();
+        let caught = catcher.wait(Duration::from_secs(10), "s").await.unwrap();
         let codes: Vec<_> = redirect_findings(&caught, None)
             .into_iter()
             .map(|f| f.code)
@@ -354,11 +398,50 @@ mod tests {
 
         let uri = format!("http://127.0.0.1:{}/cb", free_port().unwrap());
         let catcher = RedirectCatcher::bind(&uri).await.unwrap();
-        let e = catcher.wait(Duration::from_millis(200)).await.unwrap_err();
+        let e = catcher
+            .wait(Duration::from_millis(200), "s")
+            .await
+            .unwrap_err();
         assert!(matches!(e, LoopbackError::Timeout(_)), "{e}");
         assert!(matches!(
             RedirectCatcher::bind("https://client.example/cb").await,
             Err(LoopbackError::NotLoopback(_))
         ));
+    }
+
+    /// Another process (or a web page guessing the port) that hits the redirect path
+    /// first with a forged code and no state, or another state, gets a 400 page; the
+    /// catcher keeps waiting and takes the bank's redirect that carries the state sent.
+    #[tokio::test]
+    async fn a_redirect_with_another_state_is_not_taken() {
+        let port = free_port().unwrap();
+        let uri = format!("http://127.0.0.1:{port}/callback");
+        let catcher = RedirectCatcher::bind(&uri).await.unwrap();
+        let browser = tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut statuses = Vec::new();
+            for forged in [
+                format!("{uri}?code=forged"),
+                format!("{uri}?code=forged&state=guess"),
+                format!("{uri}?code=forged&state=the-state-sent-but-longer"),
+            ] {
+                let r = client.get(forged).send().await.unwrap();
+                statuses.push(r.status().as_u16());
+                assert!(r.text().await.unwrap().contains("still waiting"));
+            }
+            let real = client
+                .get(format!("{uri}?code=real&state=the-state-sent"))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(real.status().as_u16());
+            statuses
+        });
+        let caught = catcher
+            .wait(Duration::from_secs(10), "the-state-sent")
+            .await
+            .unwrap();
+        assert_eq!(caught.response.code.as_deref(), Some("real"));
+        assert_eq!(browser.await.unwrap(), [400, 400, 400, 200]);
     }
 }

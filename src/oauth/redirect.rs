@@ -101,6 +101,24 @@ pub fn parse_authorization_response(input: &str) -> Result<AuthorizationResponse
     Ok(response)
 }
 
+/// The findings that stop a code from being redeemed: a `state` that is not the one sent
+/// (or none), an `iss` that is not the issuer's (RFC 6749 §10.12, RFC 9207 §2.4). Such a
+/// code was forged or belongs to another request; sending it would spend the client's
+/// verifier and assertion on it.
+pub const REDEMPTION_BLOCKERS: &[&str] = &[
+    "redirect.state_mismatch",
+    "redirect.state_missing",
+    "redirect.iss_mismatch",
+];
+
+/// The findings among `findings` that stop a code from being redeemed.
+pub fn redemption_blockers(findings: &[Finding]) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|f| REDEMPTION_BLOCKERS.contains(&f.code))
+        .collect()
+}
+
 /// Checks a parsed response against what the client sent and expects.
 pub fn check_authorization_response(
     response: &AuthorizationResponse,

@@ -68,6 +68,13 @@ pub enum Redirect {
         /// What the authorization leaves for it (its findings among them).
         authorization: AuthorizationContext,
     },
+    /// A code that must not be redeemed: its `state` is not the one sent, or its `iss`
+    /// is not the issuer (forged, or another request's; RFC 6749 §10.12, RFC 9207 §2.4).
+    /// Nothing is sent unless the session was told to redeem it anyway.
+    Rejected {
+        /// Findings on the redirect, the reasons among them.
+        findings: Vec<Finding>,
+    },
     /// An error (RFC 6749 §4.1.2.1), diagnosed against the PAR.
     Refused {
         /// `error`.
@@ -181,6 +188,14 @@ impl<C: HttpClient> Session<C> {
             code_received_at: Some(crate::jose::numeric_date::now_unix() as i64),
             findings,
         };
+        if response.code.is_some()
+            && !self.force_redeem
+            && !redirect::redemption_blockers(&authorization.findings).is_empty()
+        {
+            return Redirect::Rejected {
+                findings: authorization.findings,
+            };
+        }
         if let Some(code) = &response.code {
             let grant = Grant::AuthorizationCode {
                 code: Secret::new(code.clone()),

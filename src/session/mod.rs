@@ -89,6 +89,7 @@ pub struct Session<C: HttpClient = Transport> {
     issuer_jwks: Option<IssuerJwks>,
     notes: Vec<Finding>,
     warnings: Mutex<Vec<String>>,
+    force_redeem: bool,
 }
 
 impl Session<Transport> {
@@ -114,6 +115,7 @@ impl<C: HttpClient> Session<C> {
             issuer_jwks: None,
             notes,
             warnings: Mutex::new(Vec::new()),
+            force_redeem: false,
         }
     }
 
@@ -144,6 +146,13 @@ impl<C: HttpClient> Session<C> {
     /// Verifies id_tokens with this JWKS instead of the profile's `jwks_uri`.
     pub fn with_issuer_jwks(mut self, jwks: IssuerJwks) -> Self {
         self.issuer_jwks = Some(jwks);
+        self
+    }
+
+    /// Redeems a code even when its redirect's `state` or `iss` is wrong (for testing a
+    /// bank's own checks: `--force-redeem`).
+    pub fn with_force_redeem(mut self, force: bool) -> Self {
+        self.force_redeem = force;
         self
     }
 

@@ -243,3 +243,56 @@ fn the_exchange_context_carries_the_binding() {
     assert_eq!(context.expected_state.as_deref(), Some("s"));
     assert_eq!(context.token_endpoint.as_deref(), Some(TOKEN));
 }
+
+/// A redirect whose `iss` is another server's (a mix-up) or whose `state` is not the one
+/// sent is never turned into a token request, unless the session is told to redeem it
+/// anyway (`--force-redeem`).
+#[tokio::test]
+async fn a_redirect_for_another_server_or_request_is_rejected() {
+    use crate::oauth::redirect::parse_authorization_response;
+    let started = crate::oauth::authorize::AuthorizationSession {
+        state: "s1".into(),
+        nonce: "n1".into(),
+        verifier: crate::oauth::pkce::PkceVerifier::generate(),
+        request_uri: None,
+        authorization_url: "https://as.example/authorize".into(),
+        par: None,
+        started: None,
+        consent_steps: Vec::new(),
+        consent_id: None,
+        redirect_uri: "https://client.example/cb".into(),
+    };
+    let client = || FnClient(|_: Call<'_>| Err(crate::oauth::http::SendError::Refused("x".into())));
+    let session = Session::with_client(settings(false), client());
+    for url in [
+        "https://client.example/cb?code=c&state=s1&iss=https%3A%2F%2Fevil.example",
+        "https://client.example/cb?code=c&state=s2&iss=https%3A%2F%2Fas.example",
+        "https://client.example/cb?code=c&iss=https%3A%2F%2Fas.example",
+    ] {
+        let response = parse_authorization_response(url).unwrap();
+        assert!(
+            matches!(
+                session.redirect(&started, &response, None).await,
+                Redirect::Rejected { .. }
+            ),
+            "{url}"
+        );
+    }
+    let good = parse_authorization_response(
+        "https://client.example/cb?code=c&state=s1&iss=https%3A%2F%2Fas.example",
+    )
+    .unwrap();
+    assert!(matches!(
+        session.redirect(&started, &good, None).await,
+        Redirect::Code { .. }
+    ));
+    let forced = Session::with_client(settings(false), client()).with_force_redeem(true);
+    let wrong = parse_authorization_response(
+        "https://client.example/cb?code=c&state=s1&iss=https%3A%2F%2Fevil.example",
+    )
+    .unwrap();
+    assert!(matches!(
+        forced.redirect(&started, &wrong, None).await,
+        Redirect::Code { .. }
+    ));
+}

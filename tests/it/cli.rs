@@ -145,6 +145,16 @@ fn redirect_url_is_read_and_checked() {
         "--dry-run",
         "--json",
     ]);
+    // A code whose iss is not the issuer is never redeemed (a mix-up attack), not even
+    // built into a request: exit 2 with the finding.
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let refused = crate::support::cli::json(&out);
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("evil.example"), "{message}");
+    assert!(message.contains("--force-redeem"), "{message}");
+    // To test a bank's own checks, --force-redeem builds (and would send) it anyway.
+    args.push("--force-redeem");
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = crate::support::cli::json(&out);

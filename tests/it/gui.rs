@@ -290,13 +290,25 @@ fn paste_a_redirect_url_fills_code_and_state() {
     h.get_by_label("xyz789");
     assert!(h.state().state.request.authorization.findings.is_empty());
 
-    // Typed into the box, a redirect from another issuer is flagged (RFC 9207).
+    // Typed into the box, a redirect from another issuer is flagged (RFC 9207) and its
+    // code is shown, not used: nothing can send it.
     type_into(
         &mut h,
         "Code or redirect URL",
         "https://client.example/cb?code=def456&state=s2&iss=https%3A%2F%2Fevil.example",
     );
-    assert_eq!(h.state().state.request.code, "def456");
+    assert_eq!(h.state().state.request.code, "", "the code is not taken");
+    let said = h
+        .state()
+        .state
+        .request
+        .paste_error
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        said.contains("not sent") && said.contains("evil.example"),
+        "{said}"
+    );
     let codes: Vec<&str> = h
         .state()
         .state

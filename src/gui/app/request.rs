@@ -226,6 +226,12 @@ impl App {
     pub(super) fn redirected(&mut self, redirect: Redirect, just_authorized: bool) {
         let st = &mut self.state;
         match redirect {
+            Redirect::Rejected { findings } => {
+                st.request.code.clear();
+                st.request.paste_error = Some(not_redeemed(&findings));
+                st.request.authorization.findings = findings;
+                st.status = "Redirect refused: not sent".into();
+            }
             Redirect::Code {
                 request,
                 authorization,
@@ -299,6 +305,13 @@ impl App {
                     response: answer,
                 });
             }
+            return;
+        }
+        let blockers = redirect::redemption_blockers(&st.request.authorization.findings);
+        if !blockers.is_empty() && answer.code.is_some() {
+            // Shown, not sent: a forged code or another request's.
+            st.request.code.clear();
+            st.request.paste_error = Some(not_redeemed(&st.request.authorization.findings));
             return;
         }
         st.request.paste_error = None;
@@ -492,4 +505,16 @@ impl App {
             profile,
         });
     }
+}
+
+/// Why a redirect's code is not used: the findings that stop it (state, iss).
+fn not_redeemed(findings: &[crate::checks::Finding]) -> String {
+    let why: Vec<&str> = redirect::redemption_blockers(findings)
+        .into_iter()
+        .map(|f| f.message.as_str())
+        .collect();
+    format!(
+        "this code is not sent: {} (start again with Authorize)",
+        why.join("; ")
+    )
 }

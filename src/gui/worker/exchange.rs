@@ -157,6 +157,9 @@ impl Inner {
             }
             Err(AuthorizeFailure::Failed(e)) => return Err(e.into()),
         };
+        if let Some(catcher) = &catcher {
+            catcher.expect_state(&started.state);
+        }
         let answer = if in_app {
             Some((session.auto_approve(&started).await?, None))
         } else {
@@ -169,7 +172,7 @@ impl Inner {
                         redirect_uri: redirect_uri.clone(),
                         browser_opened: opened.is_ok(),
                     });
-                    let caught = catcher.wait(REDIRECT_WAIT).await?;
+                    let caught = catcher.wait(REDIRECT_WAIT, &started.state).await?;
                     Some((caught.response.clone(), Some(caught)))
                 }
                 None => {
