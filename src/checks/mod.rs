@@ -50,6 +50,7 @@ pub mod assertion;
 pub mod binding;
 pub mod cause;
 pub mod clock;
+pub mod discovery;
 pub mod dpop_proof;
 pub mod id_token;
 pub mod jose;

@@ -98,10 +98,13 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
         catcher.expect_state(&started.state);
     }
     eprintln!("authorization_url: {}", started.authorization_url);
-    if args.open
-        && let Err(e) = open::that_detached(&started.authorization_url)
-    {
-        eprintln!("could not open a browser ({e}): open the URL above yourself");
+    if args.open {
+        let opened = session.may_open(&started.authorization_url).and_then(|()| {
+            open::that_detached(&started.authorization_url).map_err(|e| e.to_string())
+        });
+        if let Err(e) = opened {
+            eprintln!("the browser was not opened ({e}): open the URL above yourself");
+        }
     }
     let Some(catcher) = catcher else {
         super::render::warnings(&session);

@@ -113,6 +113,10 @@ pub struct ClientArgs {
     /// answers (RSA-OAEP-256).
     #[arg(long, value_name = "FILE")]
     pub decrypt_key: Option<PathBuf>,
+    /// Take plain-http endpoints from discovery on a host that is not this machine (by
+    /// default only https, and http on loopback, are used or opened).
+    #[arg(long)]
+    pub allow_http: bool,
     /// The client's registered JWK Set (file or URL): when a server refuses the client,
     /// the diagnosis says whether the signing key's kid is registered.
     #[arg(long, value_name = "FILE|URL")]
@@ -190,7 +194,9 @@ impl ClientArgs {
             .or_else(|| settings.profile.client_jwks.clone())
             .filter(|s| !s.trim().is_empty())
             .map_or(RegisteredJwks::Unknown, RegisteredJwks::Source);
-        let mut session = Session::new(settings)?.with_registered_jwks(registered);
+        let mut session = Session::new(settings)?
+            .with_registered_jwks(registered)
+            .with_allow_http(self.allow_http);
         match HistoryStore::default_location() {
             Ok(store) => {
                 let key = self

@@ -31,6 +31,20 @@ pub struct DiscoverArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Take plain-http endpoints on a host that is not this machine (by default only
+    /// https, and http on loopback, are used).
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Lint the document against this ecosystem preset (`profile presets` lists them;
+    /// default: FAPI 2.0 with private_key_jwt).
+    #[arg(long, value_name = "ID")]
+    pub preset: Option<String>,
+    /// The client will present a certificate (lint: mTLS aliases).
+    #[arg(long)]
+    pub mtls: bool,
+    /// The client will use DPoP (lint: DPoP algorithms).
+    #[arg(long)]
+    pub dpop: bool,
 }
 
 /// Runs `discover`.
@@ -42,13 +56,29 @@ pub async fn run(args: DiscoverArgs) -> anyhow::Result<Exit> {
         ),
         None => None,
     };
+    if args.insecure {
+        eprintln!("WARNING: TLS certificate verification is OFF (--insecure)");
+    }
+    let expect_from = match &args.preset {
+        Some(id) => token_inspector::storage::presets::find(id)
+            .ok_or_else(|| InputError::new(format!("no preset {id:?} (see `profile presets`)")))?
+            .to_profile("discover"),
+        None => Profile::new("discover", &args.issuer),
+    };
     let transport = Transport::new(TransportConfig {
         insecure_skip_verify: args.insecure,
         ca_pem,
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..TransportConfig::default()
     })?;
-    let found = discovery::discover(&transport, &args.issuer).await?;
+    let mut found = discovery::discover(&transport, &args.issuer, args.allow_http).await?;
+    let expect = discovery::expectations(&expect_from, args.mtls, args.dpop);
+    found
+        .findings
+        .extend(token_inspector::checks::discovery::lint(
+            &found.document,
+            &expect,
+        ));
     if let Some(name) = &args.save_to {
         let saved = ProfileStore::default_location().and_then(|store| {
             let mut profile = store

@@ -230,6 +230,7 @@ pub fn classify(error: &anyhow::Error) -> (&'static str, Exit) {
             return match e {
                 DiscoveryError::Send(e) => send(e),
                 DiscoveryError::BadIssuer(_) => ("input", Exit::Usage),
+                DiscoveryError::IssuerMismatch { .. } => ("discovery", Exit::Network),
                 _ => ("server", Exit::ServerError),
             };
         }

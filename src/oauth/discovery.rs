@@ -36,6 +36,19 @@ pub enum DiscoveryError {
         /// The cap in bytes.
         limit: usize,
     },
+    /// The document names another issuer than the one asked for: it must not be used
+    /// (RFC 8414 §3.3, OIDC Discovery §4.3), or a server could speak for another.
+    #[error(
+        "the discovery document at {url} names the issuer {document:?}, not {asked:?}: it is not used (RFC 8414 §3.3)"
+    )]
+    IssuerMismatch {
+        /// Where it was fetched.
+        url: String,
+        /// The issuer asked for.
+        asked: String,
+        /// What the document says (`(none)` when it says nothing).
+        document: String,
+    },
     /// Not a JSON object.
     #[error("{url} did not answer a JSON object: {reason}")]
     NotJson {
@@ -89,85 +102,143 @@ fn endpoints_from(doc: &Map<String, Value>) -> Endpoints {
     }
 }
 
-/// Reads a discovery document (already fetched) for an issuer.
-pub fn read_document(issuer: &str, url: &str, document: Map<String, Value>) -> Discovery {
-    let mut findings = Vec::new();
-    match document.get("issuer").and_then(Value::as_str) {
-        Some(doc_issuer) if doc_issuer == issuer.trim() => {}
-        Some(doc_issuer) => findings.push(Finding::new(
-            Severity::Error,
-            "discovery.issuer_mismatch",
-            format!(
-                "the document's issuer is {doc_issuer:?}, not the {:?} asked for; id_token iss and the assertion aud must use the document's value exactly",
-                issuer.trim()
-            ),
-            "OIDC Discovery 1.0 §4.3",
-        )),
-        None => findings.push(Finding::new(
-            Severity::Error,
-            "discovery.issuer_missing",
-            "the document has no issuer",
-            "OIDC Discovery 1.0 §3",
-        )),
+/// Whether a URL from outside (a discovery document, a profile) may be used as an
+/// endpoint or handed to the browser: `https`, or `http` on a loopback host (a local
+/// test server); plain `http` elsewhere only when the user allows it. Never another
+/// scheme (`smb:`, `file:`), and never a link-local host (`169.254.0.0/16`, `fe80::/10`:
+/// cloud metadata services).
+pub fn endpoint_allowed(url: &str, allow_http: bool) -> Result<(), String> {
+    let parsed = url::Url::parse(url.trim()).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    let link_local = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        _ => false,
+    };
+    if link_local {
+        return Err(format!(
+            "{url:?} points at a link-local address (where cloud metadata services answer)"
+        ));
     }
-    let endpoints = endpoints_from(&document);
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || allow_http => Ok(()),
+        "http" => Err(format!(
+            "{url:?} is plain http to a host that is not this machine: anyone on the way can read it (give --allow-http to use it anyway)"
+        )),
+        other => Err(format!("{url:?} uses {other}:, not https")),
+    }
+}
+
+/// The endpoints of a document that pass [`endpoint_allowed`]; each refused one is a
+/// finding.
+fn safe_endpoints(
+    mut endpoints: Endpoints,
+    allow_http: bool,
+    findings: &mut Vec<Finding>,
+) -> Endpoints {
+    for (name, slot) in [
+        ("token_endpoint", &mut endpoints.token),
+        ("pushed_authorization_request_endpoint", &mut endpoints.par),
+        ("authorization_endpoint", &mut endpoints.authorization),
+        ("jwks_uri", &mut endpoints.jwks),
+        ("revocation_endpoint", &mut endpoints.revocation),
+        ("introspection_endpoint", &mut endpoints.introspection),
+        ("userinfo_endpoint", &mut endpoints.userinfo),
+    ] {
+        if let Some(url) = slot.as_deref()
+            && let Err(why) = endpoint_allowed(url, allow_http)
+        {
+            findings.push(Finding::new(
+                Severity::Error,
+                "discovery.endpoint_refused",
+                format!("{name} is not used: {why}"),
+                "FAPI 2.0 SP §5.2.2; RFC 8414 §2",
+            ));
+            *slot = None;
+        }
+    }
+    endpoints
+}
+
+/// Reads a discovery document (already fetched) for an issuer: refused when it names
+/// another issuer; endpoints that are not `https` (or `http` on loopback, or with
+/// `allow_http`) are dropped with a finding.
+pub fn read_document(
+    issuer: &str,
+    url: &str,
+    document: Map<String, Value>,
+    allow_http: bool,
+) -> Result<Discovery, DiscoveryError> {
+    let named = document.get("issuer").and_then(Value::as_str);
+    if named != Some(issuer.trim()) {
+        return Err(DiscoveryError::IssuerMismatch {
+            url: url.to_owned(),
+            asked: issuer.trim().to_owned(),
+            document: named.unwrap_or("(none)").to_owned(),
+        });
+    }
+    let mut findings = Vec::new();
+    let endpoints = safe_endpoints(endpoints_from(&document), allow_http, &mut findings);
     if endpoints.token.is_none() {
         findings.push(Finding::new(
             Severity::Error,
             "discovery.no_token_endpoint",
-            "the document names no token_endpoint",
+            "the document names no usable token_endpoint",
             "OIDC Discovery 1.0 §3",
-        ));
-    }
-    if let Some(methods) = document
-        .get("token_endpoint_auth_methods_supported")
-        .and_then(Value::as_array)
-        && !methods.iter().any(|m| m == "private_key_jwt")
-    {
-        findings.push(Finding::new(
-            Severity::Info,
-            "discovery.no_private_key_jwt",
-            format!(
-                "token_endpoint_auth_methods_supported does not list private_key_jwt ({})",
-                Value::Array(methods.clone())
-            ),
-            "OIDC Discovery 1.0 §3",
-        ));
-    }
-    if let Some(methods) = document
-        .get("code_challenge_methods_supported")
-        .and_then(Value::as_array)
-        && !methods.iter().any(|m| m == "S256")
-    {
-        findings.push(Finding::new(
-            Severity::Warning,
-            "discovery.no_s256",
-            "code_challenge_methods_supported does not list S256, which FAPI 2.0 requires",
-            "FAPI 2.0 SP §5.3.2.2",
         ));
     }
     let mtls_endpoints = document
         .get("mtls_endpoint_aliases")
         .and_then(Value::as_object)
         .map(endpoints_from)
+        .map(|e| safe_endpoints(e, allow_http, &mut findings))
         .unwrap_or_default();
-    Discovery {
+    Ok(Discovery {
         url: url.to_owned(),
         document,
         endpoints,
         mtls_endpoints,
         findings,
-    }
+    })
 }
 
-/// Fetches and reads the discovery document of an issuer.
+/// Fetches and reads the discovery document of an issuer (see [`read_document`]).
 pub async fn discover(
     transport: &impl HttpClient,
     issuer: &str,
+    allow_http: bool,
 ) -> Result<Discovery, DiscoveryError> {
     let url = discovery_url(issuer)?;
     let document = fetch_object(transport, &url).await?;
-    Ok(read_document(issuer, &url, document))
+    read_document(issuer, &url, document, allow_http)
+}
+
+/// What a profile's ecosystem expects of a server, for [`crate::checks::discovery`].
+pub fn expectations(
+    profile: &Profile,
+    mtls: bool,
+    dpop: bool,
+) -> crate::checks::discovery::Expectations {
+    let preset = crate::storage::presets::for_profile(profile);
+    crate::checks::discovery::Expectations {
+        fapi2: preset.is_none_or(|p| p.fapi == crate::storage::presets::FapiProfile::Fapi2),
+        mtls,
+        dpop,
+        auth_method: Some(profile.auth.method.as_str().to_owned()),
+        consent_type: preset
+            .map(|p| p.consent.consent_type.clone())
+            .filter(|t| !t.is_empty()),
+        source: preset.map_or_else(
+            || "this client (FAPI 2.0)".to_owned(),
+            |p| format!("the {} preset", p.name),
+        ),
+    }
 }
 
 /// Fetches a JSON object (a discovery document or a JWKS).
@@ -320,7 +391,7 @@ mod tests {
             }
         });
         let Value::Object(map) = doc else { panic!() };
-        let d = read_document("https://as.example", "u", map);
+        let d = read_document("https://as.example", "u", map, false).unwrap();
         let mut plain = Profile::new("p", "https://as.example");
         apply_to_profile(&d, &mut plain);
         assert_eq!(
@@ -342,30 +413,79 @@ mod tests {
     }
 
     #[test]
-    fn reads_endpoints_and_flags_issuer_mismatch() {
+    fn a_document_for_another_issuer_is_refused() {
         let doc = json!({
             "issuer": "https://auth1.sandbox.mya.ozoneapi.io/",
             "token_endpoint": "https://as1.sandbox.mya.ozoneapi.io/token",
-            "pushed_authorization_request_endpoint": "https://as1.sandbox.mya.ozoneapi.io/par",
-            "jwks_uri": "https://keystore/jwks",
-            "code_challenge_methods_supported": ["plain"],
-            "mtls_endpoint_aliases": {"token_endpoint": "https://mtls/token"}
         });
         let Value::Object(map) = doc else { panic!() };
-        let d = read_document("https://auth1.sandbox.mya.ozoneapi.io", "u", map);
+        let e = read_document(
+            "https://auth1.sandbox.mya.ozoneapi.io",
+            "u",
+            map.clone(),
+            false,
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }), "{text}");
+        assert!(
+            text.contains("https://auth1.sandbox.mya.ozoneapi.io/\""),
+            "both shown: {text}"
+        );
+        let mut none = map;
+        none.remove("issuer");
+        assert!(matches!(
+            read_document("https://a.example", "u", none, false),
+            Err(DiscoveryError::IssuerMismatch { .. })
+        ));
+    }
+
+    /// Endpoints from a document are used only when https (or http on this machine):
+    /// another scheme, plain http elsewhere and a link-local jwks_uri are dropped, each
+    /// with a finding; `allow_http` lets plain http through, never the rest.
+    #[test]
+    fn only_safe_endpoints_are_taken() {
+        let doc = json!({
+            "issuer": "https://as.example",
+            "token_endpoint": "https://as.example/token",
+            "authorization_endpoint": "smb://evil.example/share",
+            "pushed_authorization_request_endpoint": "http://as.example/par",
+            "userinfo_endpoint": "http://127.0.0.1:8080/userinfo",
+            "jwks_uri": "http://169.254.169.254/latest/meta-data",
+            "revocation_endpoint": "https://[fe80::1]/revoke",
+            "mtls_endpoint_aliases": {"token_endpoint": "http://mtls.as.example/token"}
+        });
+        let Value::Object(map) = doc else { panic!() };
+        let d = read_document("https://as.example", "u", map.clone(), false).unwrap();
         assert_eq!(
             d.endpoints.token.as_deref(),
-            Some("https://as1.sandbox.mya.ozoneapi.io/token")
+            Some("https://as.example/token")
+        );
+        assert_eq!(d.endpoints.authorization, None);
+        assert_eq!(d.endpoints.par, None);
+        assert_eq!(d.endpoints.jwks, None);
+        assert_eq!(d.endpoints.revocation, None);
+        assert_eq!(d.mtls_endpoints.token, None);
+        assert_eq!(
+            d.endpoints.userinfo.as_deref(),
+            Some("http://127.0.0.1:8080/userinfo")
+        );
+        let refused = d
+            .findings
+            .iter()
+            .filter(|f| f.code == "discovery.endpoint_refused")
+            .count();
+        assert_eq!(refused, 5, "{:?}", d.findings);
+        let allowed = read_document("https://as.example", "u", map, true).unwrap();
+        assert_eq!(
+            allowed.endpoints.par.as_deref(),
+            Some("http://as.example/par")
         );
         assert_eq!(
-            d.mtls_endpoints.token.as_deref(),
-            Some("https://mtls/token")
+            allowed.endpoints.authorization, None,
+            "never another scheme"
         );
-        let codes: Vec<&str> = d.findings.iter().map(|f| f.code).collect();
-        assert_eq!(codes, ["discovery.issuer_mismatch", "discovery.no_s256"]);
-        let mut p = Profile::new("x", "https://auth1.sandbox.mya.ozoneapi.io");
-        apply_to_profile(&d, &mut p);
-        assert_eq!(p.endpoints.jwks.as_deref(), Some("https://keystore/jwks"));
+        assert_eq!(allowed.endpoints.jwks, None, "never link-local");
     }
 
     #[test]

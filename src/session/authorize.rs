@@ -151,6 +151,12 @@ impl<C: HttpClient> Session<C> {
         }
     }
 
+    /// Whether the authorization URL may be handed to the system's browser: `https`, or
+    /// `http` on this machine (or with `--allow-http`); never another scheme.
+    pub fn may_open(&self, url: &str) -> Result<(), String> {
+        crate::oauth::discovery::endpoint_allowed(url, self.allow_http)
+    }
+
     /// The embedded sandbox's consent page, approved without a browser.
     pub async fn auto_approve(
         &self,

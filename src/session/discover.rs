@@ -22,13 +22,23 @@ pub struct DiscoverFailure {
 }
 
 impl<C: HttpClient> Session<C> {
-    /// Fetches the issuer's discovery document, fills the settings' endpoints from it
-    /// (the mTLS aliases when the client presents a certificate) and keeps the document
-    /// for the diagnosis.
+    /// Fetches the issuer's discovery document (refused when it names another issuer),
+    /// fills the settings' endpoints from it (the mTLS aliases when the client presents
+    /// a certificate; only https, or http on loopback), lints it against what the
+    /// profile's ecosystem needs, and keeps it for the diagnosis.
     pub async fn discover(&mut self) -> Result<Discovery, DiscoverFailure> {
         let issuer = self.settings.profile.issuer.clone();
-        match discovery::discover(&self.client, &issuer).await {
-            Ok(found) => {
+        match discovery::discover(&self.client, &issuer, self.allow_http).await {
+            Ok(mut found) => {
+                let settings = &self.settings;
+                let expect = discovery::expectations(
+                    &settings.profile,
+                    settings.transport.identity_pem.is_some(),
+                    settings.dpop.is_some(),
+                );
+                found
+                    .findings
+                    .extend(crate::checks::discovery::lint(&found.document, &expect));
                 discovery::apply_to_profile(&found, &mut self.settings.profile);
                 if let Ok(mut slot) = self.discovery.lock() {
                     *slot = Some(Value::Object(found.document.clone()));

@@ -74,7 +74,7 @@ impl<C: HttpClient> Session<C> {
         if !ask || issuer.is_empty() {
             return None;
         }
-        let found = crate::oauth::discovery::discover(&self.client, issuer)
+        let found = crate::oauth::discovery::discover(&self.client, issuer, self.allow_http)
             .await
             .ok()
             .map(|d| Value::Object(d.document))?;

@@ -90,6 +90,7 @@ pub struct Session<C: HttpClient = Transport> {
     notes: Vec<Finding>,
     warnings: Mutex<Vec<String>>,
     force_redeem: bool,
+    allow_http: bool,
 }
 
 impl Session<Transport> {
@@ -116,6 +117,7 @@ impl<C: HttpClient> Session<C> {
             notes,
             warnings: Mutex::new(Vec::new()),
             force_redeem: false,
+            allow_http: false,
         }
     }
 
@@ -153,6 +155,13 @@ impl<C: HttpClient> Session<C> {
     /// bank's own checks: `--force-redeem`).
     pub fn with_force_redeem(mut self, force: bool) -> Self {
         self.force_redeem = force;
+        self
+    }
+
+    /// Takes plain-http endpoints from a discovery document even on a host that is not
+    /// this machine (`--allow-http`).
+    pub fn with_allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
         self
     }
 

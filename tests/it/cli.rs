@@ -224,8 +224,13 @@ fn refused_connection_exits_3() {
 
 /// A one-shot HTTP server answering every request with a fixed status and body.
 fn fixed_server(status: &'static str, body: &'static str) -> String {
-    use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    fixed_server_on(listener, status, body.to_owned())
+}
+
+/// As [`fixed_server`], on a listener the caller bound (its address can be in `body`).
+fn fixed_server_on(listener: std::net::TcpListener, status: &'static str, body: String) -> String {
+    use std::io::{Read, Write};
     let url = format!("http://{}/token", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().take(4) {
@@ -768,4 +773,59 @@ insecure_skip_verify = true
     insist.extend(["--lifetime", "3600"]);
     let out = env.run(&insist);
     assert!(out.status.success(), "{out:?}");
+}
+
+/// A discovery document that names another issuer is not used (exit 3, both values
+/// shown); one whose endpoints are not https is taken without them (a finding each).
+#[test]
+fn discovery_is_not_trusted_blindly() {
+    let env = Cli::new();
+    let url = fixed_server(
+        "200 OK",
+        r#"{"issuer":"https://evil.example","token_endpoint":"https://evil.example/token"}"#,
+    );
+    let issuer = url.trim_end_matches("/token").to_owned();
+    let out = env.run(&["discover", &issuer, "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let message = crate::support::cli::json(&out)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("https://evil.example"), "{message}");
+    assert!(message.contains(&issuer), "{message}");
+    // Used by exchange: the same refusal, before anything is signed or sent.
+    let key = env.key_file();
+    let out = env.run(&[
+        "exchange",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "c",
+        "--key",
+        key.to_str().unwrap(),
+        "--grant",
+        "client_credentials",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let served = format!("http://{}", listener.local_addr().unwrap());
+    let body = format!(
+        r#"{{"issuer":"{served}","token_endpoint":"{served}/token","authorization_endpoint":"smb://evil.example/share","jwks_uri":"http://169.254.169.254/keys"}}"#
+    );
+    fixed_server_on(listener, "200 OK", body);
+    let out = env.run(&["discover", &served, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = crate::support::cli::json(&out);
+    assert!(v["endpoints"]["authorization"].is_null(), "{v}");
+    assert!(v["endpoints"]["jwks"].is_null(), "{v}");
+    assert_eq!(v["endpoints"]["token"], format!("{served}/token"));
+    let refused = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "discovery.endpoint_refused")
+        .count();
+    assert_eq!(refused, 2, "{v}");
 }

@@ -46,7 +46,7 @@ async fn discovered_profile(handle: &SandboxHandle) -> Profile {
     p.client_id = CLIENT_ID.into();
     p.redirect_uri = format!("{}/callback", handle.issuer());
     p.scope = "accounts openid".into();
-    let found = discovery::discover(&transport(), handle.issuer())
+    let found = discovery::discover(&transport(), handle.issuer(), false)
         .await
         .unwrap();
     assert!(found.findings.is_empty(), "{:?}", found.findings);
@@ -303,7 +303,9 @@ async fn mtls_client_certificate_binds_the_token() {
     let mut p = Profile::new("mtls", handle.issuer());
     p.client_id = CLIENT_ID.into();
     p.scope = "accounts".into();
-    let found = discovery::discover(&t, handle.issuer()).await.unwrap();
+    let found = discovery::discover(&t, handle.issuer(), false)
+        .await
+        .unwrap();
     discovery::apply_to_profile(&found, &mut p);
     let model = client_credentials(&p);
     let ex = exchange::run(&t, model, &ExchangeContext::default()).await;
@@ -343,7 +345,7 @@ async fn mtls_client_certificate_binds_the_token() {
 
     // Without trusting the local CA, the server certificate is refused.
     let untrusting = Transport::new(TransportConfig::default()).unwrap();
-    let err = discovery::discover(&untrusting, handle.issuer())
+    let err = discovery::discover(&untrusting, handle.issuer(), false)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("TLS"), "{err}");

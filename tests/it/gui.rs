@@ -1011,6 +1011,7 @@ fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
         s.rt.block_on(token_inspector::oauth::discovery::discover(
             &transport,
             &profile.issuer,
+            false,
         ))
         .unwrap();
     token_inspector::oauth::discovery::apply_to_profile(&found, &mut profile);
@@ -1226,6 +1227,7 @@ fn send_answers_a_dpop_nonce_request_and_shows_the_first_attempt() {
         s.rt.block_on(token_inspector::oauth::discovery::discover(
             &transport,
             &profile.issuer,
+            false,
         ))
         .unwrap();
     token_inspector::oauth::discovery::apply_to_profile(&found, &mut profile);

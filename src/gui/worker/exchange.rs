@@ -163,7 +163,9 @@ impl Inner {
         let answer = if in_app {
             Some((session.auto_approve(&started).await?, None))
         } else {
-            let opened = self.browser.open(&started.authorization_url);
+            let opened = session
+                .may_open(&started.authorization_url)
+                .and_then(|()| self.browser.open(&started.authorization_url));
             match catcher {
                 Some(catcher) => {
                     self.emit(Event::AuthorizeWaiting {

@@ -181,7 +181,7 @@ impl Inner {
                 ..TransportConfig::default()
             })
             .map_err(|e| anyhow!("{e}"))?;
-            let found = discovery::discover(&transport, &issuer)
+            let found = discovery::discover(&transport, &issuer, false)
                 .await
                 .map_err(|e| anyhow!("discovery at the sandbox failed: {e}"))?;
             discovery::apply_to_profile(&found, &mut profile);
