@@ -829,3 +829,41 @@ fn discovery_is_not_trusted_blindly() {
         .count();
     assert_eq!(refused, 2, "{v}");
 }
+
+/// Turning TLS verification off is loud in every command that connects, not only in
+/// exchange.
+#[test]
+fn insecure_is_loud_everywhere() {
+    let env = Cli::new();
+    let port = refused_port();
+    let issuer = format!("https://127.0.0.1:{port}");
+    let api = format!("{issuer}/accounts");
+    let endpoint = format!("{issuer}/token");
+    for args in [
+        vec!["discover", issuer.as_str(), "--insecure"],
+        vec!["call", api.as_str(), "--token", "t", "--insecure"],
+        vec![
+            "introspect",
+            "--token",
+            "t",
+            "--token-endpoint",
+            endpoint.as_str(),
+            "--insecure",
+        ],
+        vec![
+            "authorize",
+            "--issuer",
+            issuer.as_str(),
+            "--client-id",
+            "c",
+            "--insecure",
+        ],
+    ] {
+        let out = env.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("WARNING: TLS certificate verification is OFF"),
+            "{args:?}: {err}"
+        );
+    }
+}

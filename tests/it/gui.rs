@@ -186,7 +186,18 @@ fn create_and_rename_a_profile() {
     );
     click(&mut h, "Verify TLS certificates");
     h.get_by_label_contains("TLS certificate verification is OFF");
+    // Loud from every panel: the status bar and the profile list say it too.
+    for tab in ["Request", "Response", "JWT", "Client"] {
+        click(&mut h, tab);
+        h.get_by_label_contains("TLS verification OFF for this profile");
+        h.get_by_label("TLS off");
+    }
     click(&mut h, "Verify TLS certificates");
+    assert!(
+        h.query_all_by_label_contains("TLS verification OFF")
+            .next()
+            .is_none()
+    );
     type_into(&mut h, "Issuer", "https://bank.example");
     click(&mut h, "Save profile");
     wait_for(&mut h, "the save", |_| {

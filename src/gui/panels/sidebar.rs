@@ -161,6 +161,9 @@ fn profile_list(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Actio
                     if state.disk.iter().all(|d| d != p) {
                         ui.label(RichText::new("unsaved").weak().small());
                     }
+                    if p.tls.insecure_skip_verify {
+                        ui.label(RichText::new("TLS off").small().color(error_color(ui)));
+                    }
                 });
             }
         });

@@ -14,6 +14,15 @@ pub fn ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             .map(|p| p.name.clone())
             .unwrap_or_else(|| "none".into());
         ui.label(format!("Profile: {profile}"));
+        // Turning verification off is loud wherever the user is.
+        if state.profile().is_some_and(|p| p.tls.insecure_skip_verify) {
+            ui.label(
+                RichText::new("⚠ TLS verification OFF for this profile")
+                    .strong()
+                    .color(error_color(ui)),
+            )
+            .on_hover_text("Its requests can be read and changed by anyone on the network: turn \"Verify TLS certificates\" back on in the Client panel");
+        }
         ui.separator();
         match &state.sandbox {
             SandboxStatus::Stopped => {
