@@ -231,10 +231,17 @@ fn print_session(args: &AuthorizeArgs, session: &AuthorizationSession) {
         ),
         None => "<the same client flags>".to_owned(),
     };
+    // The verifier goes in by environment and the redirect on standard input: neither
+    // shows in ps or the shell's history (the leading space keeps bash from saving the
+    // export line with HISTCONTROL=ignorespace or ignoreboth).
     outln!(
-        "  token-inspector exchange {client} --redirect-url 'PASTE' \\\n    --state {} --nonce {} --code-verifier {}",
-        session.state,
-        session.nonce,
-        session.verifier.as_str()
+        "   export TOKEN_INSPECTOR_CODE_VERIFIER={}",
+        token_inspector::oauth::render::shell_quote(session.verifier.as_str())
     );
+    outln!(
+        "  token-inspector exchange {client} --state {} --nonce {} --redirect-url -",
+        session.state,
+        session.nonce
+    );
+    outln!("\n(then paste the redirect URL and press Ctrl-D)");
 }

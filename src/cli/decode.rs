@@ -62,12 +62,26 @@ pub struct DecodeArgs {
     /// The nonce sent in the authorization request (ID Token check).
     #[arg(long, allow_hyphen_values = true)]
     pub nonce: Option<String>,
-    /// The access token of the same response (ID Token at_hash check).
-    #[arg(long, value_parser = parse_secret)]
-    pub access_token: Option<Secret>,
-    /// The authorization code (ID Token c_hash check).
-    #[arg(long, value_parser = parse_secret, allow_hyphen_values = true)]
-    pub code: Option<Secret>,
+    /// The access token of the same response (ID Token at_hash check): the value, @FILE,
+    /// or - (standard input); prefer the environment variable.
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_ACCESS_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        value_name = "TOKEN|@FILE|-"
+    )]
+    pub access_token: Option<String>,
+    /// The authorization code (ID Token c_hash check): the value, @FILE, or - (standard
+    /// input); prefer the environment variable.
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_CODE",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        value_name = "CODE|@FILE|-"
+    )]
+    pub code: Option<String>,
     /// The state (ID Token s_hash check).
     #[arg(long, allow_hyphen_values = true)]
     pub state: Option<String>,
@@ -121,6 +135,16 @@ impl Failure {
 }
 
 async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
+    // The token reads standard input when it is not given (or given as -).
+    let mut stdin_taken = args.token.as_deref().is_none_or(|t| t == "-");
+    let access_token = super::secret_arg::read(
+        "--access-token",
+        args.access_token.as_deref(),
+        &mut stdin_taken,
+    )
+    .map_err(Failure::input)?;
+    let code = super::secret_arg::read("--code", args.code.as_deref(), &mut stdin_taken)
+        .map_err(Failure::input)?;
     let token = read_token(args.token.as_deref()).map_err(Failure::input)?;
     let kind = TokenKind::parse(&args.kind).map_err(|e| Failure::input(anyhow::anyhow!(e)))?;
     let key = load_key(args).await?;
@@ -133,8 +157,8 @@ async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
         client_id: args.client_id.clone(),
         token_endpoint: args.token_endpoint.clone(),
         expected_nonce: args.nonce.clone(),
-        access_token: args.access_token.as_ref().map(|s| s.expose().to_owned()),
-        code: args.code.as_ref().map(|s| s.expose().to_owned()),
+        access_token,
+        code,
         state: args.state.clone(),
         expected_alg: args.expected_alg.clone(),
         now: args

@@ -25,12 +25,25 @@ pub struct ExchangeArgs {
     /// The grant type: authorization_code, refresh_token or client_credentials.
     #[arg(long, default_value = "authorization_code")]
     pub grant: GrantType,
-    /// The authorization code.
-    #[arg(long, allow_hyphen_values = true)]
+    /// The authorization code: the value, @FILE, or - (standard input); prefer the
+    /// environment variable (a value on the command line shows in ps and the history).
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_CODE",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        value_name = "CODE|@FILE|-"
+    )]
     pub code: Option<String>,
-    /// The whole redirect URL the bank sent the browser to: code, state and iss are taken
-    /// from it and checked.
-    #[arg(long, value_name = "URL")]
+    /// The whole redirect URL the bank sent the browser to (code, state and iss are
+    /// taken from it and checked): the URL, @FILE, or - (standard input, to paste it).
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_REDIRECT_URL",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        value_name = "URL|@FILE|-"
+    )]
     pub redirect_url: Option<String>,
     /// The state sent in the authorization request (checked against the redirect).
     #[arg(long, allow_hyphen_values = true)]
@@ -38,9 +51,16 @@ pub struct ExchangeArgs {
     /// The nonce sent in the authorization request (checked against the id_token).
     #[arg(long, allow_hyphen_values = true)]
     pub nonce: Option<String>,
-    /// The PKCE code_verifier.
+    /// The PKCE code_verifier: the value, @FILE, or - (standard input); prefer the
+    /// environment variable.
     // PKCE verifiers, codes and states are base64url: they may start with '-'.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        env = "TOKEN_INSPECTOR_CODE_VERIFIER",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        value_name = "VERIFIER|@FILE|-"
+    )]
     pub code_verifier: Option<String>,
     /// Refresh token for --grant refresh_token (prefer the env variable).
     #[arg(
@@ -215,8 +235,19 @@ fn code_grant(
 ) -> anyhow::Result<Grant> {
     let profile = &session.settings().profile;
     let mut redirect_uri = profile.redirect_uri.clone();
-    let mut code = args.code.clone();
-    if let Some(url) = &args.redirect_url {
+    let mut stdin_taken = false;
+    let mut code = super::secret_arg::read("--code", args.code.as_deref(), &mut stdin_taken)?;
+    let redirect_url = super::secret_arg::read(
+        "--redirect-url",
+        args.redirect_url.as_deref(),
+        &mut stdin_taken,
+    )?;
+    let code_verifier = super::secret_arg::read(
+        "--code-verifier",
+        args.code_verifier.as_deref(),
+        &mut stdin_taken,
+    )?;
+    if let Some(url) = &redirect_url {
         let parsed = redirect::parse_authorization_response(url)
             .map_err(|e| input(format!("--redirect-url: {e}")))?;
         authorization.findings = redirect::check_authorization_response(
@@ -258,7 +289,7 @@ fn code_grant(
     Ok(Grant::AuthorizationCode {
         code: Secret::new(code),
         redirect_uri,
-        code_verifier: args.code_verifier.clone().map(Secret::new),
+        code_verifier: code_verifier.map(Secret::new),
     })
 }
 

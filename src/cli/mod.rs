@@ -34,6 +34,7 @@ pub mod mock_server;
 pub mod output;
 pub mod profile;
 pub mod render;
+pub mod secret_arg;
 pub mod token_management;
 
 pub use exit::Exit;

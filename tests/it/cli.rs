@@ -867,3 +867,131 @@ fn insecure_is_loud_everywhere() {
         );
     }
 }
+
+/// The code, the verifier and the redirect URL need not be on the command line (where
+/// ps and the shell's history see them): each also comes from its environment
+/// variable, from @FILE or from standard input, and gives the same request.
+#[test]
+fn credentials_come_from_the_environment_a_file_or_stdin() {
+    let env = Cli::new();
+    let key = env.key_file();
+    let endpoint = "https://as1.sandbox.mya.ozoneapi.io/token";
+    let base: Vec<&str> = seed_args(&key, endpoint)
+        .into_iter()
+        .filter(|a| *a != "--numeric-date" && *a != "milliseconds")
+        .collect();
+    let without = |names: &[&str]| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut skip = false;
+        for a in &base {
+            if skip {
+                skip = false;
+                continue;
+            }
+            if names.contains(a) {
+                skip = true;
+                continue;
+            }
+            out.push((*a).to_owned());
+        }
+        out.extend(["--curl".to_owned()]);
+        out
+    };
+    let literal = env.run(&base.iter().copied().chain(["--curl"]).collect::<Vec<_>>());
+    assert!(literal.status.success(), "{literal:?}");
+    let body_of = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains(VERIFIER), "{text}");
+        assert!(
+            text.contains("160ed384-bb0d-439e-85e8-68d2b681e45d"),
+            "{text}"
+        );
+    };
+    body_of(&literal);
+
+    // The environment.
+    let args = without(&["--code", "--code-verifier"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = crate::support::cli::run_with(
+        env.dir.path(),
+        &refs,
+        None,
+        &[
+            (
+                "TOKEN_INSPECTOR_CODE",
+                "160ed384-bb0d-439e-85e8-68d2b681e45d",
+            ),
+            ("TOKEN_INSPECTOR_CODE_VERIFIER", VERIFIER),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(VERIFIER) && run.stdout.contains("160ed384"));
+
+    // A file and standard input.
+    std::fs::write(env.path("verifier.txt"), format!("{VERIFIER}\n")).unwrap();
+    let verifier_file = format!("@{}", env.path("verifier.txt").display());
+    let mut args = without(&["--code", "--code-verifier"]);
+    args.extend([
+        "--code-verifier".to_owned(),
+        verifier_file,
+        "--redirect-url".to_owned(),
+        "-".to_owned(),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = crate::support::cli::run_with(
+        env.dir.path(),
+        &refs,
+        Some(
+            "https://www.auth-app.ozoneapi.co.uk/redirect-url?code=160ed384-bb0d-439e-85e8-68d2b681e45d&state=s\n",
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(VERIFIER) && run.stdout.contains("160ed384"));
+
+    // Only one value can come from standard input.
+    let mut args = without(&["--code", "--code-verifier"]);
+    args.extend(["--code-verifier", "-", "--redirect-url", "-"].map(str::to_owned));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = crate::support::cli::run_with(env.dir.path(), &refs, Some("x"), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("standard input is already read"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `authorize` without --listen prints the next command with the verifier in the
+/// environment and the redirect on standard input, not on the command line.
+#[test]
+fn authorize_prints_a_next_command_without_secrets_in_it() {
+    let env = Cli::new();
+    let (key, jwks) = crate::support::cli::keypair(env.dir.path(), "client", "p256");
+    let client = format!("tpp={}", jwks.display());
+    let bank = crate::support::bank::MockServer::start(&["--client", &client]);
+    let redirect = format!("{}/callback", bank.issuer);
+    let out = env.run(&[
+        "authorize",
+        "--issuer",
+        &bank.issuer,
+        "--client-id",
+        "tpp",
+        "--key",
+        key.to_str().unwrap(),
+        "--alg",
+        "ES256",
+        "--redirect-uri",
+        &redirect,
+        "--scope",
+        "accounts",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("export TOKEN_INSPECTOR_CODE_VERIFIER="),
+        "{text}"
+    );
+    assert!(text.contains("--redirect-url -"), "{text}");
+    assert!(!text.contains("--code-verifier"), "{text}");
+}

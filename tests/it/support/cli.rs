@@ -17,6 +17,9 @@ const SECRET_VARIABLES: &[&str] = &[
     "TOKEN_INSPECTOR_SECRET",
     "TOKEN_INSPECTOR_TOKEN",
     "TOKEN_INSPECTOR_ACCESS_TOKEN",
+    "TOKEN_INSPECTOR_CODE",
+    "TOKEN_INSPECTOR_CODE_VERIFIER",
+    "TOKEN_INSPECTOR_REDIRECT_URL",
 ];
 
 /// The binary with `dir` as its config directory and no secret from the environment.
