@@ -141,13 +141,33 @@ pub async fn run(args: KeygenArgs) -> anyhow::Result<Exit> {
 
 fn write_private(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
     use std::io::Write as _;
+    // A symlink could point the private key anywhere (another user's file, a shared
+    // folder): refused, never followed.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::other(
+            "is a symbolic link: give the path of a regular file",
+        ));
+    }
+    // Written whole to a new file that only the owner can read, then renamed over the
+    // path: an existing file's looser mode is not kept, and no reader sees half a key.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "key".into());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(pem.as_bytes())
+    let written = options
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(pem.as_bytes()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

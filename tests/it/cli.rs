@@ -995,3 +995,33 @@ fn authorize_prints_a_next_command_without_secrets_in_it() {
     assert!(text.contains("--redirect-url -"), "{text}");
     assert!(!text.contains("--code-verifier"), "{text}");
 }
+
+/// `keygen --out` over an existing world-readable file leaves a 0600 file (not the old
+/// mode), and a symlink is refused, not followed.
+#[cfg(unix)]
+#[test]
+fn keygen_writes_private_keys_owner_only_and_follows_no_symlink() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Cli::new();
+    let path = env.path("key.pem");
+    std::fs::write(&path, "old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["keygen", "--type", "p256", "--out", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+
+    let target = env.path("elsewhere.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    let link = env.path("link.pem");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = env.run(&["keygen", "--type", "p256", "--out", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+}
