@@ -109,6 +109,12 @@ pub async fn run(args: MockServerArgs) -> anyhow::Result<Exit> {
         .await
         .map_err(|e| InputError::new(e.to_string()))?;
     let issuer = sandbox.issuer().to_owned();
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "WARNING: the sandbox listens on {} and is reachable from other machines; it issues tokens to anyone who asks (it answers only requests addressed to {issuer} or localhost)",
+            args.bind
+        );
+    }
     let mut log = sandbox.subscribe_log();
     if args.json {
         let ready = serde_json::json!({

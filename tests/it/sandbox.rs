@@ -1297,3 +1297,28 @@ async fn mutual_tls_binds_tokens_to_the_client_certificate() {
     );
     sandbox.shutdown().await;
 }
+
+/// DNS rebinding: a request whose Host is another name (a web page's domain resolved to
+/// 127.0.0.1) is refused with 421; the issuer's own host and localhost are answered.
+#[tokio::test]
+async fn only_requests_addressed_to_the_sandbox_are_answered() {
+    let env = env().await;
+    let issuer = env.sandbox.issuer().to_owned();
+    let port = url::Url::parse(&issuer).unwrap().port().unwrap();
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
+    for (host, status) in [
+        (format!("127.0.0.1:{port}"), 200),
+        (format!("localhost:{port}"), 200),
+        (format!("evil.example:{port}"), 421),
+        (format!("127.0.0.1.nip.io:{port}"), 421),
+    ] {
+        let r = env
+            .http
+            .get(&discovery)
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{host}");
+    }
+}

@@ -62,7 +62,54 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/accounts/{id}/balances", get(resource::balances))
         .route("/callback", get(authorize::callback))
         .layer(from_fn_with_state(shared.clone(), log::middleware))
+        .layer(from_fn_with_state(shared.clone(), host_guard))
         .with_state(shared)
+}
+
+/// Answers only requests addressed to the sandbox itself: the `Host` (or HTTP/2
+/// `:authority`) must be the issuer's, or `localhost`/`127.0.0.1`/`[::1]` with its port.
+/// A web page on another name that resolves to this machine (DNS rebinding) gets a 421,
+/// not the sandbox's tokens.
+async fn host_guard(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let allowed = host
+        .as_deref()
+        .is_some_and(|h| host_allowed(&shared.issuer, h));
+    if !allowed {
+        return (
+            axum::http::StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "this sandbox answers only for its issuer {} (Host {:?} refused: DNS rebinding protection)",
+                shared.issuer,
+                host.unwrap_or_default()
+            ),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `host` (`name:port`) names the sandbox of `issuer`.
+fn host_allowed(issuer: &str, host: &str) -> bool {
+    let Ok(url) = url::Url::parse(issuer) else {
+        return false;
+    };
+    let port = url.port_or_known_default().unwrap_or_default();
+    let own = url.host_str().map(|h| format!("{h}:{port}"));
+    let host = host.to_ascii_lowercase();
+    own.as_deref() == Some(host.as_str())
+        || ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .any(|name| host == format!("{name}:{port}"))
 }
 
 pub(super) fn peer_cert(peer: &Peer) -> Option<&[u8]> {
