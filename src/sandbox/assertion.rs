@@ -217,9 +217,6 @@ fn remember_jti(
     };
     {
         let mut inner = shared.lock();
-        if inner.jtis.len() > 10_000 {
-            inner.jtis.retain(|_, forget_at| *forget_at > now);
-        }
         let key = format!("{client_id}\n{jti}");
         if inner.jtis.contains_key(&key) {
             return Err(fail(format!(
@@ -228,7 +225,7 @@ fn remember_jti(
         }
         inner
             .jtis
-            .insert(key, exp.max(now) + CLOCK_SKEW_SECS + 60.0);
+            .insert(key, exp.max(now) + CLOCK_SKEW_SECS + 60.0, (), now);
     }
     Ok(())
 }

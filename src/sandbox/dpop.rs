@@ -126,7 +126,7 @@ pub(crate) fn check_proof(
             "the DPoP proof jti {jti} was already used (replay)"
         )));
     }
-    inner.jtis.insert(key, now + 2.0 * IAT_WINDOW);
+    inner.jtis.insert(key, now + 2.0 * IAT_WINDOW, (), now);
     drop(inner);
     Ok(crate::jose::keys::jwk_thumbprint(&jwk))
 }

@@ -29,9 +29,11 @@ mod assertion;
 mod consent;
 mod demo;
 mod dpop;
+mod expiring;
 mod keys;
 mod log;
 mod routes;
+mod serve;
 mod state;
 mod tls;
 
@@ -103,6 +105,9 @@ pub struct SandboxConfig {
     pub dpop_nonce: bool,
     /// Failures played on request, each as real servers answer it.
     pub failures: Failures,
+    /// How long a request's headers may take to arrive before the connection is closed
+    /// (a half-sent request does not hold it forever).
+    pub header_read_timeout: Duration,
 }
 
 /// Failures the sandbox plays on request, so each cause of a refusal can be shown and
@@ -141,6 +146,7 @@ impl Default for SandboxConfig {
             malaysia: false,
             dpop_nonce: false,
             failures: Failures::default(),
+            header_read_timeout: serve::HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -242,16 +248,10 @@ impl Sandbox {
         let router = routes::router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let ca_pem = tls_setup.as_ref().and_then(|t| t.ca_pem.clone());
-        let task = match tls_setup {
-            Some(setup) => tokio::spawn(tls::serve(listener, setup, router, stop_rx)),
-            None => tokio::spawn(async move {
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-            }),
+        let limits = serve::Limits {
+            header_read_timeout: config.header_read_timeout,
         };
+        let task = tokio::spawn(serve::serve(listener, tls_setup, router, limits, stop_rx));
         Ok(SandboxHandle {
             issuer,
             addr,

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use super::expiring::Expiring;
 use super::keys::SigningKey;
 use super::log::{LogEntry, LogInfo};
 use super::{ClientRegistration, SandboxConfig};
@@ -60,16 +61,39 @@ pub(crate) struct Shared {
     log_tx: broadcast::Sender<LogEntry>,
 }
 
-/// The mutable state.
-#[derive(Default)]
+/// The mutable state. The stores of what requests leave behind expire, and are capped,
+/// so the cost of a request does not grow with the requests before it.
 pub(crate) struct Inner {
     pub clients: HashMap<String, ClientRegistration>,
-    /// `jti` → when it may be forgotten (its `exp` plus skew).
-    pub jtis: HashMap<String, f64>,
-    pub pars: HashMap<String, ParRecord>,
-    pub codes: HashMap<String, CodeRecord>,
-    pub tokens: HashMap<String, TokenRecord>,
+    /// `jti`s seen, until their assertion or proof expires.
+    pub jtis: Expiring<()>,
+    pub pars: Expiring<ParRecord>,
+    pub codes: Expiring<CodeRecord>,
+    pub tokens: Expiring<TokenRecord>,
 }
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            clients: HashMap::new(),
+            jtis: Expiring::new(MAX_JTIS),
+            pars: Expiring::new(MAX_PARS),
+            codes: Expiring::new(MAX_CODES),
+            tokens: Expiring::new(MAX_TOKENS),
+        }
+    }
+}
+
+/// Seen `jti`s kept at most (the oldest go first past it).
+const MAX_JTIS: usize = 200_000;
+/// Pushed requests kept at most.
+const MAX_PARS: usize = 20_000;
+/// Codes kept at most.
+const MAX_CODES: usize = 50_000;
+/// Tokens kept at most.
+const MAX_TOKENS: usize = 200_000;
+/// How long a token without an expiry (a refresh token) is kept: 30 days.
+const TOKEN_WITHOUT_EXPIRY_SECS: i64 = 30 * 24 * 3600;
 
 /// A pushed authorization request (RFC 9126), waiting for `/authorize`.
 #[derive(Clone, Debug)]
@@ -135,14 +159,14 @@ pub(crate) struct TokenRecord {
 }
 
 impl Inner {
-    /// Inserts a token, forgetting long-expired and revoked ones once there are many.
+    /// Keeps a token until an hour after it expires (introspection still answers
+    /// `active: false` for it meanwhile).
     pub fn insert_token(&mut self, token: String, record: TokenRecord) {
-        if self.tokens.len() >= 100_000 {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            self.tokens
-                .retain(|_, t| t.active && t.expires_at.is_none_or(|exp| exp + 3600 > now));
-        }
-        self.tokens.insert(token, record);
+        let keep_until = record.expires_at.map_or(
+            record.issued_at.saturating_add(TOKEN_WITHOUT_EXPIRY_SECS),
+            |exp| exp.saturating_add(3600),
+        );
+        self.tokens.insert(token, keep_until as f64, record, now());
     }
 }
 

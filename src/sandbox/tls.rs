@@ -4,12 +4,7 @@
 //! the handlers as a per-connection request extension so tokens can be bound to it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::{Extension, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -17,8 +12,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
-use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
 use super::SandboxError;
@@ -47,7 +40,7 @@ pub(crate) struct PeerCert(pub Option<Arc<Vec<u8>>>);
 /// A ready TLS configuration.
 pub(crate) struct TlsSetup {
     pub ca_pem: Option<String>,
-    acceptor: TlsAcceptor,
+    pub(crate) acceptor: TlsAcceptor,
 }
 
 fn tls_err(what: &str) -> impl Fn(String) -> SandboxError + '_ {
@@ -222,50 +215,4 @@ impl ClientCertVerifier for AnyClientCert {
             .signature_verification_algorithms
             .supported_schemes()
     }
-}
-
-/// Serves HTTPS until `stop` fires; each connection's requests carry its [`PeerCert`].
-pub(crate) async fn serve(
-    listener: TcpListener,
-    setup: TlsSetup,
-    router: Router,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let (closing_tx, closing_rx) = watch::channel(false);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
-                // Small answers go out at once: without this, a response written in
-                // pieces waits on the client's delayed ACK (about 40 ms).
-                let _ = tcp.set_nodelay(true);
-                let acceptor = setup.acceptor.clone();
-                let router = router.clone();
-                let mut closing = closing_rx.clone();
-                tokio::spawn(async move {
-                    let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
-                    let Ok(Ok(stream)) = handshake.await else { return };
-                    let cert = stream
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .and_then(|certs| certs.first())
-                        .map(|c| Arc::new(c.as_ref().to_vec()));
-                    let service = TowerToHyperService::new(router.layer(Extension(PeerCert(cert))));
-                    let builder = Builder::new(TokioExecutor::new());
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        _ = connection.as_mut() => {}
-                        _ = closing.changed() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
-                        }
-                    }
-                });
-            }
-        }
-    }
-    let _ = closing_tx.send(true);
 }

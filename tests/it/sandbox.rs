@@ -1322,3 +1322,35 @@ async fn only_requests_addressed_to_the_sandbox_are_answered() {
         assert_eq!(r.status().as_u16(), status, "{host}");
     }
 }
+
+/// A half-sent request does not hold its connection forever: when its headers do not
+/// arrive within the header-read timeout, the sandbox closes the connection; a whole
+/// request on another connection is answered meanwhile.
+#[tokio::test]
+async fn a_half_sent_request_is_closed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let config = SandboxConfig {
+        header_read_timeout: Duration::from_millis(500),
+        ..SandboxConfig::default()
+    };
+    let env = start(config, TestClient::ed25519("tpp-ed")).await;
+    let addr = env
+        .sandbox
+        .issuer()
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /jwks HTTP/1.1\r\nHost: ")
+        .await
+        .unwrap();
+    let answered = env
+        .http
+        .get(format!("{}/jwks", env.sandbox.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status().as_u16(), 200);
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection was not closed in time");
+}

@@ -234,9 +234,10 @@ fn approve(
                 Some(&client_id),
             );
         }
-        let t = now();
-        inner.codes.retain(|_, c| c.expires_at + 600.0 > t);
-        inner.codes.insert(code, record);
+        // A used or expired code is kept ten minutes longer: its reuse is refused as
+        // reuse (its tokens revoked), not as an unknown code.
+        let keep_until = record.expires_at + 600.0;
+        inner.codes.insert(code, keep_until, record, now());
     }
     redirect(
         location.as_str(),

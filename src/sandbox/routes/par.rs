@@ -147,10 +147,11 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
         expires_at: now() + PAR_LIFETIME_SECS as f64,
     };
     {
-        let mut inner = shared.lock();
-        let t = now();
-        inner.pars.retain(|_, p| p.expires_at > t);
-        inner.pars.insert(request_uri.clone(), record);
+        let expires_at = record.expires_at;
+        shared
+            .lock()
+            .pars
+            .insert(request_uri.clone(), expires_at, record, now());
     }
     Ok(json_response(
         StatusCode::CREATED,
