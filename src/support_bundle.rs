@@ -4,6 +4,8 @@
 //! and the diagnosis. It is made from a [`HistoryEntry`], which never held a secret,
 //! so no secret, token or key can reach it.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use serde_json::{Value, json};
 
 use crate::history::HistoryEntry;
@@ -33,7 +35,13 @@ fn answered_at(entry: &HistoryEntry) -> Option<String> {
         &time::format_description::well_known::Rfc3339,
     )
     .ok()?;
-    let at = sent + time::Duration::microseconds((entry.elapsed_ms * 1000.0) as i64);
+    // The history file is read as found: an elapsed time that is not a sane number of
+    // milliseconds gives no answer time, never an overflow.
+    let elapsed = entry.elapsed_ms;
+    if !elapsed.is_finite() || !(0.0..=1e12).contains(&elapsed) {
+        return None;
+    }
+    let at = sent.checked_add(time::Duration::microseconds((elapsed * 1000.0) as i64))?;
     at.format(&time::format_description::well_known::Rfc3339)
         .ok()
 }

@@ -1,6 +1,8 @@
 //! Our clock against the server's: a server whose `Date` is more than a few seconds
 //! away from ours will refuse the `iat`, `nbf` and `exp` this machine signs.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use crate::checks::{Finding, Severity};
 
 /// More skew than this (either way) is worth a warning before signing: servers accept

@@ -103,6 +103,15 @@ pub enum FailureArg {
 
 /// Runs `mock-server`.
 pub async fn run(args: MockServerArgs) -> anyhow::Result<Exit> {
+    // Ten years either way plays any clock a real bank has; more is a typo.
+    const TEN_YEARS: i64 = 10 * 366 * 24 * 3600;
+    if args.clock_offset.unsigned_abs() > TEN_YEARS.unsigned_abs() {
+        return Err(InputError::new(format!(
+            "--clock-offset {}: at most {TEN_YEARS} seconds (ten years) either way",
+            args.clock_offset
+        ))
+        .into());
+    }
     token_inspector::sandbox::set_clock_offset(args.clock_offset);
     let config = config(&args).map_err(|e| InputError::new(format!("{e:#}")))?;
     let sandbox = Sandbox::start(config)

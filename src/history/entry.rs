@@ -1,5 +1,7 @@
 //! One exchange as the history keeps it, its one-line summary, and the search over it.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

@@ -1,6 +1,8 @@
 //! The history files, one JSON-lines file per profile, and what they tell the diagnosis
 //! of a later refusal.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::path::{Path, PathBuf};
 
 use crate::jose::hash::fingerprint;
@@ -99,11 +101,12 @@ impl HistoryStore {
             .map_err(io)?;
         // Entries are a few KiB: a size well past the cap's is the cue to count.
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if size > (HISTORY_CAPACITY as u64) * 1024 {
+        if size > (HISTORY_CAPACITY as u64).saturating_mul(1024) {
             let lines = std::fs::read_to_string(&path).map_err(io)?;
             let all: Vec<&str> = lines.lines().filter(|l| !l.trim().is_empty()).collect();
-            if all.len() > HISTORY_CAPACITY + HISTORY_CAPACITY / 4 {
-                let keep = all[all.len() - HISTORY_CAPACITY..].join("\n") + "\n";
+            if all.len() > HISTORY_CAPACITY.saturating_add(HISTORY_CAPACITY / 4) {
+                let newest = all.len().saturating_sub(HISTORY_CAPACITY);
+                let keep = format!("{}\n", all.get(newest..).unwrap_or_default().join("\n"));
                 let partial = path.with_extension("jsonl.partial");
                 write_private(&partial, keep.as_bytes()).map_err(io)?;
                 std::fs::rename(&partial, &path).map_err(io)?;

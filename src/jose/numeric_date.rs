@@ -5,6 +5,8 @@
 //! Used by the CLI (`decode`, `exchange`) and the GUI to annotate `exp`, `iat`, `nbf`,
 //! `auth_time` and similar claims.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value, json};
 
@@ -195,6 +197,9 @@ pub fn format_duration(seconds: f64) -> String {
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (H. Hinnant's algorithm); valid for the whole range used here.
+// The callers pass days within years -9999..=9999 (about ±3.7 million, checked against
+// MIN/MAX_CALENDAR_SECONDS first): no step of the algorithm comes near i64's range.
+#[allow(clippy::arithmetic_side_effects)]
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

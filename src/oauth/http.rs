@@ -3,6 +3,8 @@
 //! ([`SendError`]), and the seam between the pipeline and the network ([`HttpClient`],
 //! with [`FnClient`] for tests). The reqwest adapter is [`crate::oauth::transport`].
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use serde::Serialize;
 
 use crate::oauth::request::RequestModel;
@@ -105,7 +107,7 @@ pub fn clock_skew_secs(response: &HttpResponse, now: std::time::SystemTime) -> O
     let server = response.server_time()?;
     let ours = match now.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).ok()?,
-        Err(before) => -i64::try_from(before.duration().as_secs()).ok()?,
+        Err(before) => 0i64.checked_sub(i64::try_from(before.duration().as_secs()).ok()?)?,
     };
     server.checked_sub(ours)
 }
@@ -137,7 +139,10 @@ impl WwwAuthenticate {
                 .trim_start_matches(',')
                 .trim()
                 .to_ascii_lowercase();
-            let after = rest[eq + 1..].trim_start();
+            let after = rest
+                .get(eq.saturating_add(1)..)
+                .unwrap_or_default()
+                .trim_start();
             let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
                 let mut out = String::new();
                 let mut escaped = false;
@@ -150,7 +155,7 @@ impl WwwAuthenticate {
                         }
                         (false, '\\') => escaped = true,
                         (false, '"') => {
-                            end = i + 1;
+                            end = i.saturating_add(1);
                             break;
                         }
                         (false, _) => out.push(c),

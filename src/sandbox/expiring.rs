@@ -3,6 +3,8 @@
 //! costs a logarithm, not a scan of everything kept), and a cap bounds the memory a
 //! flood of requests can take: past it, the entry that would expire first goes first.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -39,7 +41,7 @@ impl<V> Expiring<V> {
         self.map.insert(key, (expiry, value));
         // Stale heap entries (keys removed or replaced) are dropped when they surface;
         // a heap much larger than the map is rebuilt.
-        if self.order.len() > 2 * self.map.len() + 1024 {
+        if self.order.len() > self.map.len().saturating_mul(2).saturating_add(1024) {
             self.rebuild();
         }
     }

@@ -1,6 +1,8 @@
 //! The request log: one [`LogEntry`] per request, with the reason for every refusal,
 //! and the middleware that echoes or creates `x-fapi-interaction-id`.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -101,10 +103,9 @@ pub(crate) async fn middleware(
     let offset = super::state::clock_offset();
     if offset != 0 {
         // The `Date` the answer carries is the sandbox's clock, as a real server's is.
-        let now = std::time::SystemTime::now();
-        let shift = std::time::Duration::from_secs(offset.unsigned_abs());
-        let at = if offset > 0 { now + shift } else { now - shift };
-        if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+        if let Some(date) = shifted_http_date(offset)
+            && let Ok(value) = HeaderValue::from_str(&date)
+        {
             response
                 .headers_mut()
                 .insert(axum::http::header::DATE, value);
@@ -130,6 +131,21 @@ fn is_back_channel(method: &axum::http::Method, path: &str) -> bool {
     method != axum::http::Method::GET && !browser.iter().any(|p| path.starts_with(p))
         || path.starts_with("/accounts")
         || path.starts_with("/userinfo")
+}
+
+/// The HTTP date `offset` seconds from now, when there is one (years 1970 to 9999).
+fn shifted_http_date(offset: i64) -> Option<String> {
+    let now = std::time::SystemTime::now();
+    let shift = std::time::Duration::from_secs(offset.unsigned_abs());
+    let at = if offset > 0 {
+        now.checked_add(shift)?
+    } else {
+        now.checked_sub(shift)?
+    };
+    // httpdate writes years up to 9999 only.
+    let last =
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(253_402_300_799))?;
+    (at >= std::time::UNIX_EPOCH && at <= last).then(|| httpdate::fmt_http_date(at))
 }
 
 #[cfg(test)]

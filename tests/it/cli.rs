@@ -1025,3 +1025,45 @@ fn keygen_writes_private_keys_owner_only_and_follows_no_symlink() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
 }
+
+/// Values read from a file or a flag never overflow into a crash (release builds abort
+/// on panic): a history line with an absurd elapsed time is shown and bundled, and an
+/// absurd --clock-offset is an input error.
+#[test]
+fn absurd_numbers_from_files_and_flags_do_not_crash() {
+    let env = Cli::new();
+    let url = fixed_server("400 Bad Request", r#"{"error":"invalid_client"}"#);
+    let key = env.key_file();
+    let out = env.run(&[
+        "exchange",
+        "--token-endpoint",
+        &url,
+        "--aud",
+        "token_endpoint",
+        "--client-id",
+        "c",
+        "--key",
+        key.to_str().unwrap(),
+        "--grant",
+        "client_credentials",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let file = env.path("data/history/command_line.jsonl");
+    let line = std::fs::read_to_string(&file).unwrap();
+    let mut entry: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    entry["elapsed_ms"] = serde_json::json!(1e300);
+    std::fs::write(&file, format!("{entry}\n")).unwrap();
+    for args in [
+        vec!["history", "show", "1"],
+        vec!["history", "bundle"],
+        vec!["history", "bundle", "--format", "json"],
+        vec!["history"],
+    ] {
+        let out = env.run(&args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    let out = env.run(&["mock-server", "--clock-offset", "9000000000000000000"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ten years"));
+}

@@ -160,7 +160,9 @@ pub(super) fn iso_millis(t: time::OffsetDateTime) -> String {
 }
 
 pub(super) fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp() + super::state::clock_offset()
+    time::OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .saturating_add(super::state::clock_offset())
 }
 
 #[cfg(test)]
