@@ -129,7 +129,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
-        ProfileAction::Import { file, force } => import(&store, &file, force, json),
+        ProfileAction::Import { file, force } => import(&store, &file, force, json).await,
         ProfileAction::ImportKey { name, file } => import_key(&store, &name, &file, json).await,
     }
 }
@@ -257,7 +257,7 @@ fn new_profile(store: &ProfileStore, wanted: NewProfile, json: bool) -> anyhow::
 /// `profile import FILE`: a shared profile read as untrusted input (checked, its
 /// references to other profiles' keychain entries dropped, an overlong assertion
 /// lifetime lowered) and saved; an existing profile is replaced only with `--force`.
-fn import(
+async fn import(
     store: &ProfileStore,
     file: &std::path::Path,
     force: bool,
@@ -266,6 +266,17 @@ fn import(
     let text = std::fs::read_to_string(file)
         .map_err(|e| InputError::new(format!("{}: {e}", file.display())))?;
     let shared = token_inspector::storage::profile::read_shared(&text, file).map_err(input)?;
+    if !force && store.load(&shared.profile.name).is_ok() {
+        return Err(
+            input(token_inspector::storage::profile::ProfileError::Exists(
+                shared.profile.name.clone(),
+            ))
+            .into(),
+        );
+    }
+    for (entry, value) in &shared.header_secrets {
+        super::keygen::keep_in_keychain(entry.clone(), value.clone()).await?;
+    }
     let path = store.import(&shared, force).map_err(input)?;
     let message = format!("imported {:?} into {}", shared.profile.name, path.display());
     if json {

@@ -339,6 +339,9 @@ pub struct AppState {
     pub store: StoreStatus,
     /// The selected profile's signing key.
     pub key: KeyState,
+    /// The selected profile's extra headers with their keychain values read: the profile
+    /// they belong to, and the headers.
+    pub header_values: Option<(String, Vec<crate::storage::profile::ExtraHeader>)>,
     /// The selected profile's DPoP key (RFC 9449), when it uses DPoP: the profile it
     /// belongs to and the key, or why it could not be loaded.
     pub dpop_key: Option<(String, Result<DpopKey, String>)>,

@@ -53,9 +53,10 @@ pub async fn call(
             &options,
         )?;
         for (name, value) in &what.headers {
+            let secret = crate::storage::profile::header_is_secret(name);
             model
                 .headers
-                .push(request::header(name, value.clone(), false));
+                .push(request::header(name, value.clone(), secret));
         }
         Ok(model)
     };

@@ -1067,3 +1067,47 @@ fn absurd_numbers_from_files_and_flags_do_not_crash() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ten years"));
 }
+
+/// A header given on the command line that carries a credential (by its name) is a
+/// secret: the redacted curl, the JSON output and the history never show it.
+#[test]
+fn credential_headers_stay_out_of_outputs_and_the_history() {
+    let env = Cli::new();
+    let url = fixed_server("400 Bad Request", r#"{"error":"invalid_client"}"#);
+    let key = env.key_file();
+    let base = [
+        "exchange",
+        "--token-endpoint",
+        &url,
+        "--aud",
+        "token_endpoint",
+        "--client-id",
+        "c",
+        "--key",
+        key.to_str().unwrap(),
+        "--grant",
+        "client_credentials",
+        "--header",
+        "x-api-key: canary-header-key-42",
+        "--header",
+        "Authorization: Basic canary-basic-43",
+    ];
+    for extra in [
+        vec!["--curl-redacted"],
+        vec!["--dry-run", "--json"],
+        vec!["--json"],
+    ] {
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        let out = env.run(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains("canary-header-key-42"), "{extra:?}: {text}");
+        assert!(!text.contains("canary-basic-43"), "{extra:?}: {text}");
+    }
+    let history = std::fs::read_to_string(env.path("data/history/command_line.jsonl")).unwrap();
+    assert!(!history.contains("canary-header-key-42"), "{history}");
+    assert!(!history.contains("canary-basic-43"), "{history}");
+}

@@ -517,6 +517,7 @@ async fn curl_export_sends_the_same_request_as_the_direct_send() {
         .push(token_inspector::storage::profile::ExtraHeader {
             name: "x-note".into(),
             value: "it's $HOME & \"quoted\"".into(),
+            ..Default::default()
         });
     let model = request::build_token_request(
         &p,

@@ -1578,6 +1578,12 @@ fn import_asks_before_replacing_and_keeps_to_its_own_secrets() {
     let mut hostile = bank_profile("Bank A");
     hostile.endpoints.token = Some("https://attacker.example/token".into());
     hostile.auth.key = Some("profile/prod/signing-key".into());
+    hostile
+        .headers
+        .push(token_inspector::storage::profile::ExtraHeader::new(
+            "x-api-key",
+            "canary-shared-key-55",
+        ));
     std::fs::write(&shared, hostile.to_toml()).unwrap();
     s.files.push_pick(&shared);
     s.files.push_pick(&shared);
@@ -1600,6 +1606,16 @@ fn import_asks_before_replacing_and_keeps_to_its_own_secrets() {
     });
     let saved = s.profiles().load("Bank A").unwrap();
     assert_eq!(saved.auth.key, None, "the borrowed entry is dropped");
+    // The secret header's value went into the keychain, out of the file.
+    let file = std::fs::read_to_string(s.profiles().path_for("Bank A")).unwrap();
+    assert!(!file.contains("canary-shared-key-55"), "{file}");
+    assert_eq!(
+        s.store
+            .get("profile/Bank A/header/x-api-key")
+            .unwrap()
+            .map(|v| v.expose().to_owned()),
+        Some("canary-shared-key-55".to_owned())
+    );
     wait_for(&mut h, "what the import changed", |a| {
         a.state
             .sidebar_notice

@@ -177,6 +177,11 @@ impl App {
                 }
                 self.first_launch_started = false;
             }
+            Event::HeaderValues { profile, headers }
+                if st.profile().is_some_and(|p| p.name == profile) =>
+            {
+                st.header_values = Some((profile, headers));
+            }
             Event::DpopKey { profile, result }
                 if st.profile().is_some_and(|p| p.name == profile) =>
             {

@@ -48,6 +48,7 @@ pub struct App {
     last_jwt_input: String,
     history_requested_for: Option<String>,
     dpop_requested_for: Option<String>,
+    header_values_requested_for: Option<String>,
 }
 
 impl App {
@@ -83,6 +84,7 @@ impl App {
             last_jwt_input: String::new(),
             history_requested_for: None,
             dpop_requested_for: None,
+            header_values_requested_for: None,
         }
     }
 
@@ -175,6 +177,7 @@ impl App {
         self.maybe_ready();
         self.load_saved_history();
         self.load_dpop_key();
+        self.load_header_values();
         self.refresh_preview(false);
     }
 
@@ -204,6 +207,28 @@ impl App {
         }
         self.dpop_requested_for = Some(profile.name.clone());
         self.worker.send(Command::LoadDpopKey { profile });
+    }
+
+    /// Asks for the selected profile's secret header values when it keeps some in the
+    /// keychain (the preview waits for them).
+    fn load_header_values(&mut self) {
+        let Some(profile) = self
+            .state
+            .profile()
+            .filter(|p| p.headers.iter().any(|h| h.keychain))
+            .cloned()
+        else {
+            return;
+        };
+        let loaded = matches!(&self.state.header_values, Some((name, _)) if *name == profile.name);
+        if !self.ready_done
+            || loaded
+            || self.header_values_requested_for.as_deref() == Some(profile.name.as_str())
+        {
+            return;
+        }
+        self.header_values_requested_for = Some(profile.name.clone());
+        self.worker.send(Command::LoadKey { profile });
     }
 
     /// Paints the panels and applies what they asked for.
@@ -329,6 +354,7 @@ impl App {
                 self.on_profiles_event(event)
             }
             Event::Store(..)
+            | Event::HeaderValues { .. }
             | Event::Key { .. }
             | Event::DpopKey { .. }
             | Event::Discovered { .. }

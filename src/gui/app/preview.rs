@@ -92,9 +92,23 @@ impl App {
                 _ => "loading the DPoP key from the secret store…".to_owned(),
             });
         }
+        // Secret header values kept in the keychain, as Send will read them.
+        let mut filled = profile.clone();
+        if profile.headers.iter().any(|h| h.keychain) {
+            match &st.header_values {
+                Some((name, headers)) if *name == profile.name => {
+                    for h in &mut filled.headers {
+                        if let Some(v) = headers.iter().find(|v| v.keychain && v.name == h.name) {
+                            h.value.clone_from(&v.value);
+                        }
+                    }
+                }
+                _ => return Err("loading the header values from the secret store…".to_owned()),
+            }
+        }
         let secrets = self.secrets();
         let credentials = Credentials {
-            profile,
+            profile: &filled,
             secrets: &secrets,
             dpop,
             client_key_file: None,

@@ -18,6 +18,8 @@ impl App {
                 self.state.key = KeyState::Unknown;
                 self.state.dpop_key = None;
                 self.dpop_requested_for = None;
+                self.state.header_values = None;
+                self.header_values_requested_for = None;
                 self.state.session = None;
                 self.state.discovery = None;
                 self.state.client_notice = None;

@@ -45,23 +45,29 @@ impl Inner {
             Command::ListProfiles => self.list_profiles(),
             Command::CreateLocalSandbox => self.create_local_sandbox().await,
             Command::SaveProfile {
-                profile,
+                mut profile,
                 previous_name,
                 select,
             } => {
+                if !self.keep_header_secrets(&mut profile).await {
+                    return;
+                }
                 if let Some(old) = previous_name.as_deref().filter(|o| *o != profile.name) {
                     // A renamed profile's secrets move to its own entries.
                     self.carry_secrets(old, &profile.name, true).await;
                 }
                 self.save_profile(profile, previous_name, select)
             }
-            Command::DuplicateProfile { from, profile } => {
+            Command::DuplicateProfile { from, mut profile } => {
+                if !self.keep_header_secrets(&mut profile).await {
+                    return;
+                }
                 self.carry_secrets(&from, &profile.name, false).await;
                 self.save_profile(profile, None, true)
             }
             Command::DeleteProfile { profile } => self.delete_profile(profile).await,
             Command::ImportProfile => self.import_profile().await,
-            Command::ImportReplacing(shared) => self.import_shared(*shared, true),
+            Command::ImportReplacing(shared) => self.import_shared(*shared, true).await,
             Command::ExportProfile { profile } => self.export_profile(profile).await,
             Command::LoadKey { profile } => self.load_keys(profile).await,
             Command::LoadDpopKey { profile } => self.load_dpop_key(&profile).await,

@@ -61,7 +61,7 @@ impl Inner {
         match self.read_picked("Import a profile (TOML)").await {
             Ok(None) => {}
             Ok(Some((path, text))) => match read_shared(&text, &path) {
-                Ok(shared) => self.import_shared(shared, false),
+                Ok(shared) => self.import_shared(shared, false).await,
                 Err(e) => self.notice(Area::Sidebar, Notice::error(e.to_string())),
             },
             Err(e) => self.notice(Area::Sidebar, Notice::error(format!("{e:#}"))),
@@ -70,7 +70,22 @@ impl Inner {
 
     /// Saves an imported profile (over one of the same name only when `replace`), and
     /// says what the import changed.
-    pub(super) fn import_shared(&self, shared: SharedProfile, replace: bool) {
+    pub(super) async fn import_shared(&self, shared: SharedProfile, replace: bool) {
+        if !replace && self.profiles.load(&shared.profile.name).is_ok() {
+            self.emit(Event::ImportConflict(Box::new(shared)));
+            return;
+        }
+        for (entry, value) in &shared.header_secrets {
+            if let Err(e) = self.secret_set(entry.clone(), value.clone()).await {
+                self.notice(
+                    Area::Sidebar,
+                    Notice::error(format!(
+                        "not imported: a secret header value could not be kept in the keychain ({e:#})"
+                    )),
+                );
+                return;
+            }
+        }
         match self.profiles.import(&shared, replace) {
             Ok(_) => {
                 self.emit(Event::ProfileSaved {

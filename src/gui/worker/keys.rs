@@ -131,6 +131,26 @@ impl Inner {
             profile: profile.name.clone(),
             result,
         });
+        if profile.headers.iter().any(|h| h.keychain) {
+            let mut filled = profile.clone();
+            let read = match self.keychain() {
+                Ok(keychain) => self
+                    .blocking(move || {
+                        settings::header_values(&mut filled, &keychain).map(|()| filled.headers)
+                    })
+                    .await
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|r| r.map_err(|e| e.to_string())),
+                Err(e) => Err(format!("{e:#}")),
+            };
+            match read {
+                Ok(headers) => self.emit(Event::HeaderValues {
+                    profile: profile.name.clone(),
+                    headers,
+                }),
+                Err(e) => self.notice(Area::Client, Notice::error(e)),
+            }
+        }
         if let Some(entry) = profile.auth.client_secret.clone() {
             let result = self
                 .secret_get(entry.clone())
@@ -166,6 +186,24 @@ impl Inner {
             profile: profile.name.clone(),
             result: result.map_err(|e: anyhow::Error| format!("{e:#}")),
         });
+    }
+
+    /// Moves the values of a profile's secret headers into the keychain before it is
+    /// saved (a profile file holds no secret); false, and said, when the keychain
+    /// refused (the profile is not saved).
+    pub(super) async fn keep_header_secrets(&self, profile: &mut Profile) -> bool {
+        for (entry, value) in profile.take_secret_header_values() {
+            if let Err(e) = self.secret_set(entry, value).await {
+                self.notice(
+                    Area::Client,
+                    Notice::error(format!(
+                        "not saved: a secret header value could not be kept in the keychain ({e:#})"
+                    )),
+                );
+                return false;
+            }
+        }
+        true
     }
 
     /// Copies (or, for a rename, moves) a profile's secrets to another profile's own

@@ -258,6 +258,14 @@ pub enum Event {
         /// The key (`None`: the profile does not use DPoP), or why it could not be read.
         result: Result<Option<DpopKey>, String>,
     },
+    /// The profile's extra headers with the values kept in the keychain read (the
+    /// preview shows them as Send sends them).
+    HeaderValues {
+        /// The profile name.
+        profile: String,
+        /// The headers, values filled.
+        headers: Vec<crate::storage::profile::ExtraHeader>,
+    },
     /// The profile's signing key (or `None`: there is none).
     Key {
         /// The profile name.

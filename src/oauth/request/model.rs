@@ -359,6 +359,7 @@ pub(super) fn base_model(
         }
         let name = extra.name.trim();
         let value = extra.value.trim();
+        let secret = extra.is_secret();
         let same = |h: &Header| h.name.eq_ignore_ascii_case(name);
         if name.eq_ignore_ascii_case("x-fapi-interaction-id") {
             interaction_id = Some(value.to_owned()).filter(|v| !v.is_empty());
@@ -366,9 +367,9 @@ pub(super) fn base_model(
         if value.is_empty() {
             headers.retain(|h| !same(h));
         } else if let Some(h) = headers.iter_mut().find(|h| same(h)) {
-            h.value = field(value.to_owned(), false);
+            h.value = field(value.to_owned(), secret);
         } else {
-            insert_before_accept(&mut headers, header(name, value, false));
+            insert_before_accept(&mut headers, header(name, value, secret));
         }
     }
     let tls = &profile.tls;

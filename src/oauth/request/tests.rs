@@ -236,6 +236,7 @@ fn milliseconds_style_and_extra_headers() {
     p.headers.push(crate::storage::profile::ExtraHeader {
         name: "x-custom".into(),
         value: "1".into(),
+        ..Default::default()
     });
     let m = build_token_request(
         &p,
@@ -267,6 +268,7 @@ fn extra_headers_replace_remove_and_add() {
         p.headers.push(crate::storage::profile::ExtraHeader {
             name: name.into(),
             value: value.into(),
+            ..Default::default()
         })
     };
     extra("x-fapi-interaction-id", "");
@@ -283,11 +285,13 @@ fn extra_headers_replace_remove_and_add() {
         p.headers.push(crate::storage::profile::ExtraHeader {
             name: name.into(),
             value: String::new(),
+            ..Default::default()
         });
     }
     p.headers.push(crate::storage::profile::ExtraHeader {
         name: "x-last".into(),
         value: "2".into(),
+        ..Default::default()
     });
     let m = build_token_request(&p, &secrets(), &seed_grant(), &RequestOptions::default()).unwrap();
     assert_eq!(m.header("Accept"), None);
@@ -352,4 +356,54 @@ proptest::proptest! {
             .collect();
         proptest::prop_assert_eq!(decoded, value);
     }
+}
+
+/// Extra headers that carry credentials are secrets by their names (the redacted curl,
+/// the history and the bundles never show them); the profile can say otherwise per
+/// header.
+#[test]
+fn credential_headers_are_secret_by_default() {
+    use crate::oauth::render::{Redaction, curl};
+    use crate::storage::profile::{ExtraHeader, header_is_secret};
+    for name in [
+        "Authorization",
+        "cookie",
+        "Proxy-Authorization",
+        "x-api-key",
+        "X-Auth-Token",
+        "client-secret",
+        "x-jws-signature",
+    ] {
+        assert!(header_is_secret(name), "{name}");
+    }
+    for name in ["x-fapi-interaction-id", "Accept", "x-customer-user-agent"] {
+        assert!(!header_is_secret(name), "{name}");
+    }
+    let mut p = seed_profile();
+    p.headers
+        .push(ExtraHeader::new("x-api-key", "canary-api-key-81f2"));
+    p.headers.push(ExtraHeader {
+        secret: Some(false),
+        ..ExtraHeader::new("x-session-note", "visible-note")
+    });
+    let m = build_token_request(&p, &secrets(), &seed_grant(), &RequestOptions::default()).unwrap();
+    assert_eq!(
+        m.header("x-api-key"),
+        Some("canary-api-key-81f2"),
+        "sent as is"
+    );
+    let shown = curl(&m, Redaction::Redacted);
+    assert!(!shown.contains("canary-api-key-81f2"), "{shown}");
+    assert!(shown.contains("visible-note"), "{shown}");
+    let kept = crate::history::redacted_request(&m).to_string();
+    assert!(!kept.contains("canary-api-key-81f2"), "{kept}");
+    // Taken out of the profile for the keychain; the file keeps only a mark.
+    let taken = p.take_secret_header_values();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(
+        taken[0].0,
+        "profile/Ozone Open Finance Malaysia sandbox/header/x-api-key"
+    );
+    assert!(!p.to_toml().contains("canary-api-key-81f2"));
+    assert!(p.to_toml().contains("keychain = true"));
 }

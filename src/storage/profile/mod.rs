@@ -220,13 +220,53 @@ impl Default for RequestObjectSettings {
 }
 
 /// An extra header sent with every request of this profile.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraHeader {
     /// Header name.
     pub name: String,
-    /// Header value.
+    /// Header value (empty: the header is removed, as curl's `-H 'Name:'`; or, with
+    /// `keychain`, the value is in the keychain).
+    #[serde(default)]
     pub value: String,
+    /// Whether the value is a secret (shown as `<redacted>`, kept out of the history,
+    /// the bundles and the file). Unset: by its name (`Authorization`, `Cookie`,
+    /// `Proxy-Authorization`, and names with key, token, secret or signature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<bool>,
+    /// The value is kept in the profile's keychain entry `profile/<name>/header/<header>`,
+    /// not in the file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keychain: bool,
+}
+
+impl ExtraHeader {
+    /// A header with this name and value, secret by its name.
+    pub fn new(name: &str, value: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the value is a secret: as the profile says, else by the name.
+    pub fn is_secret(&self) -> bool {
+        self.secret
+            .unwrap_or_else(|| crate::storage::profile::header_is_secret(&self.name))
+    }
+}
+
+/// Whether a header with this name carries a credential by default (RFC 9110 §11.6.2
+/// `Authorization`, `Proxy-Authorization`, cookies, API keys, tokens, signatures).
+pub fn header_is_secret(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["key", "token", "secret", "signature", "password", "session"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// TLS and transport settings.
@@ -457,6 +497,33 @@ impl Profile {
         })
     }
 
+    /// The keychain entry of a secret header's value.
+    pub fn header_entry(&self, header: &str) -> String {
+        self.own_entry(&format!("header/{}", header.trim().to_ascii_lowercase()))
+    }
+
+    /// Takes the values of secret headers out of the profile, to keep in the keychain
+    /// instead (a profile file holds no secret): each becomes `keychain = true` with an
+    /// empty value; returns the entries and values to store.
+    pub fn take_secret_header_values(&mut self) -> Vec<(String, crate::secret::Secret)> {
+        let name = self.name.clone();
+        let mut out = Vec::new();
+        for h in &mut self.headers {
+            if h.is_secret() && !h.keychain && !h.value.trim().is_empty() {
+                let entry = crate::storage::secret_store::entry_name(
+                    &name,
+                    &format!("header/{}", h.name.trim().to_ascii_lowercase()),
+                );
+                out.push((
+                    entry,
+                    crate::secret::Secret::new(std::mem::take(&mut h.value)),
+                ));
+                h.keychain = true;
+            }
+        }
+        out
+    }
+
     /// Checks the fields a user types, naming each problem.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -611,217 +678,11 @@ pub enum ProfileError {
     Exists(String),
 }
 
-/// A profile someone shared, read as untrusted input and made safe to keep.
-#[derive(Clone, Debug)]
-pub struct SharedProfile {
-    /// The profile, as it will be saved.
-    pub profile: Profile,
-    /// What was changed or deserves a warning, one line each.
-    pub notes: Vec<String>,
-}
+mod shared;
+mod store;
 
-/// Reads a shared profile file: parsed and validated; references to another profile's
-/// keychain entries dropped (a shared file must never make this client sign with, or
-/// send, another profile's key or secret); an assertion lifetime above the limit lowered
-/// to the preset's (or 300 s); TLS verification switched off, said.
-pub fn read_shared(text: &str, path: &Path) -> Result<SharedProfile, ProfileError> {
-    let mut profile = Profile::from_toml(text, path)?;
-    let problems = profile.validate();
-    if !problems.is_empty() {
-        return Err(ProfileError::Invalid {
-            path: path.to_owned(),
-            problems,
-        });
-    }
-    let mut notes = profile.drop_foreign_references();
-    if profile.lifetime_refused(false).is_some() {
-        let lowered = crate::storage::presets::for_profile(&profile)
-            .map_or(300, |p| p.assertion_lifetime_secs)
-            .min(MAX_ASSERTION_LIFETIME_SECS);
-        notes.push(format!(
-            "auth.lifetime_secs = {} lowered to {lowered}: FAPI wants client assertions short-lived (at most {MAX_ASSERTION_LIFETIME_SECS} s)",
-            profile.auth.lifetime_secs
-        ));
-        profile.auth.lifetime_secs = lowered;
-    }
-    if profile.tls.insecure_skip_verify {
-        notes.push(
-            "WARNING: this profile turns TLS certificate verification OFF (tls.insecure_skip_verify = true): anyone on the network can read and change its requests".into(),
-        );
-    }
-    Ok(SharedProfile { profile, notes })
-}
-
-/// The directory of profile files.
-#[derive(Clone, Debug)]
-pub struct ProfileStore {
-    dir: PathBuf,
-}
-
-impl ProfileStore {
-    /// A store in the given directory.
-    pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    /// The OS config directory (`~/.config/token-inspector/profiles` on Linux), or
-    /// `$TOKEN_INSPECTOR_CONFIG_DIR/profiles` when set.
-    pub fn default_location() -> Result<Self, ProfileError> {
-        if let Some(dir) = std::env::var_os("TOKEN_INSPECTOR_CONFIG_DIR") {
-            return Ok(Self::at(PathBuf::from(dir).join("profiles")));
-        }
-        let dirs = directories::ProjectDirs::from("io", "token-inspector", "token-inspector")
-            .ok_or(ProfileError::NoConfigDir)?;
-        Ok(Self::at(dirs.config_dir().join("profiles")))
-    }
-
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The file a profile is saved in.
-    pub fn path_for(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{}.toml", file_stem(name)))
-    }
-
-    /// Every profile file: the good ones and, separately, the errors of the bad ones, so
-    /// one broken file does not hide the others.
-    pub fn list(&self) -> (Vec<Profile>, Vec<ProfileError>) {
-        let mut good = Vec::new();
-        let mut bad = Vec::new();
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (good, bad),
-            Err(source) => {
-                bad.push(ProfileError::Io {
-                    path: self.dir.clone(),
-                    source,
-                });
-                return (good, bad);
-            }
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            match self.load_path(&path) {
-                Ok(p) => good.push(p),
-                Err(e) => bad.push(e),
-            }
-        }
-        good.sort_by_key(|p| p.name.to_lowercase());
-        (good, bad)
-    }
-
-    /// Loads one profile file.
-    pub fn load_path(&self, path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Profile::from_toml(&text, path)
-    }
-
-    /// Loads a profile by name.
-    pub fn load(&self, name: &str) -> Result<Profile, ProfileError> {
-        let path = self.path_for(name);
-        if !path.exists() {
-            let (all, _) = self.list();
-            return all
-                .into_iter()
-                .find(|p| p.name == name)
-                .ok_or_else(|| ProfileError::NotFound(name.to_owned()));
-        }
-        self.load_path(&path)
-    }
-
-    /// Saves a profile (creating the directory), replacing the file of the same name.
-    pub fn save(&self, profile: &Profile) -> Result<PathBuf, ProfileError> {
-        std::fs::create_dir_all(&self.dir).map_err(|source| ProfileError::Io {
-            path: self.dir.clone(),
-            source,
-        })?;
-        let path = self.path_for(&profile.name);
-        let tmp = path.with_extension("toml.tmp");
-        write_owner_only(&tmp, profile.to_toml().as_bytes()).map_err(|source| {
-            ProfileError::Io {
-                path: tmp.clone(),
-                source,
-            }
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| ProfileError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
-    }
-
-    /// Saves a shared profile ([`read_shared`]); an existing profile of the same name is
-    /// replaced only when `replace` says so.
-    pub fn import(&self, shared: &SharedProfile, replace: bool) -> Result<PathBuf, ProfileError> {
-        let name = &shared.profile.name;
-        if !replace && (self.path_for(name).exists() || self.load(name).is_ok()) {
-            return Err(ProfileError::Exists(name.clone()));
-        }
-        self.save(&shared.profile)
-    }
-
-    /// Deletes a profile's file.
-    pub fn delete(&self, name: &str) -> Result<(), ProfileError> {
-        let path = self.path_for(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ProfileError::NotFound(name.to_owned()))
-            }
-            Err(source) => Err(ProfileError::Io { path, source }),
-        }
-    }
-}
-
-/// Writes a file only its owner can read (mode 0600 on Unix): a profile names the
-/// client, its endpoints and its headers, which are not for every user of the machine.
-/// A file left by an earlier run is replaced, never followed through a symlink.
-fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    match std::fs::symlink_metadata(path) {
-        Ok(_) => std::fs::remove_file(path)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
-}
-
-/// A file-name-safe stem for a profile name.
-pub fn file_stem(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let stem = stem.trim_matches('-').to_owned();
-    if stem.is_empty() {
-        "profile".to_owned()
-    } else {
-        stem
-    }
-}
+pub use shared::{SharedProfile, read_shared};
+pub use store::{ProfileStore, file_stem};
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ fn round_trips_through_toml_without_secrets() {
     p.headers.push(ExtraHeader {
         name: "x-fapi-customer-ip-address".into(),
         value: "10.1.1.1".into(),
+        ..Default::default()
     });
     let text = p.to_toml();
     assert!(!text.contains("PRIVATE KEY"));
