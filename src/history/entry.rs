@@ -11,7 +11,7 @@ use crate::oauth::exchange::Exchange;
 use crate::oauth::request::RequestModel;
 use crate::oauth::response::ResponseBody;
 
-use crate::history::redaction::{redact_value, redacted_request};
+use crate::history::redaction::{kept_body, kept_response_header, redacted_request};
 
 /// One exchange as the history keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,11 +69,8 @@ impl HistoryEntry {
                 json!({
                     "status": r.http.status,
                     "reason": r.http.reason,
-                    "headers": r.http.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
-                    "body": match r.body.json() {
-                        Some(v) => redact_value(&v),
-                        None => Value::String(r.body_text.chars().take(4096).collect()),
-                    },
+                    "headers": r.http.headers.iter().map(|(n, v)| kept_response_header(n, v)).collect::<Vec<_>>(),
+                    "body": kept_body(&request.kind, r.http.status, r.body.json().as_ref(), &r.body_text),
                     "truncated": r.http.truncated,
                 }),
             ),

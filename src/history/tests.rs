@@ -157,3 +157,146 @@ async fn the_history_keeps_entries_without_secrets() {
     }
     assert_eq!(store.list("bank").unwrap().len(), HISTORY_CAPACITY);
 }
+
+async fn exchange_answering(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+) -> Exchange {
+    let mut p = Profile::new("bank", "https://as.example");
+    p.client_id = "c1".into();
+    p.endpoints.token = Some("https://as.example/token".into());
+    p.auth.method = AuthMethod::ClientSecretPost;
+    p.headers.push(crate::storage::profile::ExtraHeader::new(
+        "x-fapi-customer-ip-address",
+        "198.51.100.77",
+    ));
+    let secrets = ClientSecrets {
+        signing_key: None,
+        client_secret: Some(Secret::new("s")),
+    };
+    let client = FnClient(move |_: Call<'_>| Ok(HttpResponse::with(status, headers, body)));
+    let model = build_token_request(
+        &p,
+        &secrets,
+        &Grant::ClientCredentials,
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    exchange::run(&client, model, &ExchangeContext::default()).await
+}
+
+/// Only the response headers a diagnosis reads keep their values; a body that is not
+/// JSON is kept as its size; credentials are caught by their names' pattern and by
+/// looking like a JWT; personal data is left out, the rest kept.
+#[tokio::test]
+async fn the_history_keeps_what_a_diagnosis_needs_and_no_more() {
+    let refused = exchange_answering(
+        403,
+        &[
+            ("content-type", "text/html"),
+            ("date", "Thu, 03 Dec 2026 10:00:00 GMT"),
+            ("dpop-nonce", "nonce-kept-1"),
+            ("set-cookie", "session=canary-cookie-1; HttpOnly"),
+            ("x-gateway-trace", "canary-trace-2"),
+        ],
+        "<html><body>Blocked for canary-html-3</body></html>",
+    )
+    .await;
+    let entry = serde_json::to_string(&HistoryEntry::of("bank", &refused)).unwrap();
+    for canary in [
+        "canary-cookie-1",
+        "canary-trace-2",
+        "canary-html-3",
+        "198.51.100.77",
+    ] {
+        assert!(!entry.contains(canary), "{canary} kept: {entry}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    let headers = v["response"]["headers"].as_array().unwrap();
+    assert!(headers.contains(&serde_json::json!(["dpop-nonce", "nonce-kept-1"])));
+    assert!(headers.contains(&serde_json::json!(["set-cookie", "<not kept>"])));
+    assert_eq!(v["response"]["status"], 403);
+    assert_eq!(v["response"]["body"]["bytes"], 51);
+    let ip = v["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "x-fapi-customer-ip-address")
+        .unwrap();
+    assert_eq!(ip["personal"], true);
+    assert_eq!(ip["fingerprint"], fingerprint("198.51.100.77"));
+
+    let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjYW5hcnkifQ.c2ln";
+    let granted = exchange_answering(
+        200,
+        &[("content-type", "application/json")],
+        r#"{"access_token":"at-1","accessToken":"canary-camel-4","device_code":"canary-device-5",
+            "sessionToken":"canary-session-6","token_type":"Bearer","expires_in":300,
+            "note":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJjYW5hcnkifQ.c2ln",
+            "authorization_details":[{"type":"payment","consent":{"status":"AUTHORISED"},
+            "debtorAccount":{"identification":"canary-account-7"},"instructedAmount":{"amount":"10.00"}}]}"#,
+    )
+    .await;
+    let entry = serde_json::to_string(&HistoryEntry::of("bank", &granted)).unwrap();
+    for canary in [
+        "canary-camel-4",
+        "canary-device-5",
+        "canary-session-6",
+        "canary-account-7",
+        jwt,
+    ] {
+        assert!(!entry.contains(canary), "{canary} kept: {entry}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    let body = &v["response"]["body"];
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(
+        body["accessToken"],
+        format!("<{}>", fingerprint("canary-camel-4"))
+    );
+    let detail = &body["authorization_details"][0];
+    assert_eq!(detail["consent"]["status"], "AUTHORISED");
+    assert_eq!(detail["instructedAmount"]["amount"], "10.00");
+    assert_eq!(detail["debtorAccount"], super::redaction::PERSONAL);
+}
+
+/// The patterns: a credential by any spelling, not an error's code or a token type.
+#[test]
+fn credential_names_are_recognised_by_pattern() {
+    use super::redaction::{is_personal_member, is_secret_member, looks_like_jwt};
+    for name in [
+        "access_token",
+        "accessToken",
+        "refresh-token",
+        "device_code",
+        "userCode",
+        "client_secret",
+        "clientSecret",
+        "x-api-key",
+        "code_verifier",
+        "client_assertion",
+        "password",
+        "Cookie",
+    ] {
+        assert!(is_secret_member(name), "{name}");
+    }
+    for name in [
+        "token_type",
+        "issued_token_type",
+        "expires_in",
+        "client_assertion_type",
+        "Code",
+        "error",
+        "state",
+        "code_challenge",
+        "token_endpoint",
+    ] {
+        assert!(!is_secret_member(name), "{name}");
+    }
+    assert!(is_personal_member("AccountNumber") && is_personal_member("email"));
+    assert!(!is_personal_member("consentId") && !is_personal_member("status"));
+    assert!(looks_like_jwt("eyJa.eyJb.c"));
+    assert!(!looks_like_jwt("eyJa.b c.d") && !looks_like_jwt("hello"));
+}

@@ -349,6 +349,40 @@ fn dpop_with_required_nonces_from_the_token_to_the_api_call() {
         .find(|h| h["name"] == "Authorization")
         .unwrap();
     assert_eq!(auth_header["redacted"], true);
+
+    // The history keeps what a diagnosis needs, not the answer's personal data, not a
+    // whole DPoP proof or request object.
+    let history =
+        std::fs::read_to_string(bank.dir.path().join("data/history/command_line.jsonl")).unwrap();
+    let proof = call["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "DPoP")
+        .and_then(|h| h["value"].as_str())
+        .unwrap();
+    assert!(proof.starts_with("eyJ") && !history.contains(proof));
+    assert!(
+        !history.contains("\"request\",\"value\":\"eyJ"),
+        "{history}"
+    );
+    let account = &call["response"]["body"]["data"][0];
+    for value in account.as_object().unwrap().values() {
+        if let Some(text) = value.as_str().filter(|t| t.len() > 3) {
+            assert!(!history.contains(text), "{text:?} kept: {history}");
+        }
+    }
+    let kept: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kept_call = kept.iter().find(|e| e["kind"] == "resource").unwrap();
+    assert_eq!(kept_call["response"]["status"], 200);
+    assert!(
+        kept_call["response"]["body"]["shape"]["data"].is_object(),
+        "{kept_call}"
+    );
+    assert!(kept_call["request"]["dpop_proof"]["claims"]["ath"].is_string());
 }
 
 /// `introspect` and `revoke` with DPoP at a server that requires nonces: the nonce
