@@ -199,14 +199,31 @@ impl Drop for RedirectCatcher {
     }
 }
 
-/// Answers the browser: the redirect with the expected `state` is caught (once); one on
-/// the path with another `state`, or none, is a 400 and the wait goes on; anything else
-/// (`/favicon.ico`) is a 404.
-async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): OriginalUri) -> Response {
-    if uri.path() != listening.path {
-        return (StatusCode::NOT_FOUND, "not the redirect path").into_response();
+/// What the catcher does with one request on its address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatcherAnswer {
+    /// Not the redirect path (`/favicon.ico`): 404.
+    NotFound,
+    /// The path, without the expected `state`: a 400 page, and the wait goes on.
+    NotThisAuthorization(String),
+    /// The redirect: taken, and the browser gets this page.
+    Taken(String),
+}
+
+/// Judges one request (its path and query, as received) against the redirect path and
+/// the `state` the authorization carries (compared in constant time): only the
+/// redirect with that `state` is taken. Pure, so it can be fuzzed.
+pub fn answer_request(
+    path: &str,
+    expected_state: Option<&str>,
+    path_and_query: &str,
+) -> CatcherAnswer {
+    let (got_path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    if got_path != path {
+        return CatcherAnswer::NotFound;
     }
-    let query = uri.query().unwrap_or_default();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
@@ -216,8 +233,7 @@ async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): Origin
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     };
-    let expected = listening.expected_state.lock().ok().and_then(|s| s.clone());
-    let state_matches = match (expected.as_deref(), get("state")) {
+    let state_matches = match (expected_state, get("state")) {
         (Some(expected), Some(state)) => {
             aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), state.as_bytes())
                 .is_ok()
@@ -225,13 +241,12 @@ async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): Origin
         _ => false,
     };
     if !state_matches {
-        let page = page(
+        return CatcherAnswer::NotThisAuthorization(page(
             "Not this authorization",
             "This redirect does not carry the state of the authorization Token Inspector started, so it was not taken (a stale tab, another program, or a forged code). Token Inspector is still waiting for the bank's redirect.",
-        );
-        return (StatusCode::BAD_REQUEST, Html(page)).into_response();
+        ));
     }
-    let page = match get("error") {
+    CatcherAnswer::Taken(match get("error") {
         Some(error) => page(
             "The bank did not authorize",
             &format!(
@@ -246,11 +261,28 @@ async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): Origin
             "Authorized",
             "Token Inspector received the code and is exchanging it. You can close this tab.",
         ),
-    };
-    if let Some(tx) = listening.slot.lock().await.take() {
-        let _ = tx.send(uri.to_string());
+    })
+}
+
+/// Answers the browser (see [`answer_request`]); the redirect taken goes to the waiter,
+/// once.
+async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): OriginalUri) -> Response {
+    let expected = listening.expected_state.lock().ok().and_then(|s| s.clone());
+    let received = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    match answer_request(&listening.path, expected.as_deref(), &received) {
+        CatcherAnswer::NotFound => (StatusCode::NOT_FOUND, "not the redirect path").into_response(),
+        CatcherAnswer::NotThisAuthorization(page) => {
+            (StatusCode::BAD_REQUEST, Html(page)).into_response()
+        }
+        CatcherAnswer::Taken(page) => {
+            if let Some(tx) = listening.slot.lock().await.take() {
+                let _ = tx.send(uri.to_string());
+            }
+            (StatusCode::OK, Html(page)).into_response()
+        }
     }
-    (StatusCode::OK, Html(page)).into_response()
 }
 
 fn page(title: &str, text: &str) -> String {

@@ -9,6 +9,7 @@ mod diagnosis;
 mod exchange;
 mod flow;
 mod front_channel;
+mod fuzz;
 #[cfg(feature = "gui")]
 mod gui;
 mod jwt;
