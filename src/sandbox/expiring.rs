@@ -10,10 +10,14 @@ use std::collections::{BinaryHeap, HashMap};
 
 /// Keys with a value and an expiry (Unix seconds).
 pub(crate) struct Expiring<V> {
-    map: HashMap<String, (i64, V)>,
+    /// Keyed by a digest of the key, not the key itself: a fixed 16 bytes with no
+    /// allocation of its own, in the map and in the index (a sandbox under load keeps
+    /// hundreds of thousands of entries, and the allocator's cost grows with the number of
+    /// live allocations).
+    map: HashMap<Key, (i64, V)>,
     /// (expiry, insertion number, key), soonest first; stale when the key was removed or
     /// inserted again.
-    order: BinaryHeap<Reverse<(i64, u64, String)>>,
+    order: BinaryHeap<Reverse<(i64, u64, Key)>>,
     inserted: u64,
     cap: usize,
 }
@@ -36,8 +40,8 @@ impl<V> Expiring<V> {
         while self.map.len() >= self.cap && self.pop_soonest() {}
         let expiry = seconds(expires_at);
         self.inserted = self.inserted.wrapping_add(1);
-        self.order
-            .push(Reverse((expiry, self.inserted, key.clone())));
+        let key = digest(&key);
+        self.order.push(Reverse((expiry, self.inserted, key)));
         self.map.insert(key, (expiry, value));
         // Stale heap entries (keys removed or replaced) are dropped when they surface;
         // a heap much larger than the map is rebuilt.
@@ -48,22 +52,22 @@ impl<V> Expiring<V> {
 
     /// The value under `key`, when it is kept.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.map.get(key).map(|(_, v)| v)
+        self.map.get(&digest(key)).map(|(_, v)| v)
     }
 
     /// The value under `key`, to change.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.map.get_mut(key).map(|(_, v)| v)
+        self.map.get_mut(&digest(key)).map(|(_, v)| v)
     }
 
     /// Whether `key` is kept.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+        self.map.contains_key(&digest(key))
     }
 
     /// Forgets `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        self.map.remove(key).map(|(_, v)| v)
+        self.map.remove(&digest(key)).map(|(_, v)| v)
     }
 
     /// Every value, to change (a rare sweep: revoking the tokens of a reused code).
@@ -100,8 +104,7 @@ impl<V> Expiring<V> {
     }
 
     fn rebuild(&mut self) {
-        let mut entries: Vec<(i64, String)> =
-            self.map.iter().map(|(k, (e, _))| (*e, k.clone())).collect();
+        let mut entries: Vec<(i64, Key)> = self.map.iter().map(|(k, (e, _))| (*e, *k)).collect();
         entries.sort();
         self.order = entries
             .into_iter()
@@ -110,6 +113,16 @@ impl<V> Expiring<V> {
             .collect();
         self.inserted = self.order.len() as u64;
     }
+}
+
+/// A key as kept: the first 16 bytes of its SHA-256 (a collision needs 2^64 keys).
+type Key = [u8; 16];
+
+fn digest(key: &str) -> Key {
+    let full = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(full.as_ref().get(..16).unwrap_or(&[0u8; 16]));
+    out
 }
 
 /// Whole seconds, saturating (an expiry of "never" is far in the future, not a wrap).
