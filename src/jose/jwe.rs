@@ -1,6 +1,7 @@
 //! JWE decryption (RFC 7516 §5.2) with a key the user supplies.
 //!
-//! Key management: `RSA-OAEP-256` (RFC 7518 §4.3, RSA private key PEM) and `dir`
+//! Key management: `RSA-OAEP-256` and `RSA-OAEP` (RFC 7518 §4.3, §4.2, RSA private key
+//! PEM) and `dir`
 //! (RFC 7518 §4.5, the raw content encryption key). Content encryption: `A128GCM`,
 //! `A192GCM`, `A256GCM` (RFC 7518 §5.3) and `A128CBC-HS256`, `A256CBC-HS512` (RFC 7518
 //! §5.2). The AAD is the ASCII of the protected header segment. A nested JWS (RFC 7519
@@ -39,7 +40,7 @@ pub enum JweError {
     NotJwe,
     /// The `alg` (key management) is not supported.
     #[error(
-        "unsupported JWE key management alg {0:?} (supported: RSA-OAEP-256 with an RSA private key, dir with the raw key)"
+        "unsupported JWE key management alg {0:?} (supported: RSA-OAEP-256 and RSA-OAEP with an RSA private key, dir with the raw key)"
     )]
     UnsupportedAlg(String),
     /// The `enc` (content encryption) is not supported.
@@ -105,16 +106,21 @@ pub fn decrypt_bytes(decoded: &DecodedJose, key: &JweKey) -> Result<Vec<u8>, Jwe
             }
             k.clone()
         }
-        ("RSA-OAEP-256", JweKey::RsaPrivatePem(pem)) => rsa_oaep_256(pem.expose(), encrypted_key)?,
+        ("RSA-OAEP-256", JweKey::RsaPrivatePem(pem)) => {
+            rsa_oaep_unwrap(pem.expose(), encrypted_key, KeyManagement::RsaOaep256)?
+        }
+        ("RSA-OAEP", JweKey::RsaPrivatePem(pem)) => {
+            rsa_oaep_unwrap(pem.expose(), encrypted_key, KeyManagement::RsaOaep)?
+        }
         ("dir", JweKey::RsaPrivatePem(_)) => {
             return Err(JweError::WrongKeyKind(
                 "alg dir needs the symmetric key itself, not an RSA private key".into(),
             ));
         }
-        ("RSA-OAEP-256", JweKey::Direct(_)) => {
-            return Err(JweError::WrongKeyKind(
-                "alg RSA-OAEP-256 needs an RSA private key PEM".into(),
-            ));
+        ("RSA-OAEP-256" | "RSA-OAEP", JweKey::Direct(_)) => {
+            return Err(JweError::WrongKeyKind(format!(
+                "alg {alg} needs an RSA private key PEM"
+            )));
         }
         _ => return Err(JweError::UnsupportedAlg(alg)),
     };
@@ -131,9 +137,46 @@ pub fn decrypt_bytes(decoded: &DecodedJose, key: &JweKey) -> Result<Vec<u8>, Jwe
     }
 }
 
-fn rsa_oaep_256(pem: &str, encrypted_key: &[u8]) -> Result<Vec<u8>, JweError> {
+/// RSA key management for a JWE (RFC 7518 §4.2, §4.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyManagement {
+    /// `RSA-OAEP-256`: OAEP with SHA-256 and MGF1 with SHA-256.
+    RsaOaep256,
+    /// `RSA-OAEP`: OAEP with SHA-1 and MGF1 with SHA-1 (older, still required by some
+    /// ecosystems).
+    RsaOaep,
+}
+
+impl KeyManagement {
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyManagement::RsaOaep256 => "RSA-OAEP-256",
+            KeyManagement::RsaOaep => "RSA-OAEP",
+        }
+    }
+
+    /// The `alg` named, when it is one of these.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RSA-OAEP-256" => Some(KeyManagement::RsaOaep256),
+            "RSA-OAEP" => Some(KeyManagement::RsaOaep),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn oaep(self) -> &'static aws_lc_rs::rsa::OaepAlgorithm {
+        match self {
+            KeyManagement::RsaOaep256 => &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256,
+            KeyManagement::RsaOaep => &aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1,
+        }
+    }
+}
+
+/// An RSA private key PEM (PKCS#1 or PKCS#8) as PKCS#8 DER, for aws-lc.
+pub(crate) fn rsa_private_pkcs8(pem: &str) -> Result<Vec<u8>, JweError> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
-    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
     let (label, der) =
         crate::jose::public_key::pem_block(pem).map_err(|e| JweError::BadKey(e.to_string()))?;
     let private = match label.as_str() {
@@ -148,12 +191,33 @@ fn rsa_oaep_256(pem: &str, encrypted_key: &[u8]) -> Result<Vec<u8>, JweError> {
         }
     };
     private
-        .decrypt(rsa::Oaep::<rsa::sha2::Sha256>::new(), encrypted_key)
-        .map_err(|_| {
-            JweError::Failed(
-                "RSA-OAEP-256 could not unwrap the content key (wrong private key?)".into(),
-            )
-        })
+        .to_pkcs8_der()
+        .map(|doc| doc.as_bytes().to_vec())
+        .map_err(|e| JweError::BadKey(format!("PKCS#8: {e}")))
+}
+
+fn rsa_oaep_unwrap(
+    pem: &str,
+    encrypted_key: &[u8],
+    how: KeyManagement,
+) -> Result<Vec<u8>, JweError> {
+    use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, PrivateDecryptingKey};
+    let der = rsa_private_pkcs8(pem)?;
+    let key = PrivateDecryptingKey::from_pkcs8(&der)
+        .ok()
+        .and_then(|k| OaepPrivateDecryptingKey::new(k).ok())
+        .ok_or_else(|| JweError::BadKey("the RSA key was refused for decryption".into()))?;
+    let mut out = vec![0u8; key.min_output_size()];
+    let failed = || {
+        JweError::Failed(format!(
+            "{} could not unwrap the content key (wrong private key?)",
+            how.as_str()
+        ))
+    };
+    let plain = key
+        .decrypt(how.oaep(), encrypted_key, &mut out, None)
+        .map_err(|_| failed())?;
+    Ok(plain.to_vec())
 }
 
 fn aes_gcm(

@@ -84,7 +84,7 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn new(segment: Segment, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(segment: Segment, problem: impl Into<String>) -> Self {
         Self {
             segment,
             problem: problem.into(),

@@ -2,6 +2,8 @@
 //! ([`keys`]), signature verification
 //! ([`verify`]), JWE decryption ([`jwe`]) and NumericDates ([`numeric_date`]).
 
+pub mod detached;
+pub mod encrypt;
 pub mod hash;
 pub mod jwe;
 pub mod jwt;

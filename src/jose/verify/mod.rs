@@ -169,6 +169,29 @@ impl Alg {
 /// The key is picked by `kid` in a JWKS; without a `kid` every key of a fitting type is
 /// tried. Algorithm confusion is refused up front (RFC 8725 §3.1).
 pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
+    let (Some(signing_input), Some(signature_b64)) =
+        (decoded.signing_input(), decoded.raw.rsplit('.').next())
+    else {
+        return match decoded.kind {
+            JoseKind::Jwe => SignatureStatus::not_verifiable(
+                "a JWE is encrypted, not signed: decrypt it first (a nested JWS is verified then)",
+            ),
+            _ => SignatureStatus::not_verifiable("the token has no signing input"),
+        };
+    };
+    verify_signing_input(decoded, signing_input.as_bytes(), signature_b64, key, &[])
+}
+
+/// Verifies a JWS whose signing input is given (a detached payload, RFC 7515 Appendix F;
+/// an unencoded one, RFC 7797): `decoded` supplies the header, `understood` the `crit`
+/// extensions the caller has checked itself (`b64`, a profile's own header parameters).
+pub fn verify_signing_input(
+    decoded: &DecodedJose,
+    signing_input: &[u8],
+    signature_b64: &str,
+    key: &VerificationKey,
+    understood: &[&str],
+) -> SignatureStatus {
     match decoded.kind {
         JoseKind::Jwe => {
             return SignatureStatus::not_verifiable(
@@ -188,7 +211,7 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
             "unsupported alg {alg_name:?} (supported: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA; RFC 9864's Ed25519, ESP256/384/512)"
         ));
     };
-    if let Some(refusal) = critical_extensions(decoded) {
+    if let Some(refusal) = critical_extensions(decoded, understood) {
         return refusal;
     }
     if decoded.signature().is_some_and(<[u8]>::is_empty) {
@@ -196,12 +219,6 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
             "the signature segment is empty, but the header says alg {alg_name}: the token is unsigned or the signature was cut off"
         ));
     }
-    let (Some(signing_input), Some(signature_b64)) =
-        (decoded.signing_input(), decoded.raw.rsplit('.').next())
-    else {
-        return SignatureStatus::not_verifiable("the token has no signing input");
-    };
-
     // Algorithm confusion, before anything is tried.
     let is_secret = matches!(key, VerificationKey::Secret(_));
     let is_oct_jwk = matches!(key, VerificationKey::Jwk(v) if v.get("kty").and_then(Value::as_str) == Some("oct"));
@@ -223,7 +240,7 @@ pub fn verify(decoded: &DecodedJose, key: &VerificationKey) -> SignatureStatus {
     };
     let mut last_failure = String::new();
     for cand in &candidates {
-        match verify_one(alg, signing_input.as_bytes(), signature_b64, &cand.material) {
+        match verify_one(alg, signing_input, signature_b64, &cand.material) {
             Ok(true) => {
                 return SignatureStatus::Valid {
                     kid: cand
@@ -259,7 +276,7 @@ const UNDERSTOOD_EXTENSIONS: &[&str] = &[];
 /// RFC 7515 §4.1.11: a `crit` extension the recipient does not understand makes the
 /// JWS invalid; so does a malformed `crit` (not a non-empty array of strings, or listing a
 /// parameter the header does not carry).
-fn critical_extensions(decoded: &DecodedJose) -> Option<SignatureStatus> {
+fn critical_extensions(decoded: &DecodedJose, understood: &[&str]) -> Option<SignatureStatus> {
     let crit = decoded.header.get("crit")?;
     let names: Option<Vec<&str>> = crit
         .as_array()
@@ -277,7 +294,7 @@ fn critical_extensions(decoded: &DecodedJose) -> Option<SignatureStatus> {
     }
     let unknown: Vec<&str> = names
         .into_iter()
-        .filter(|n| !UNDERSTOOD_EXTENSIONS.contains(n))
+        .filter(|n| !UNDERSTOOD_EXTENSIONS.contains(n) && !understood.contains(n))
         .collect();
     (!unknown.is_empty()).then(|| {
         SignatureStatus::invalid(format!(
