@@ -159,6 +159,49 @@ pub fn print_call(exchange: &Exchange) {
         );
     }
     print_exchange(exchange);
+    if let Some(layered) = exchange.response().and_then(|r| r.layers.as_ref()) {
+        print_layers(layered);
+    }
+}
+
+/// A layered answer, outermost layer first, then the JSON inside.
+fn print_layers(layered: &token_inspector::oauth::layers::LayeredAnswer) {
+    use token_inspector::oauth::layers::Verdict;
+    outln!("\n── Layers (outermost first) ──\n");
+    for layer in &layered.layers {
+        let verdict = match layer.verdict {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "INVALID",
+            Verdict::NotChecked => "not checked",
+        };
+        let alg = layer
+            .header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or("-");
+        let kid = layer
+            .header
+            .get("kid")
+            .and_then(Value::as_str)
+            .unwrap_or("-");
+        outln!("  {:<11} {verdict:<12} alg {alg}, kid {kid}", layer.name);
+        if let Some(reason) = &layer.reason {
+            outln!("              {reason}");
+        }
+        for line in super::output::render_findings(&layer.findings).lines() {
+            outln!("              {line}");
+        }
+    }
+    let label = if layered.verified {
+        "verified"
+    } else {
+        "UNVERIFIED"
+    };
+    outln!("\n── Data ({label}) ──\n");
+    match &layered.data {
+        Some(data) => outln!("{}", super::output::pretty(data)),
+        None => outln!("(not reached)"),
+    }
 }
 
 /// The request for JSON output: secret values are replaced by `null` with
@@ -234,6 +277,20 @@ fn exchange_json_fields(exchange: &Exchange) -> Value {
             "tokens": r.tokens,
         }),
         Err(_) => Value::Null,
+    };
+    let response = match (
+        response,
+        exchange.response().and_then(|r| r.layers.as_ref()),
+    ) {
+        // A layered answer: the innermost JSON is the body, each layer beside it.
+        (Value::Object(mut map), Some(layered)) => {
+            map.insert("body".into(), layered.data.clone().unwrap_or(Value::Null));
+            map.insert("body_kind".into(), "layered".into());
+            map.insert("verified".into(), layered.verified.into());
+            map.insert("layers".into(), json!(layered.layers));
+            Value::Object(map)
+        }
+        (other, _) => other,
     };
     let error = exchange
         .outcome

@@ -243,6 +243,7 @@ mod tests {
             ],
             client_assertion: None,
             request_object: None,
+            x_signature: None,
             json_body: None,
             dpop: None,
             interaction_id: None,

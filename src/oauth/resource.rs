@@ -9,15 +9,18 @@ use crate::checks::{CheckContext, Finding, Severity};
 use crate::inspector::{self, Inspection, Report};
 use crate::jose::jwe::JweKey;
 use crate::jose::jwt::{self, JoseKind};
+use crate::jose::keys::PrivateKey;
 use crate::oauth::dpop::{DpopKey, NonceStore};
 use crate::oauth::exchange::{self, Exchange, ExchangeContext, FoundToken};
 use crate::oauth::http::{HttpClient, WwwAuthenticate};
+use crate::oauth::layers::{self, LayerKeys, LayeredAnswer};
 use crate::oauth::request::{self, BuildError, RequestOptions};
+use crate::oauth::x_signature::{self, XSignatureSettings};
 use crate::secret::Secret;
 use crate::storage::profile::Profile;
 
 /// What to call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ResourceCall {
     /// `GET`, `POST`...
     pub method: String,
@@ -27,20 +30,38 @@ pub struct ResourceCall {
     pub headers: Vec<(String, String)>,
     /// The client's decryption key, for an encrypted (JWE) answer.
     pub decrypt_with: Option<JweKey>,
+    /// Sign with PayNet's `x-signature` (Open Finance Malaysia); the profile's when
+    /// `None` and the session fills it.
+    pub x_signature: Option<XSignatureSettings>,
+    /// JWK Sets (URLs or files) with the keys that sign a layered answer, beside the
+    /// profile's.
+    pub response_jwks: Vec<String>,
 }
 
-/// Calls the API: Bearer, or DPoP with a proof bound to the token when `dpop` is given
-/// (and the token is DPoP-bound).
+/// The keys a call is made and read with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallKeys<'a> {
+    /// The DPoP key, when the token is DPoP-bound.
+    pub dpop: Option<&'a DpopKey>,
+    /// The data consumer's signing key, for `x-signature`.
+    pub signing_key: Option<&'a PrivateKey>,
+    /// JWK Sets with the keys of a layered answer's signatures.
+    pub response_jwks: &'a [Value],
+}
+
+/// Calls the API: Bearer, or DPoP with a proof bound to the token when a DPoP key is
+/// given (and the token is DPoP-bound); signed with `x-signature` when asked; a layered
+/// answer opened layer by layer.
 pub async fn call(
     client: &impl HttpClient,
     profile: &Profile,
     access_token: &Secret,
-    dpop: Option<&DpopKey>,
+    keys: CallKeys<'_>,
     nonces: &NonceStore,
     what: &ResourceCall,
 ) -> Result<Exchange, BuildError> {
     let options = RequestOptions::default();
-    let proof = dpop.map(|key| exchange::Proof {
+    let proof = keys.dpop.map(|key| exchange::Proof {
         key,
         access_token: Some(access_token),
     });
@@ -58,6 +79,9 @@ pub async fn call(
                 .headers
                 .push(request::header(name, value.clone(), secret));
         }
+        if let Some(settings) = &what.x_signature {
+            sign_call(&mut model, profile, settings, keys.signing_key)?;
+        }
         Ok(model)
     };
     let mut exchange = exchange::send_with_dpop(
@@ -73,12 +97,109 @@ pub async fn call(
         let findings = explain_www_authenticate(r.http.www_authenticate().as_ref());
         exchange.findings.extend(findings);
     }
-    if let Ok(r) = &mut exchange.outcome
-        && let Some(found) = signed_or_encrypted_body(&r.body_text, what.decrypt_with.as_ref())
-    {
-        r.tokens.extend(found);
+    if let Some(settings) = &what.x_signature {
+        exchange
+            .findings
+            .push(x_signature::format_finding(settings.format));
     }
+    let audience = what.x_signature.as_ref().map(|s| s.dc_id.as_str());
+    let mut layered = None;
+    if let Ok(r) = &mut exchange.outcome {
+        if layers::is_layered(&r.body_text) {
+            let open_with = LayerKeys {
+                jwks: keys.response_jwks,
+                decrypt: what.decrypt_with.as_ref(),
+                audience,
+                now: unix_now(),
+            };
+            r.layers = layers::open(&r.body_text, &open_with);
+            layered = r.layers.as_ref().map(layered_finding);
+        } else if let Some(found) =
+            signed_or_encrypted_body(&r.body_text, what.decrypt_with.as_ref())
+        {
+            r.tokens.extend(found);
+        }
+    }
+    exchange.findings.extend(layered.flatten());
     Ok(exchange)
+}
+
+fn unix_now() -> f64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() as f64
+}
+
+/// Adds PayNet's `x-signature` to a built call, signed over its URL and body.
+fn sign_call(
+    model: &mut request::RequestModel,
+    profile: &Profile,
+    settings: &XSignatureSettings,
+    key: Option<&PrivateKey>,
+) -> Result<(), BuildError> {
+    let key = key.ok_or_else(|| {
+        BuildError::Missing(
+            "x-signature needs the data consumer's signing key: --key, or the profile's".into(),
+        )
+    })?;
+    let kid = profile
+        .auth
+        .kid
+        .clone()
+        .filter(|k| !k.trim().is_empty())
+        .unwrap_or_else(|| key.thumbprint());
+    let jti = model
+        .interaction_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let body = model.body();
+    let signed = x_signature::sign(
+        settings,
+        x_signature::Signer {
+            key,
+            alg: profile.auth.alg,
+            kid: &kid,
+        },
+        x_signature::SignedCall {
+            url: &model.url,
+            body: body.as_bytes(),
+            now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            jti: &jti,
+        },
+    )
+    .map_err(|e| BuildError::Missing(e.to_string()))?;
+    request::insert_before_accept(
+        &mut model.headers,
+        request::header("x-signature", signed.value.clone(), false),
+    );
+    model.x_signature = Some(signed);
+    Ok(())
+}
+
+/// What a layered answer's verdict says as a finding: an error when a layer failed, a
+/// warning when one could not be checked.
+fn layered_finding(answer: &LayeredAnswer) -> Option<Finding> {
+    let layer = answer.first_failure()?;
+    let reason = layer.reason.as_deref().unwrap_or("see its findings");
+    Some(if answer.failed() {
+        Finding::new(
+            Severity::Error,
+            "layers.invalid",
+            format!(
+                "the answer's {} layer failed: {reason}; the data inside is shown unverified",
+                layer.name
+            ),
+            layers::SOURCE,
+        )
+    } else {
+        Finding::new(
+            Severity::Warning,
+            "layers.not_checked",
+            format!(
+                "the answer's {} layer was not checked: {reason}",
+                layer.name
+            ),
+            layers::SOURCE,
+        )
+    })
 }
 
 /// A body that is a compact JWS or JWE (signed or encrypted API answers, as PayNet
@@ -210,6 +331,7 @@ mod tests {
             url: "https://bank.example/accounts".into(),
             headers: Vec::new(),
             decrypt_with: key,
+            ..ResourceCall::default()
         }
     }
 
@@ -237,7 +359,7 @@ mod tests {
             &api(jwe.clone()),
             &profile,
             &token,
-            None,
+            CallKeys::default(),
             &nonces,
             &what(Some(key)),
         )
@@ -253,9 +375,16 @@ mod tests {
             "1"
         );
 
-        let ex = call(&api(jwe), &profile, &token, None, &nonces, &what(None))
-            .await
-            .unwrap();
+        let ex = call(
+            &api(jwe),
+            &profile,
+            &token,
+            CallKeys::default(),
+            &nonces,
+            &what(None),
+        )
+        .await
+        .unwrap();
         let tokens = &ex.response().unwrap().tokens;
         assert_eq!(tokens.len(), 1);
         assert_eq!(tokens[0].findings[0].code, "resource.encrypted_body");
@@ -265,7 +394,7 @@ mod tests {
             &api("{}".into()),
             &profile,
             &token,
-            None,
+            CallKeys::default(),
             &nonces,
             &what(None),
         )

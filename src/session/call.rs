@@ -27,17 +27,43 @@ impl<C: HttpClient> Session<C> {
         if what.decrypt_with.is_none() {
             what.decrypt_with.clone_from(&self.settings.decryption_key);
         }
+        if what.x_signature.is_none() {
+            what.x_signature
+                .clone_from(&self.settings.profile.data_calls.x_signature);
+        }
+        let jwks = self.response_jwks(&what.response_jwks).await?;
+        let keys = resource::CallKeys {
+            dpop,
+            signing_key: self.settings.secrets.signing_key.as_ref(),
+            response_jwks: &jwks,
+        };
         let mut exchange = resource::call(
             &self.client,
             &self.settings.profile,
             token,
-            dpop,
+            keys,
             &self.nonces,
             &what,
         )
         .await?;
         self.judge(&mut exchange, Facts::Call(token)).await;
         Ok(exchange)
+    }
+
+    /// The JWK Sets a layered answer is verified with: the profile's and the call's
+    /// (URLs or files), read for this call.
+    async fn response_jwks(&self, extra: &[String]) -> Result<Vec<serde_json::Value>, BuildError> {
+        let mut out = Vec::new();
+        let profile = &self.settings.profile.data_calls.response_jwks;
+        for source in profile.iter().chain(extra) {
+            let set = crate::oauth::discovery::registered_jwks(&self.client, source)
+                .await
+                .map_err(|e| {
+                    BuildError::Invalid(format!("the response JWK Set {source:?}: {e}"))
+                })?;
+            out.push(set);
+        }
+        Ok(out)
     }
 
     /// After a successful token answer: a GET of `url` with its access token. `None`
@@ -61,7 +87,7 @@ impl<C: HttpClient> Session<C> {
             method: "GET".into(),
             url: url.to_owned(),
             headers: Vec::new(),
-            decrypt_with: None,
+            ..ResourceCall::default()
         };
         self.call(&token, &token_type, what).await.map(Some)
     }

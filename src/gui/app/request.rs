@@ -427,7 +427,7 @@ impl App {
                 url,
                 headers,
                 // The worker reads the profile's decryption key, when it names one.
-                decrypt_with: None,
+                ..crate::oauth::resource::ResourceCall::default()
             },
         });
     }

@@ -92,6 +92,9 @@ pub struct ExchangeResponse {
     pub interaction_id: InteractionEcho,
     /// JWTs found in the body.
     pub tokens: Vec<FoundToken>,
+    /// A layered answer (PayNet's signed and encrypted layers), opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<crate::oauth::layers::LayeredAnswer>,
 }
 
 /// One request and its outcome.
@@ -404,6 +407,7 @@ async fn read_response(
         body_text,
         interaction_id,
         tokens,
+        layers: None,
     }
 }
 

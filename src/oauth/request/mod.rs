@@ -22,8 +22,8 @@ pub mod token;
 pub use grant::{Grant, GrantType};
 pub use model::{
     BuildError, ClientSecrets, FORM_CONTENT_TYPE, FieldValue, FormParam, Header, RequestKind,
-    RequestModel, RequestOptions, TransportSettings, USER_AGENT, header, now_millis, param,
-    percent_encode,
+    RequestModel, RequestOptions, TransportSettings, USER_AGENT, header, insert_before_accept,
+    now_millis, param, percent_encode,
 };
 pub use par::{AuthorizationParams, build_par_request};
 pub use resource::{

@@ -149,6 +149,9 @@ pub struct RequestModel {
     pub json_body: Option<serde_json::Value>,
     /// The DPoP proof in the `DPoP` header (RFC 9449), decoded for display.
     pub dpop: Option<crate::oauth::dpop::DpopProof>,
+    /// PayNet's `x-signature` in its header, decoded for display.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_signature: Option<crate::oauth::x_signature::XSignature>,
     /// The `x-fapi-interaction-id` sent.
     pub interaction_id: Option<String>,
     /// Transport settings.
@@ -308,7 +311,7 @@ pub fn header(name: &str, value: impl Into<String>, secret: bool) -> Header {
 
 /// Puts a header before `Accept` (the seed's order: what the request adds comes before
 /// `Accept` and `User-Agent`), or last when there is no `Accept`.
-pub(super) fn insert_before_accept(headers: &mut Vec<Header>, new: Header) {
+pub fn insert_before_accept(headers: &mut Vec<Header>, new: Header) {
     let at = headers
         .iter()
         .position(|h| h.name == "Accept")
@@ -383,6 +386,7 @@ pub(super) fn base_model(
         request_object: None,
         json_body: None,
         dpop: None,
+        x_signature: None,
         interaction_id,
         transport: TransportSettings {
             insecure_skip_verify: tls.insecure_skip_verify,

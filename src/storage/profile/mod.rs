@@ -338,6 +338,9 @@ pub struct Profile {
     /// Signed request objects.
     #[serde(default)]
     pub request_object: RequestObjectSettings,
+    /// Data calls: PayNet's `x-signature` and the keys of layered answers.
+    #[serde(default, skip_serializing_if = "DataCalls::is_empty")]
+    pub data_calls: DataCalls,
     /// Sender-constrain tokens with DPoP (RFC 9449): proofs with the profile's DPoP key
     /// (kept in the keychain, made on first use).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -374,6 +377,7 @@ impl Profile {
             local_sandbox: false,
             preset: None,
             request_object: RequestObjectSettings::default(),
+            data_calls: DataCalls::default(),
             dpop: false,
             encryption_key: None,
             consent: None,
@@ -678,8 +682,11 @@ pub enum ProfileError {
     Exists(String),
 }
 
+mod data_calls;
 mod shared;
 mod store;
+
+pub use data_calls::{DataCalls, XSignatureFormat, XSignatureSettings};
 
 pub use shared::{SharedProfile, read_shared};
 pub use store::{ProfileStore, file_stem};
