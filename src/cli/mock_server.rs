@@ -99,6 +99,10 @@ pub enum FailureArg {
     Deny,
     /// Consents are revoked once their tokens are issued.
     RevokeConsent,
+    /// The hub's signature on /v1 answers is tampered with.
+    TamperLayer,
+    /// /v1 answers are encrypted to another key than the client's.
+    OtherEncryptionKey,
 }
 
 /// Runs `mock-server`.
@@ -239,6 +243,8 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
             stale_dpop_nonce: args.failures.contains(&FailureArg::StaleDpopNonce),
             deny_consent: args.failures.contains(&FailureArg::Deny),
             revoke_consent: args.failures.contains(&FailureArg::RevokeConsent),
+            tamper_layer: args.failures.contains(&FailureArg::TamperLayer),
+            other_encryption_key: args.failures.contains(&FailureArg::OtherEncryptionKey),
         },
         tls,
         clients,

@@ -188,8 +188,10 @@ fn print_layers(layered: &token_inspector::oauth::layers::LayeredAnswer) {
         if let Some(reason) = &layer.reason {
             outln!("              {reason}");
         }
-        for line in super::output::render_findings(&layer.findings).lines() {
-            outln!("              {line}");
+        if !layer.findings.is_empty() {
+            for line in super::output::render_findings(&layer.findings).lines() {
+                outln!("              {line}");
+            }
         }
     }
     let label = if layered.verified {
@@ -362,9 +364,14 @@ pub fn print_exchange(exchange: &Exchange) {
                 InteractionEcho::NotSent(_) => {}
             }
             outln!();
-            match r.body.json() {
-                Some(v) => outln!("{}", output::pretty(&v)),
-                None => outln!("{}", r.body_text),
+            match (r.body.json(), &r.layers) {
+                (_, Some(l)) => outln!(
+                    "({} bytes in {} layers, opened below)",
+                    r.body_text.len(),
+                    l.layers.len()
+                ),
+                (Some(v), None) => outln!("{}", output::pretty(&v)),
+                (None, None) => outln!("{}", r.body_text),
             }
             if let ResponseBody::Token(t) = &r.body {
                 if let Some(secs) = t.expires_in() {

@@ -130,6 +130,10 @@ pub struct Failures {
     /// The user revokes the consent at the bank as soon as its tokens are issued: the
     /// resources answer `invalid_token` for its access tokens.
     pub revoke_consent: bool,
+    /// PayNet-style answers come with the hub's signature changed (a tampered layer).
+    pub tamper_layer: bool,
+    /// PayNet-style answers are encrypted to another key than the client's.
+    pub other_encryption_key: bool,
 }
 
 impl Default for SandboxConfig {

@@ -44,6 +44,9 @@ pub(crate) fn now() -> f64 {
 pub(crate) struct Shared {
     pub issuer: String,
     pub key: SigningKey,
+    /// The hub's key that signs the outer layer of PayNet-style answers (P-256; none if
+    /// it could not be made, and such answers then fail).
+    pub hub_key: Option<crate::jose::keys::PrivateKey>,
     pub lenient_aud: bool,
     pub rotate_refresh_tokens: bool,
     pub code_lifetime: Duration,
@@ -199,6 +202,8 @@ impl Shared {
         Self {
             issuer,
             key,
+            hub_key: crate::jose::keys::PrivateKey::generate(crate::jose::keys::KeyType::EC_P256)
+                .ok(),
             lenient_aud: config.lenient_aud,
             rotate_refresh_tokens: config.rotate_refresh_tokens,
             code_lifetime: config.code_lifetime,

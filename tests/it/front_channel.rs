@@ -462,3 +462,183 @@ fn introspect_and_revoke_with_dpop_nonces() {
     let (_, v) = run(&["introspect"], &token);
     assert_eq!(v["response"]["body"]["active"], false, "{v}");
 }
+
+/// A bank whose client registered a signing key and an RSA encryption key (`use: enc`),
+/// as a PayNet data consumer does; `config` plays the failures.
+fn paynet_bank(config: SandboxConfig, key: &PrivateKey, enc: &PrivateKey) -> Bank {
+    let mut sig = key.public_jwk(Some(&key.thumbprint()), SigningAlg::ES256);
+    sig["use"] = "sig".into();
+    let mut enc_jwk = enc.public_jwk(Some("enc-1"), SigningAlg::PS256);
+    enc_jwk["use"] = "enc".into();
+    enc_jwk.as_object_mut().unwrap().remove("alg");
+    let mut config = config;
+    config
+        .clients
+        .push(token_inspector::sandbox::ClientRegistration {
+            client_id: "cli-client".into(),
+            jwks: serde_json::json!({"keys": [sig, enc_jwk]}),
+            redirect_uris: Vec::new(),
+        });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = rt
+        .block_on(token_inspector::sandbox::Sandbox::start(config))
+        .unwrap();
+    Bank {
+        rt,
+        sandbox,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// The sandbox's data provider id.
+const DP: &str = "DP9876543210";
+
+/// A consent's token, then `call --x-signature` against the sandbox's PayNet data API.
+fn paynet_call(bank: &Bank, enc: &PrivateKey, format: &str, dp_id: &str) -> (i32, Value) {
+    let key_path = bank.dir.path().join("client.pem");
+    let (code, out, stderr) = authorize_listen(bank, key_path.to_str().unwrap(), &[]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let token = out["response"]["body"]["access_token"].as_str().unwrap();
+    let account =
+        out["response"]["body"]["authorization_details"][0]["consent"]["accounts"][0]["account_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let enc_path = bank.dir.path().join("enc.pem");
+    std::fs::write(&enc_path, enc.to_pkcs8_pem().expose()).unwrap();
+    let issuer = bank.sandbox.issuer();
+    let output = crate::support::cli::command(bank.dir.path())
+        .args([
+            "call",
+            &format!("{issuer}/v1/accounts/{account}/balances"),
+            "--token",
+            token,
+            "--key",
+            key_path.to_str().unwrap(),
+            "--alg",
+            "ES256",
+            "--x-signature",
+            format,
+            "--dc-id",
+            "cli-client",
+            "--dp-id",
+            dp_id,
+            "--decrypt-key",
+            enc_path.to_str().unwrap(),
+            "--response-jwks",
+            &format!("{issuer}/jwks"),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), value)
+}
+
+/// PayNet's data call from the command line: the x-signature in either format is
+/// accepted, the three layers are verified and opened and the balances come out; a
+/// wrong dp_id is refused naming the claim; a tampered hub signature exits 1 naming the
+/// layer, with the data shown unverified; an answer for another key names the kid.
+#[test]
+fn paynet_data_calls_are_signed_and_their_layers_opened() {
+    let key = PrivateKey::generate(KeyType::EC_P256).unwrap();
+    let enc = PrivateKey::generate(KeyType::Rsa { bits: 2048 }).unwrap();
+    let bank = paynet_bank(SandboxConfig::default(), &key, &enc);
+    key_file(&bank, &key);
+    for format in ["compact", "detached"] {
+        let (code, out) = paynet_call(&bank, &enc, format, DP);
+        assert_eq!(code, 0, "{format}: {out}");
+        let response = &out["response"];
+        assert_eq!(response["body_kind"], "layered", "{out}");
+        assert_eq!(response["verified"], true, "{out}");
+        assert!(
+            response["body"]["data"]["balance"]["amount"].is_string(),
+            "{out}"
+        );
+        let layers: Vec<&str> = response["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(layers, ["valid", "valid", "valid"], "{out}");
+        let header = out["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == "x-signature")
+            .unwrap();
+        assert_eq!(
+            header["value"].as_str().unwrap().contains(".."),
+            format == "detached"
+        );
+        assert!(
+            out["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "x_signature.format")
+        );
+    }
+    let (code, out) = paynet_call(&bank, &enc, "compact", "DP-OTHER");
+    assert_eq!(code, 1, "{out}");
+    let refusal = out["response"]["body"]["error_description"]
+        .as_str()
+        .unwrap();
+    assert!(refusal.contains("aud"), "{refusal}");
+
+    let tampered = paynet_bank(
+        SandboxConfig {
+            failures: token_inspector::sandbox::Failures {
+                tamper_layer: true,
+                ..Default::default()
+            },
+            ..SandboxConfig::default()
+        },
+        &key,
+        &enc,
+    );
+    key_file(&tampered, &key);
+    let (code, out) = paynet_call(&tampered, &enc, "compact", DP);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["response"]["verified"], false);
+    assert_eq!(out["response"]["layers"][0]["verdict"], "invalid");
+    assert!(
+        out["response"]["body"]["data"]["balance"].is_object(),
+        "shown, unverified"
+    );
+    let finding = out["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "layers.invalid")
+        .unwrap();
+    assert!(
+        finding["message"].as_str().unwrap().contains("hub"),
+        "{finding}"
+    );
+
+    let other = paynet_bank(
+        SandboxConfig {
+            failures: token_inspector::sandbox::Failures {
+                other_encryption_key: true,
+                ..Default::default()
+            },
+            ..SandboxConfig::default()
+        },
+        &key,
+        &enc,
+    );
+    key_file(&other, &key);
+    let (code, out) = paynet_call(&other, &enc, "compact", DP);
+    assert_eq!(code, 1, "{out}");
+    let layer = &out["response"]["layers"][1];
+    assert_eq!(layer["verdict"], "invalid", "{out}");
+    assert!(layer["reason"].as_str().unwrap().contains("kid"), "{layer}");
+}

@@ -565,12 +565,16 @@ fn response_findings(
                 "RFC 6749 §5.2",
             ))
         }
-        ResponseBody::Text(_) => findings.push(Finding::new(
-            Severity::Error,
-            "response.not_json",
-            "the body is not JSON; a token response must be application/json",
-            "RFC 6749 §5.1",
-        )),
+        // An API may answer with anything (PayNet: application/jose); a token endpoint
+        // may not.
+        ResponseBody::Text(_) if request.kind != crate::oauth::request::RequestKind::Resource => {
+            findings.push(Finding::new(
+                Severity::Error,
+                "response.not_json",
+                "the body is not JSON; a token response must be application/json",
+                "RFC 6749 §5.1",
+            ))
+        }
         _ => {}
     }
     if !matches!(response.body, ResponseBody::Token(_)) {

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use super::ACR;
+use super::{ACR, paynet};
 
 use crate::sandbox::state::{Shared, json_response};
 use crate::storage::presets::MALAYSIA_ACCOUNT_ACCESS_CONSENT;
@@ -80,9 +80,13 @@ pub(super) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 pub(super) async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
-    json_response(
-        StatusCode::OK,
-        json!({ "keys": [shared.key.public_jwk.clone()] }),
-        None,
-    )
+    // The provider's key (id_tokens, the inner layer of /v1 answers) and the hub's.
+    let keys: Vec<serde_json::Value> = [
+        Some(shared.key.public_jwk.clone()),
+        paynet::hub_jwk(&shared),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    json_response(StatusCode::OK, json!({ "keys": keys }), None)
 }

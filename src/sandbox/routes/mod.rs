@@ -4,6 +4,7 @@ mod authorize;
 mod client_request;
 mod discovery;
 mod par;
+mod paynet;
 mod register;
 mod resource;
 mod revoke_introspect;
@@ -61,9 +62,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/accounts", get(resource::accounts))
         .route("/accounts/{id}/balances", get(resource::balances))
         .route("/callback", get(authorize::callback))
+        .nest("/v1", paynet_routes(shared.clone()))
         .layer(from_fn_with_state(shared.clone(), log::middleware))
         .layer(from_fn_with_state(shared.clone(), host_guard))
         .with_state(shared)
+}
+
+/// PayNet's data APIs (`/v1`): signed calls, three-layer answers.
+fn paynet_routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/accounts", get(resource::accounts))
+        .route("/accounts/{id}/balances", get(resource::balances))
+        .route("/accounts/{id}/transactions", get(paynet::transactions))
+        .route("/providers", get(paynet::providers))
+        .route("/consents/{id}/revoke", post(paynet::revoke_consent))
+        .layer(from_fn_with_state(shared, paynet::layers))
 }
 
 /// Answers only requests addressed to the sandbox itself: the `Host` (or HTTP/2

@@ -138,7 +138,7 @@ pub(super) fn authorize(
 
 /// The token of a resource call, checked as [`authorize`] does, and its consent, which
 /// must grant `permission`.
-fn consented(
+pub(super) fn consented(
     shared: &Shared,
     peer: &Peer,
     headers: &HeaderMap,
