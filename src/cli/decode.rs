@@ -33,9 +33,10 @@ pub struct DecodeArgs {
     /// The token, or `-` (the default) to read standard input. Prefer stdin for live
     /// tokens: command lines are visible to other local users.
     pub token: Option<String>,
-    /// Verify with a JWK Set from a file or an http(s) URL (the key is picked by kid).
+    /// Verify with a JWK Set from a file or an http(s) URL (the key is picked by kid);
+    /// repeatable, the sets tried together (a layered answer's hub and provider keys).
     #[arg(long, value_name = "FILE|URL")]
-    pub jwks: Option<String>,
+    pub jwks: Vec<String>,
     /// Verify with a public key file: PEM (SPKI, PKCS#1, X.509 certificate) or a JWK.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
@@ -43,10 +44,14 @@ pub struct DecodeArgs {
     /// variable.
     #[arg(long, value_name = "S", value_parser = parse_secret)]
     pub secret: Option<Secret>,
-    /// Decrypt a JWE: RSA private key PEM (RSA-OAEP-256), or the raw key for `dir`
-    /// (a JWK with "k", base64url text, or raw bytes).
+    /// Decrypt a JWE: RSA private key PEM (RSA-OAEP-256 or RSA-OAEP), or the raw key for
+    /// `dir` (a JWK with "k", base64url text, or raw bytes). `--jwe-key` is its old name.
+    #[arg(long = "decrypt-key", alias = "jwe-key", value_name = "FILE")]
+    pub decrypt_key: Option<PathBuf>,
+    /// The payload of a detached JWS (`header..signature`, RFC 7515 Appendix F; RFC 7797
+    /// with `b64: false`): the file whose bytes were signed, such as an HTTP body.
     #[arg(long, value_name = "FILE")]
-    pub jwe_key: Option<PathBuf>,
+    pub payload: Option<PathBuf>,
     /// What the token is: assertion, id_token, access_token, request_object or auto.
     #[arg(long, default_value = "auto")]
     pub kind: String,
@@ -147,8 +152,8 @@ async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
         .map_err(Failure::input)?;
     let token = read_token(args.token.as_deref()).map_err(Failure::input)?;
     let kind = TokenKind::parse(&args.kind).map_err(|e| Failure::input(anyhow::anyhow!(e)))?;
-    let key = load_key(args).await?;
-    let jwe_key = match &args.jwe_key {
+    let (key, jwks) = load_key(args).await?;
+    let jwe_key = match &args.decrypt_key {
         Some(path) => Some(load_jwe_key(path).map_err(Failure::input)?),
         None => None,
     };
@@ -167,6 +172,18 @@ async fn run_inner(args: &DecodeArgs) -> Result<Exit, Failure> {
         clock_skew: args.clock_skew,
         max_assertion_lifetime: args.max_assertion_lifetime,
     };
+    if let Some(path) = &args.payload {
+        return decode_detached(&token, path, key.as_ref(), args.json);
+    }
+    if token_inspector::oauth::layers::is_layered(&token) {
+        return Ok(decode_layered(
+            &token,
+            &jwks,
+            jwe_key.as_ref(),
+            ctx.now,
+            args.json,
+        ));
+    }
     let how = Inspection { key, jwe_key, kind };
     match inspect(&token, &how, &ctx) {
         Ok(report) => {
@@ -229,9 +246,10 @@ fn read_file(path: &PathBuf) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-async fn load_key(args: &DecodeArgs) -> Result<Option<VerificationKey>, Failure> {
+/// The verification key, and the JWK Sets given one by one (a layered answer tries each).
+async fn load_key(args: &DecodeArgs) -> Result<(Option<VerificationKey>, Vec<Value>), Failure> {
     let given = [
-        args.jwks.is_some(),
+        !args.jwks.is_empty(),
         args.key.is_some(),
         args.secret.is_some(),
     ]
@@ -243,58 +261,183 @@ async fn load_key(args: &DecodeArgs) -> Result<Option<VerificationKey>, Failure>
             "give only one of --jwks, --key and --secret"
         )));
     }
-    if let Some(jwks) = &args.jwks {
-        if jwks.starts_with("https://") || jwks.starts_with("http://") {
-            let network = |message: String| Failure {
-                exit: Exit::Network,
-                kind: "network",
-                message,
-            };
-            // A JWKS is small: short timeouts and a 1 MiB cap.
-            let transport = Transport::new(TransportConfig {
-                connect_timeout: std::time::Duration::from_secs(5),
-                timeout: std::time::Duration::from_secs(10),
-                max_body: discovery::JWKS_SIZE_LIMIT,
-                ..TransportConfig::default()
-            })
-            .map_err(|e| network(e.to_string()))?;
-            return discovery::fetch_jwks(&transport, jwks)
-                .await
-                .map(|v| Some(VerificationKey::Jwks(v)))
-                .map_err(|e| Failure {
-                    exit: Exit::Network,
-                    kind: "network",
-                    message: format!("{e} ({jwks})"),
-                });
+    if !args.jwks.is_empty() {
+        let mut sets = Vec::new();
+        for source in &args.jwks {
+            sets.push(load_jwks(source).await?);
         }
-        let path = PathBuf::from(jwks);
-        let text = read_file(&path).map_err(Failure::input)?;
-        return match parse_key_text(&text) {
-            Ok(k @ (VerificationKey::Jwks(_) | VerificationKey::Jwk(_))) => Ok(Some(k)),
-            Ok(_) => Err(Failure::input(anyhow::anyhow!(
-                "{} is a PEM; use --key for PEM files",
-                path.display()
-            ))),
-            Err(e) => Err(Failure::input(anyhow::anyhow!("{}: {e}", path.display()))),
-        };
+        let all: Vec<Value> = sets
+            .iter()
+            .filter_map(|s| s.get("keys").and_then(Value::as_array))
+            .flatten()
+            .cloned()
+            .collect();
+        let key = VerificationKey::Jwks(serde_json::json!({ "keys": all }));
+        return Ok((Some(key), sets));
     }
-    if let Some(path) = &args.key {
+    let single = if let Some(path) = &args.key {
         let text = read_file(path).map_err(Failure::input)?;
-        return parse_key_text(&text)
-            .map(Some)
-            .map_err(|e| Failure::input(anyhow::anyhow!("{}: {e}", path.display())));
+        Some(
+            parse_key_text(&text)
+                .map_err(|e| Failure::input(anyhow::anyhow!("{}: {e}", path.display())))?,
+        )
+    } else if let Some(secret) = &args.secret {
+        Some(VerificationKey::Secret(secret.expose().as_bytes().to_vec()))
+    } else {
+        std::env::var(SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| VerificationKey::Secret(s.into_bytes()))
+    };
+    Ok((single, Vec::new()))
+}
+
+/// One JWK Set: fetched (a URL) or read (a file; a single JWK is a set of one).
+async fn load_jwks(jwks: &str) -> Result<Value, Failure> {
+    if jwks.starts_with("https://") || jwks.starts_with("http://") {
+        let network = |message: String| Failure {
+            exit: Exit::Network,
+            kind: "network",
+            message,
+        };
+        // A JWKS is small: short timeouts and a 1 MiB cap.
+        let transport = Transport::new(TransportConfig {
+            connect_timeout: std::time::Duration::from_secs(5),
+            timeout: std::time::Duration::from_secs(10),
+            max_body: discovery::JWKS_SIZE_LIMIT,
+            ..TransportConfig::default()
+        })
+        .map_err(|e| network(e.to_string()))?;
+        return discovery::fetch_jwks(&transport, jwks)
+            .await
+            .map_err(|e| network(format!("{e} ({jwks})")));
     }
-    if let Some(secret) = &args.secret {
-        return Ok(Some(VerificationKey::Secret(
-            secret.expose().as_bytes().to_vec(),
+    let path = PathBuf::from(jwks);
+    let text = read_file(&path).map_err(Failure::input)?;
+    match parse_key_text(&text) {
+        Ok(VerificationKey::Jwks(set)) => Ok(set),
+        Ok(VerificationKey::Jwk(jwk)) => Ok(serde_json::json!({ "keys": [jwk] })),
+        Ok(_) => Err(Failure::input(anyhow::anyhow!(
+            "{} is a PEM; use --key for PEM files",
+            path.display()
+        ))),
+        Err(e) => Err(Failure::input(anyhow::anyhow!("{}: {e}", path.display()))),
+    }
+}
+
+/// Header parameters of detached signatures that `decode` shows and lets pass `crit`:
+/// PayNet's (`iss`, `jti`, `iat`) and UK Open Banking's. Their checks belong to the call
+/// that sent them.
+const KNOWN_CRITICAL: &[&str] = &[
+    "iss",
+    "jti",
+    "iat",
+    "http://openbanking.org.uk/iat",
+    "http://openbanking.org.uk/iss",
+    "http://openbanking.org.uk/tan",
+];
+
+/// A detached JWS verified over the bytes of `payload`.
+fn decode_detached(
+    token: &str,
+    payload: &PathBuf,
+    key: Option<&VerificationKey>,
+    json: bool,
+) -> Result<Exit, Failure> {
+    use token_inspector::jose::detached::parse_detached;
+    let detached = parse_detached(token)
+        .map_err(|e| Failure::input(anyhow::anyhow!("--payload is for a detached JWS: {e}")))?;
+    let meta = std::fs::metadata(payload)
+        .with_context(|| format!("cannot read {}", payload.display()))
+        .map_err(Failure::input)?;
+    if meta.len() > INPUT_LIMIT {
+        return Err(Failure::input(anyhow::anyhow!(
+            "{} is larger than {INPUT_LIMIT} bytes",
+            payload.display()
         )));
     }
-    if let Ok(secret) = std::env::var(SECRET_ENV)
-        && !secret.is_empty()
-    {
-        return Ok(Some(VerificationKey::Secret(secret.into_bytes())));
+    let bytes = std::fs::read(payload)
+        .with_context(|| format!("cannot read {}", payload.display()))
+        .map_err(Failure::input)?;
+    let signature = match key {
+        Some(key) => detached.verify(&bytes, key, KNOWN_CRITICAL),
+        None => SignatureStatus::NotVerifiable {
+            reason: "no key given (--jwks, --key or --secret)".into(),
+        },
+    };
+    if json {
+        let out = serde_json::json!({
+            "kind": "detached_jws",
+            "header": detached.header,
+            "b64": detached.b64,
+            "payload_bytes": bytes.len(),
+            "signature": signature,
+        });
+        outln!("{}", pretty(&out));
+    } else {
+        outln!(
+            "Detached JWS ({}) over {} bytes of {}{}\n",
+            detached
+                .header
+                .get("alg")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
+            bytes.len(),
+            payload.display(),
+            if detached.b64 {
+                ""
+            } else {
+                " (unencoded, b64: false)"
+            }
+        );
+        outln!(
+            "Header\n{}\n",
+            pretty(&Value::Object(detached.header.clone()))
+        );
+        outln!("Signature: {}", describe_signature(&signature));
     }
-    Ok(None)
+    Ok(if signature.status() == "invalid" {
+        Exit::ServerError
+    } else {
+        Exit::Ok
+    })
+}
+
+/// A layered answer (a JWS whose `data` is a JWE holding a JWT), opened layer by layer.
+fn decode_layered(
+    token: &str,
+    jwks: &[Value],
+    decrypt: Option<&JweKey>,
+    now: f64,
+    json: bool,
+) -> Exit {
+    use token_inspector::oauth::layers::{LayerKeys, open};
+    let keys = LayerKeys {
+        jwks,
+        decrypt,
+        audience: None,
+        now,
+    };
+    let Some(opened) = open(token, &keys) else {
+        return Exit::Usage;
+    };
+    if json {
+        let out = serde_json::json!({
+            "kind": "layered",
+            "verified": opened.verified,
+            "data": opened.data,
+            "layers": opened.layers,
+        });
+        outln!("{}", pretty(&out));
+    } else {
+        outln!("A layered answer: a signed JWS holding a JWE holding a signed JWT");
+        super::render::print_layers(&opened);
+    }
+    if opened.failed() {
+        Exit::ServerError
+    } else {
+        Exit::Ok
+    }
 }
 
 fn load_jwe_key(path: &PathBuf) -> anyhow::Result<JweKey> {
@@ -360,21 +503,15 @@ pub fn render_report(report: &Report, now: f64) -> String {
     } else if let Some(b) = &report.payload_base64url {
         out.push_str(&format!("Payload (binary, base64url)\n{b}\n\n"));
     } else if report.kind == JoseKind::Jwe {
-        out.push_str("Payload: encrypted (give --jwe-key to decrypt)\n\n");
+        out.push_str("Payload: encrypted (give --decrypt-key to decrypt)\n\n");
     }
     if let Some(e) = &report.decryption_error {
         out.push_str(&format!("Decryption: FAILED: {e}\n"));
     }
-    out.push_str(&match &report.signature {
-        SignatureStatus::Valid { kid } => format!(
-            "Signature: valid{}\n",
-            kid.as_deref()
-                .map(|k| format!(" (kid {k})"))
-                .unwrap_or_default()
-        ),
-        SignatureStatus::Invalid { reason } => format!("Signature: INVALID: {reason}\n"),
-        SignatureStatus::NotVerifiable { reason } => format!("Signature: not verified: {reason}\n"),
-    });
+    out.push_str(&format!(
+        "Signature: {}\n",
+        describe_signature(&report.signature)
+    ));
     out.push('\n');
     out.push_str(&render_findings(&report.findings));
     if let Some(nested) = &report.nested {
@@ -382,6 +519,20 @@ pub fn render_report(report: &Report, now: f64) -> String {
         out.push_str(&render_report(nested, now));
     }
     out
+}
+
+/// A signature's outcome in a few words.
+fn describe_signature(status: &SignatureStatus) -> String {
+    match status {
+        SignatureStatus::Valid { kid } => format!(
+            "valid{}",
+            kid.as_deref()
+                .map(|k| format!(" (kid {k})"))
+                .unwrap_or_default()
+        ),
+        SignatureStatus::Invalid { reason } => format!("INVALID: {reason}"),
+        SignatureStatus::NotVerifiable { reason } => format!("not verified: {reason}"),
+    }
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ pub fn print_call(exchange: &Exchange) {
 }
 
 /// A layered answer, outermost layer first, then the JSON inside.
-fn print_layers(layered: &token_inspector::oauth::layers::LayeredAnswer) {
+pub fn print_layers(layered: &token_inspector::oauth::layers::LayeredAnswer) {
     use token_inspector::oauth::layers::Verdict;
     outln!("\n── Layers (outermost first) ──\n");
     for layer in &layered.layers {
