@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod cli;
+mod decode_nested;
 mod diagnosis;
 mod exchange;
 mod flow;
