@@ -55,6 +55,10 @@ pub use tls::TlsOptions;
 /// [`SandboxHandle::register_client`].
 pub const DEMO_CLIENT_ID: &str = "token-inspector-local";
 
+/// The data provider id the sandbox plays (in consents, and the `dp_id` an
+/// `x-signature` must name).
+pub const DATA_PROVIDER_ID: &str = "DP9876543210";
+
 /// The only `client_assertion_type` accepted (RFC 7523 §2.2).
 pub const JWT_BEARER_ASSERTION_TYPE: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -75,6 +75,8 @@ pub enum Action {
     ClearDecryptionKey,
     /// Start the embedded sandbox for the local profile.
     StartSandbox,
+    /// Set the Local sandbox profile up for PayNet-style signed data calls.
+    SetUpDataCalls,
     /// Copy text to the clipboard.
     Copy {
         /// What it is (for the status line).

@@ -81,6 +81,12 @@ impl App {
                     p.tls.client_key = None;
                 }
             }
+            Action::SetUpDataCalls => {
+                if let Some(p) = self.state.profile().filter(|p| p.local_sandbox).cloned() {
+                    self.state.status = "Setting up signed data calls with the sandbox…".into();
+                    self.worker.send(Command::SetUpDataCalls { profile: p });
+                }
+            }
             Action::StartSandbox => {
                 // The selected profile when it is the Local sandbox, else the Local
                 // sandbox profile (the status bar's Retry).

@@ -407,7 +407,8 @@ impl App {
             | Action::ImportDecryptionKey
             | Action::ClearDecryptionKey
             | Action::ClearMtls
-            | Action::StartSandbox => self.apply_client(action),
+            | Action::StartSandbox
+            | Action::SetUpDataCalls => self.apply_client(action),
             Action::ShowHistory(..)
             | Action::ShowSaved(..)
             | Action::CompareSaved(..)

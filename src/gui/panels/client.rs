@@ -41,6 +41,8 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             ui.separator();
             tls(ui, state, actions);
             ui.separator();
+            super::data_calls::ui(ui, state, actions);
+            ui.separator();
             super::consent::ui(ui, state, actions);
         });
 }

@@ -4,7 +4,9 @@
 
 pub mod client;
 pub mod consent;
+pub mod data_calls;
 pub mod jwt;
+pub mod layers;
 pub mod request;
 pub mod response;
 pub mod sidebar;

@@ -51,6 +51,10 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         return;
     };
     let ex = &entry.exchange;
+    let resource_server = state
+        .profile()
+        .and_then(|p| p.data_calls.resource_server.clone())
+        .filter(|rs| !rs.trim().is_empty());
     egui::ScrollArea::vertical()
         .id_salt("response")
         .auto_shrink([false, false])
@@ -73,6 +77,9 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 .and_then(|body| crate::oauth::resource::token_of(&body));
             if let Some((_, token_type)) = token {
                 ui.separator();
+                if let Some(rs) = &resource_server {
+                    super::layers::data_call_buttons(ui, &mut state.api, rs, ex, actions);
+                }
                 api_call(ui, &mut state.api, &token_type, actions);
             }
         });
@@ -355,13 +362,16 @@ fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mu
             findings(ui, &ex.findings);
             dpop_view(ui, ex, "api");
             if let Ok(r) = &ex.outcome {
+                if let Some(layered) = &r.layers {
+                    super::layers::ui(ui, layered);
+                }
                 // A signed or encrypted answer, decoded.
                 for (i, token) in r.tokens.iter().enumerate() {
                     token_view(ui, actions, 1000 + i, token);
                 }
                 egui::CollapsingHeader::new("API answer")
                     .id_salt("api_body")
-                    .default_open(true)
+                    .default_open(r.layers.is_none())
                     .show(ui, |ui| {
                         copy_button(ui, actions, "Copy API answer", &r.body_text);
                         match r.body.json() {

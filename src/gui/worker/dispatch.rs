@@ -92,6 +92,7 @@ impl Inner {
             }
             Command::Discover { profile } => self.discover(profile).await,
             Command::StartSandbox { profile } => self.start_sandbox(profile).await,
+            Command::SetUpDataCalls { profile } => self.set_up_data_calls(profile).await,
             Command::Send {
                 id,
                 profile,

@@ -224,7 +224,16 @@ impl Inner {
         call: ResourceCall,
     ) {
         let result = async {
-            let session = self.session(&profile, ClientSecrets::default()).await?;
+            // A signed data call (PayNet's x-signature) signs with the client's key.
+            let secrets = if profile.data_calls.x_signature.is_some() {
+                ClientSecrets {
+                    signing_key: self.load_key(&profile).await.map_err(|e| anyhow!(e))?,
+                    client_secret: None,
+                }
+            } else {
+                ClientSecrets::default()
+            };
+            let session = self.session(&profile, secrets).await?;
             let exchange = session.call(&token, &token_type, call).await?;
             Self::log_warnings(&session);
             anyhow::Ok(exchange)

@@ -123,6 +123,13 @@ pub enum Command {
         /// The profile.
         profile: Profile,
     },
+    /// Give a Local sandbox profile what PayNet-style data calls need: a decryption key
+    /// (made, kept in the keychain, registered with `use: enc`), the x-signature settings
+    /// and the sandbox's JWKS and resource server.
+    SetUpDataCalls {
+        /// The Local sandbox profile.
+        profile: Profile,
+    },
     /// Start (or reuse) the embedded sandbox for a local profile and register its key.
     StartSandbox {
         /// The profile.

@@ -7,7 +7,7 @@ use anyhow::{Context as _, anyhow};
 use super::files::write_replacing;
 use super::{Area, Event, Inner};
 use crate::gui::state::Notice;
-use crate::jose::keys::KeyType;
+use crate::jose::keys::{KeyType, PrivateKey};
 use crate::oauth::discovery;
 use crate::oauth::transport::{Transport, TransportConfig};
 use crate::sandbox::{ClientRegistration, DEMO_CLIENT_ID, Sandbox, SandboxConfig};
@@ -102,6 +102,57 @@ impl Inner {
         Ok(())
     }
 
+    /// The public half of the profile's decryption key as a JWK with `use: enc`, when the
+    /// profile has one the keychain can read.
+    async fn decryption_jwk(&self, profile: &Profile) -> Option<serde_json::Value> {
+        let entry = profile.encryption_key.clone()?;
+        let pem = self.secret_get(entry).await.ok()??;
+        let key = PrivateKey::from_pem(pem.expose()).ok()?;
+        let mut jwk = key.public_jwk(Some("enc-1"), crate::jose::keys::SigningAlg::PS256);
+        let map = jwk.as_object_mut()?;
+        map.remove("alg");
+        map.insert("use".into(), "enc".into());
+        Some(jwk)
+    }
+
+    /// Makes a decryption key for the profile (RSA, kept in the keychain), sets its
+    /// PayNet-style data-call settings against the sandbox, and starts the sandbox again
+    /// so the client's registration carries the key.
+    pub(super) async fn set_up_data_calls(&self, mut profile: Profile) {
+        let made = async {
+            let key = self.generate_key(KeyType::Rsa { bits: 2048 }).await?;
+            let entry = profile.own_entry(crate::storage::profile::DECRYPTION_KEY);
+            self.secret_set(entry.clone(), key.to_pkcs8_pem().clone())
+                .await?;
+            anyhow::Ok(entry)
+        }
+        .await;
+        match made {
+            Ok(entry) => profile.encryption_key = Some(entry),
+            Err(e) => {
+                self.emit(Event::SandboxFailed(format!(
+                    "the decryption key could not be made or kept: {e:#}"
+                )));
+                return;
+            }
+        }
+        let issuer = profile.issuer.trim_end_matches('/').to_owned();
+        if profile.client_id.trim().is_empty() {
+            profile.client_id = DEMO_CLIENT_ID.to_owned();
+        }
+        profile.data_calls = crate::storage::profile::DataCalls {
+            x_signature: Some(crate::storage::profile::XSignatureSettings {
+                format: crate::storage::profile::XSignatureFormat::Compact,
+                dc_id: profile.client_id.clone(),
+                dp_id: crate::sandbox::DATA_PROVIDER_ID.to_owned(),
+                sub: None,
+            }),
+            response_jwks: vec![format!("{issuer}/jwks")],
+            resource_server: Some(format!("{issuer}/v1")),
+        };
+        self.start_sandbox(profile).await;
+    }
+
     /// Starts the sandbox (or reuses the running one), makes sure the profile has a key,
     /// registers its public JWKS, and points the profile at the sandbox (discovery).
     pub(super) async fn start_sandbox(&self, mut profile: Profile) {
@@ -164,9 +215,17 @@ impl Inner {
                 profile.client_id = DEMO_CLIENT_ID.to_owned();
             }
             let kid = profile.auth.kid.clone().filter(|k| !k.is_empty());
+            let mut jwks = key.public_jwks(kid.as_deref(), profile.auth.alg);
+            if let (Some(enc), Some(keys)) = (
+                self.decryption_jwk(&profile).await,
+                jwks.get_mut("keys")
+                    .and_then(serde_json::Value::as_array_mut),
+            ) {
+                keys.push(enc);
+            }
             sandbox.register_client(ClientRegistration {
                 client_id: profile.client_id.clone(),
-                jwks: key.public_jwks(kid.as_deref(), profile.auth.alg),
+                jwks,
                 redirect_uris: Vec::new(),
             });
             drop(slot);

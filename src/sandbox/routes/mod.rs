@@ -32,7 +32,7 @@ const ID_TOKEN_LIFETIME_SECS: i64 = 900;
 /// The seed's `acr`.
 const ACR: &str = "acr:paynet-sandbox";
 /// The data provider id put in consents.
-const DP_ID: &str = "DP9876543210";
+const DP_ID: &str = super::DATA_PROVIDER_ID;
 
 use client_request::ClientRequest;
 

@@ -67,6 +67,10 @@ pub struct DataCalls {
     /// hub's, the data provider's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub response_jwks: Vec<String>,
+    /// The data provider's resource server, up to its version (`https://rs…/v1`): the
+    /// base of the accounts, balances and transactions calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_server: Option<String>,
 }
 
 impl DataCalls {
