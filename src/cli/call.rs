@@ -7,6 +7,7 @@
 use clap::Args;
 
 use super::client_args::ClientArgs;
+use super::message_args::MessageArgs;
 use super::render::{exchange_json, print_call};
 use super::{Exit, InputError, output};
 use token_inspector::oauth::resource::ResourceCall;
@@ -26,13 +27,16 @@ pub struct CallArgs {
         allow_hyphen_values = true
     )]
     pub token: Option<String>,
-    /// The HTTP method.
-    #[arg(long, default_value = "GET")]
-    pub method: String,
+    /// The HTTP method (default: GET, or POST with --data).
+    #[arg(long)]
+    pub method: Option<String>,
     /// Which client (for the certificate, the CA, the DPoP key: --profile, --cert,
     /// --cacert, --dpop, --dpop-key ...).
     #[command(flatten)]
     pub client: ClientArgs,
+    /// A body and its signing (--data, --x-jws-signature, --signed-body ...).
+    #[command(flatten)]
+    pub message: MessageArgs,
     /// Sign the call with PayNet's x-signature (Open Finance Malaysia): compact (the
     /// sandbox guide's) or detached (PayNet's specification). Default: the profile's;
     /// --dc-id or --dp-id alone mean compact.
@@ -100,15 +104,25 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
     } else {
         "Bearer"
     };
-    let what = ResourceCall {
-        method: args.method.clone(),
+    let profile = &session.settings().profile;
+    let default_method = if args.message.data.is_some() {
+        "POST"
+    } else {
+        "GET"
+    };
+    let mut what = ResourceCall {
+        method: args
+            .method
+            .clone()
+            .unwrap_or_else(|| default_method.to_owned()),
         url: args.url.clone(),
         // --header values reach the request through the profile's extra headers.
         headers: Vec::new(),
-        decrypt_with: None,
-        x_signature: args.x_signature(&session.settings().profile),
+        x_signature: args.x_signature(profile),
         response_jwks: args.response_jwks.clone(),
+        ..ResourceCall::default()
     };
+    args.message.apply(profile, &mut what)?;
     let exchange = session
         .call(&Secret::new(token), token_type, what)
         .await

@@ -21,12 +21,14 @@ impl Exit {
         self as i32
     }
 
-    /// The code of one exchange: 0 for a 2xx answer, 1 for another answer or a layered
-    /// answer whose layer failed, 3 when no answer came.
+    /// The code of one exchange: 0 for a 2xx answer, 1 for another answer, a layered
+    /// answer whose layer failed or an answer whose signature fails, 3 when no answer came.
     pub fn of(exchange: &Exchange) -> Exit {
         match &exchange.outcome {
             // A layered answer whose layer failed is not an answer to trust.
             Ok(r) if r.layers.as_ref().is_some_and(|l| l.failed()) => Exit::ServerError,
+            // Nor is one whose own signature (x-jws-signature, a signed JWT) fails.
+            Ok(r) if r.answer_signature.as_ref().is_some_and(|s| s.failed()) => Exit::ServerError,
             Ok(r) if (200..300).contains(&r.http.status) => Exit::Ok,
             Ok(_) => Exit::ServerError,
             Err(_) => Exit::Network,

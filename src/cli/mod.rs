@@ -30,6 +30,7 @@ pub mod exit;
 pub mod generated;
 pub mod history;
 pub mod keygen;
+pub mod message_args;
 pub mod mock_server;
 pub mod output;
 pub mod profile;

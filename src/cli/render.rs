@@ -159,8 +159,29 @@ pub fn print_call(exchange: &Exchange) {
         );
     }
     print_exchange(exchange);
+    print_message_signatures(exchange);
     if let Some(layered) = exchange.response().and_then(|r| r.layers.as_ref()) {
         print_layers(layered);
+    }
+}
+
+/// The request's own signature (UK `x-jws-signature`, a UAE signed body) and the
+/// answer's, decoded.
+fn print_message_signatures(exchange: &Exchange) {
+    if let Some(signed) = &exchange.request.signed_message {
+        outln!("\n── Request signed ({}) ──\n", signed.scheme);
+        outln!("Header {}", Value::Object(signed.header.clone()));
+        if !signed.claims.is_null() {
+            outln!("Claims {}", output::pretty(&signed.claims));
+        }
+    }
+    if let Some(answer) = exchange
+        .response()
+        .and_then(|r| r.answer_signature.as_ref())
+    {
+        outln!("\n── Answer signature ({}) ──\n", answer.scheme);
+        outln!("Header {}", Value::Object(answer.header.clone()));
+        outln!("Signature: {}", answer.signature.status());
     }
 }
 
@@ -256,6 +277,9 @@ fn exchange_json_one(exchange: &Exchange) -> Value {
             json!({"header": proof.header, "claims": proof.claims}),
         );
     }
+    if let (Value::Object(map), Some(signed)) = (&mut out, &exchange.request.signed_message) {
+        map.insert("signed_message".into(), json!(signed));
+    }
     out
 }
 
@@ -290,6 +314,19 @@ fn exchange_json_fields(exchange: &Exchange) -> Value {
             map.insert("body_kind".into(), "layered".into());
             map.insert("verified".into(), layered.verified.into());
             map.insert("layers".into(), json!(layered.layers));
+            Value::Object(map)
+        }
+        (other, _) => other,
+    };
+    let response = match (
+        response,
+        exchange
+            .response()
+            .and_then(|r| r.answer_signature.as_ref()),
+    ) {
+        // The answer's own signature (x-jws-signature, a signed JWT), with its verdict.
+        (Value::Object(mut map), Some(answer)) => {
+            map.insert("answer_signature".into(), json!(answer));
             Value::Object(map)
         }
         (other, _) => other,

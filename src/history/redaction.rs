@@ -209,6 +209,18 @@ pub fn redacted_request(request: &RequestModel) -> Value {
         };
         map.insert("json_body".into(), kept);
     }
+    if let Some(signed) = &request.signed_message {
+        // A signed body holds the API request's values (personal data): its shape only.
+        map.insert(
+            "signed_message".into(),
+            json!({
+                "scheme": signed.scheme,
+                "header": redact_value(&Value::Object(signed.header.clone())),
+                "claims_shape": shape(&signed.claims),
+                "fingerprint": fingerprint(&signed.value),
+            }),
+        );
+    }
     Value::Object(map)
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::checks::{Finding, Severity};
 use crate::jose::jwe::{self, JweKey};
 use crate::jose::jwt::{self, DecodedJose, JoseKind, Payload};
-use crate::jose::verify::{self, SignatureStatus, VerificationKey};
+use crate::jose::verify::{self, SignatureStatus};
 
 /// Where the layers are described.
 pub const SOURCE: &str = "PayNet OFP sandbox guide, developers-guide/09-accessing-account-data";
@@ -238,27 +238,9 @@ fn signed_layer(
     }
 }
 
-/// Valid with the first JWK Set that verifies; otherwise what the sets said, an invalid
-/// signature before a key not found.
+/// Valid with the first JWK Set that verifies (see [`verify::with_any_set`]).
 fn verify_any(decoded: &DecodedJose, jwks: &[Value]) -> SignatureStatus {
-    if jwks.is_empty() {
-        return SignatureStatus::NotVerifiable {
-            reason: "no JWK Set was given to verify it (--response-jwks, or the profile's)".into(),
-        };
-    }
-    let mut outcome = None;
-    for set in jwks {
-        let status = verify::verify(decoded, &VerificationKey::Jwks(set.clone()));
-        match status {
-            SignatureStatus::Valid { .. } => return status,
-            SignatureStatus::Invalid { .. } => outcome = Some(status),
-            SignatureStatus::NotVerifiable { .. } if outcome.is_none() => outcome = Some(status),
-            SignatureStatus::NotVerifiable { .. } => {}
-        }
-    }
-    outcome.unwrap_or(SignatureStatus::NotVerifiable {
-        reason: "no key".into(),
-    })
+    verify::with_any_set(jwks, |key| verify::verify(decoded, key))
 }
 
 fn claim_findings(name: &'static str, decoded: &DecodedJose, keys: &LayerKeys<'_>) -> Vec<Finding> {

@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod http;
 pub mod layers;
 pub mod loopback;
+pub mod message_signing;
 pub mod pkce;
 pub mod redirect;
 pub mod render;

@@ -67,7 +67,7 @@ pub fn raw_http(model: &RequestModel, redaction: Redaction) -> String {
 }
 
 fn redacted_body(model: &RequestModel) -> String {
-    if model.json_body.is_some() {
+    if model.json_body.is_some() || model.text_body.is_some() {
         return model.body();
     }
     model
@@ -90,9 +90,12 @@ pub fn readable_http(model: &RequestModel, redaction: Redaction) -> String {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut out = head.replace("\r\n", "\n");
     out.push_str("\n\n");
-    match &model.json_body {
-        Some(json) => out.push_str(&serde_json::to_string_pretty(json).unwrap_or_default()),
-        None => out.push_str(&body.replace('&', "&\n")),
+    match (&model.json_body, &model.text_body) {
+        (_, Some(text)) => out.push_str(text),
+        (Some(json), None) => {
+            out.push_str(&serde_json::to_string_pretty(json).unwrap_or_default());
+        }
+        (None, None) => out.push_str(&body.replace('&', "&\n")),
     }
     out
 }
@@ -174,8 +177,8 @@ pub fn curl(model: &RequestModel, redaction: Redaction) -> String {
             ));
         }
     }
-    if let Some(json) = &model.json_body {
-        lines.push(format!("--data-raw {}", shell_quote(&json.to_string())));
+    if model.json_body.is_some() || model.text_body.is_some() {
+        lines.push(format!("--data-raw {}", shell_quote(&model.body())));
     }
     for p in &model.form {
         if p.value.is_secret() && redaction == Redaction::Redacted {
@@ -244,6 +247,8 @@ mod tests {
             client_assertion: None,
             request_object: None,
             x_signature: None,
+            text_body: None,
+            signed_message: None,
             json_body: None,
             dpop: None,
             interaction_id: None,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::checks::{CheckContext, Finding, Severity};
 use crate::inspector::{self, Inspection, Report};
+use crate::jose::encrypt::JweRecipient;
 use crate::jose::jwe::JweKey;
 use crate::jose::jwt::{self, JoseKind};
 use crate::jose::keys::PrivateKey;
@@ -14,6 +15,9 @@ use crate::oauth::dpop::{DpopKey, NonceStore};
 use crate::oauth::exchange::{self, Exchange, ExchangeContext, FoundToken};
 use crate::oauth::http::{HttpClient, WwwAuthenticate};
 use crate::oauth::layers::{self, LayerKeys, LayeredAnswer};
+use crate::oauth::message_signing::{
+    self as signing, JwsSignatureSettings, PreparedBody, SignedBodySettings,
+};
 use crate::oauth::request::{self, BuildError, RequestOptions};
 use crate::oauth::x_signature::{self, XSignatureSettings};
 use crate::secret::Secret;
@@ -36,6 +40,16 @@ pub struct ResourceCall {
     /// JWK Sets (URLs or files) with the keys that sign a layered answer, beside the
     /// profile's.
     pub response_jwks: Vec<String>,
+    /// A JSON body (a payment, a consent).
+    pub body: Option<Value>,
+    /// Sign the body with UK Open Banking's `x-jws-signature`; the profile's when `None`
+    /// and the session fills it.
+    pub jws_signature: Option<JwsSignatureSettings>,
+    /// Send the body as a UAE signed JWT; the profile's when `None` and the session fills
+    /// it.
+    pub signed_body: Option<SignedBodySettings>,
+    /// The `x-idempotency-key` (UAE); one is made when a signed body has none.
+    pub idempotency_key: Option<String>,
 }
 
 /// The keys a call is made and read with.
@@ -45,8 +59,10 @@ pub struct CallKeys<'a> {
     pub dpop: Option<&'a DpopKey>,
     /// The data consumer's signing key, for `x-signature`.
     pub signing_key: Option<&'a PrivateKey>,
-    /// JWK Sets with the keys of a layered answer's signatures.
+    /// JWK Sets with the keys of a layered answer's signatures, and of a signed answer.
     pub response_jwks: &'a [Value],
+    /// The bank's encryption key, for UAE personal data.
+    pub bank_key: Option<&'a JweRecipient>,
 }
 
 /// Calls the API: Bearer, or DPoP with a proof bound to the token when a DPoP key is
@@ -65,6 +81,7 @@ pub async fn call(
         key,
         access_token: Some(access_token),
     });
+    let prepared = prepare_body(profile, &keys, what)?;
     let build = || {
         let mut model = request::build_resource_request(
             profile,
@@ -78,6 +95,9 @@ pub async fn call(
             model
                 .headers
                 .push(request::header(name, value.clone(), secret));
+        }
+        if let Some(prepared) = &prepared {
+            with_body(&mut model, prepared);
         }
         if let Some(settings) = &what.x_signature {
             sign_call(&mut model, profile, settings, keys.signing_key)?;
@@ -102,6 +122,10 @@ pub async fn call(
             .findings
             .push(x_signature::format_finding(settings.format));
     }
+    if let Some(prepared) = prepared {
+        exchange.findings.extend(prepared.findings);
+    }
+    check_answer_signature(&mut exchange, profile, what, keys.response_jwks);
     let audience = what.x_signature.as_ref().map(|s| s.dc_id.as_str());
     let mut layered = None;
     if let Ok(r) = &mut exchange.outcome {
@@ -124,6 +148,112 @@ pub async fn call(
     Ok(exchange)
 }
 
+/// The body made ready once (signed, personal data encrypted), so a retry sends the same.
+fn prepare_body(
+    profile: &Profile,
+    keys: &CallKeys<'_>,
+    what: &ResourceCall,
+) -> Result<Option<PreparedBody>, BuildError> {
+    let Some(body) = &what.body else {
+        return Ok(None);
+    };
+    let kid = signing_kid(profile, keys.signing_key);
+    let signer = keys.signing_key.map(|key| x_signature::Signer {
+        key,
+        alg: profile.auth.alg,
+        kid: &kid,
+    });
+    let how = signing::BodySigning {
+        uk: what.jws_signature.as_ref(),
+        uae: what.signed_body.as_ref(),
+        signer,
+        bank_key: keys.bank_key,
+        idempotency_key: what.idempotency_key.as_deref(),
+    };
+    let parties = signing::Parties {
+        client_id: &profile.client_id,
+        issuer: &profile.issuer,
+    };
+    let jti = uuid::Uuid::new_v4().to_string();
+    signing::prepare(body, how, parties, unix_now() as i64, &jti)
+        .map(Some)
+        .map_err(|e| BuildError::Missing(e.to_string()))
+}
+
+/// Puts a prepared body and its headers on the request.
+fn with_body(model: &mut request::RequestModel, prepared: &PreparedBody) {
+    model
+        .headers
+        .retain(|h| !h.name.eq_ignore_ascii_case("Content-Type"));
+    let content_type = match &prepared.text {
+        Some((text, content_type)) => {
+            model.text_body = Some(text.clone());
+            *content_type
+        }
+        None => {
+            model.json_body.clone_from(&prepared.json);
+            "application/json"
+        }
+    };
+    request::insert_before_accept(
+        &mut model.headers,
+        request::header("Content-Type", content_type.to_owned(), false),
+    );
+    for (name, value) in &prepared.headers {
+        request::insert_before_accept(
+            &mut model.headers,
+            request::header(name, value.clone(), false),
+        );
+    }
+    model.signed_message.clone_from(&prepared.signed);
+}
+
+/// The bank's own signature on its answer: UK `x-jws-signature` when the request was
+/// signed so, a UAE signed JWT answer.
+fn check_answer_signature(
+    exchange: &mut Exchange,
+    profile: &Profile,
+    what: &ResourceCall,
+    jwks: &[Value],
+) {
+    let signed_uk = exchange
+        .request
+        .signed_message
+        .as_ref()
+        .is_some_and(|m| m.scheme == signing::uk::HEADER);
+    let Ok(r) = &mut exchange.outcome else {
+        return;
+    };
+    let mut findings = Vec::new();
+    if signed_uk && (200..300).contains(&r.http.status) {
+        let (answer, found) =
+            signing::uk::check_answer(r.http.header(signing::uk::HEADER), &r.http.body, jwks);
+        r.answer_signature = answer;
+        findings = found;
+    } else if what.signed_body.is_some()
+        && r.http.header("content-type").is_some_and(|t| {
+            t.to_ascii_lowercase()
+                .starts_with(signing::uae::CONTENT_TYPE)
+        })
+        && let Some((answer, found)) =
+            signing::uae::check_answer(&r.body_text, jwks, &profile.client_id, unix_now() as i64)
+    {
+        r.answer_signature = Some(answer);
+        findings = found;
+    }
+    exchange.findings.extend(findings);
+}
+
+fn signing_kid(profile: &Profile, key: Option<&PrivateKey>) -> String {
+    profile
+        .auth
+        .kid
+        .clone()
+        .filter(|k| !k.trim().is_empty())
+        .or_else(|| key.map(PrivateKey::thumbprint))
+        .unwrap_or_default()
+}
+
 fn unix_now() -> f64 {
     time::OffsetDateTime::now_utc().unix_timestamp() as f64
 }
@@ -140,12 +270,7 @@ fn sign_call(
             "x-signature needs the data consumer's signing key: --key, or the profile's".into(),
         )
     })?;
-    let kid = profile
-        .auth
-        .kid
-        .clone()
-        .filter(|k| !k.trim().is_empty())
-        .unwrap_or_else(|| key.thumbprint());
+    let kid = signing_kid(profile, Some(key));
     let jti = model
         .interaction_id
         .clone()

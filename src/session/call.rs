@@ -2,8 +2,10 @@
 //! token is DPoP-bound and the session has the key; the client certificate; the client's
 //! decryption key for an encrypted answer. Judged and kept like every exchange.
 
+use crate::jose::encrypt::JweRecipient;
 use crate::oauth::exchange::Exchange;
 use crate::oauth::http::HttpClient;
+use crate::oauth::message_signing::uae;
 use crate::oauth::request::BuildError;
 use crate::oauth::resource::{self, ResourceCall};
 use crate::secret::Secret;
@@ -31,11 +33,20 @@ impl<C: HttpClient> Session<C> {
             what.x_signature
                 .clone_from(&self.settings.profile.data_calls.x_signature);
         }
+        let data_calls = &self.settings.profile.data_calls;
+        if what.jws_signature.is_none() {
+            what.jws_signature.clone_from(&data_calls.jws_signature);
+        }
+        if what.signed_body.is_none() {
+            what.signed_body.clone_from(&data_calls.signed_body);
+        }
         let jwks = self.response_jwks(&what.response_jwks).await?;
+        let bank_key = self.bank_key(&what).await?;
         let keys = resource::CallKeys {
             dpop,
             signing_key: self.settings.secrets.signing_key.as_ref(),
             response_jwks: &jwks,
+            bank_key: bank_key.as_ref(),
         };
         let mut exchange = resource::call(
             &self.client,
@@ -64,6 +75,31 @@ impl<C: HttpClient> Session<C> {
             out.push(set);
         }
         Ok(out)
+    }
+
+    /// The bank's encryption key, when a UAE signed body holds personal data in clear:
+    /// from the JWK Set the settings name, else the profile's `jwks_uri`.
+    async fn bank_key(&self, what: &ResourceCall) -> Result<Option<JweRecipient>, BuildError> {
+        let (Some(settings), Some(body)) = (&what.signed_body, &what.body) else {
+            return Ok(None);
+        };
+        if !uae::holds_personal_data(body) {
+            return Ok(None);
+        }
+        let endpoints = &self.settings.profile.endpoints;
+        let Some(source) = settings
+            .encryption_jwks
+            .as_ref()
+            .or(endpoints.jwks.as_ref())
+        else {
+            return Ok(None);
+        };
+        let set = crate::oauth::discovery::registered_jwks(&self.client, source)
+            .await
+            .map_err(|e| BuildError::Invalid(format!("the bank's JWK Set {source:?}: {e}")))?;
+        JweRecipient::from_jwks(&set, None)
+            .map(Some)
+            .map_err(|e| BuildError::Invalid(format!("the bank's JWK Set {source:?}: {e}")))
     }
 
     /// After a successful token answer: a GET of `url` with its access token. `None`

@@ -184,6 +184,10 @@ pub struct Preset {
     pub jar: JarRules,
     /// The consent.
     pub consent: ConsentRules,
+    /// How data calls are signed (PayNet's x-signature, UK x-jws-signature, UAE signed
+    /// bodies).
+    #[serde(default)]
+    pub data_calls: crate::storage::profile::DataCalls,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +307,7 @@ impl Preset {
         p.preset = Some(format!("{}@{}", self.id, self.version));
         p.request_object.signed = self.jar.required;
         p.request_object.lifetime_secs = self.jar.max_lifetime_secs.min(300);
+        p.data_calls = self.data_calls.clone();
         if !self.consent.template.trim().is_empty() {
             p.consent = Some(match self.consent.creation {
                 // authorization_details is an array of objects.
@@ -375,7 +380,7 @@ mod tests {
         assert_eq!(my.fapi, FapiProfile::Fapi2);
         assert!(my.jar.required && my.mtls_required && !my.refresh_rotation_expected);
         let p = my.to_profile("MY");
-        assert_eq!(p.preset.as_deref(), Some("ofm-paynet-sandbox@1"));
+        assert_eq!(p.preset.as_deref(), Some("ofm-paynet-sandbox@2"));
         assert_eq!(p.auth.aud, AudienceChoice::Issuer);
         assert!(p.validate().is_empty(), "{:?}", p.validate());
         let uae = find("uae-nebras").unwrap();

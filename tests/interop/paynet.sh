@@ -5,44 +5,7 @@
 # opened, cursor pagination, a tampered hub layer and a signature for another consumer.
 #
 #   bash tests/interop/paynet.sh          (BIN=... to test another binary)
-set -euo pipefail
-
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-BIN="${BIN:-$ROOT/target/debug/token-inspector}"
-for tool in node npm jq; do
-  command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 2; }
-done
-[[ -x "$BIN" ]] || { echo "no binary at $BIN (build it first: cargo build)" >&2; exit 2; }
-if [[ ! -d "$HERE/node_modules/jose" ]]; then
-  (cd "$HERE" && npm ci --no-audit --no-fund >&2)
-fi
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/token-inspector-paynet.XXXXXX")"
-RS_PID=""
-cleanup() {
-  local rc=$?
-  [[ -n "$RS_PID" ]] && kill "$RS_PID" 2>/dev/null || true
-  if [[ -n "${KEEP_WORK:-}" ]]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-cd "$WORK"
-export TOKEN_INSPECTOR_CONFIG_DIR="$WORK/config"
-
-PASSED=0
-ok() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
-fail() {
-  echo "FAIL: $1" >&2
-  shift
-  for f in "$@"; do [[ -f "$f" ]] && { echo "--- $f" >&2; cat "$f" >&2; }; done
-  [[ -f rs.log ]] && { echo "--- rs.log" >&2; cat rs.log >&2; }
-  exit 1
-}
-check() { # check NAME FILE JQ-EXPR
-  jq -e "$3" "$2" >/dev/null 2>&1 || fail "$1" "$2"
-  ok "$1"
-}
+NAME=paynet source "$(dirname "$0")/lib.sh"
 
 # The data consumer: a PS256 signing key and an RSA encryption key, both registered.
 "$BIN" keygen --type rsa2048 --out dc.pem --jwks-out dc.jwks.json >keygen.log 2>&1
@@ -54,9 +17,7 @@ export ACCESS_TOKEN="paynet-at-$RANDOM$RANDOM"
 PORT=0 CLIENT_JWKS=client.jwks.json DC_ID=dc-interop DP_ID=dp-interop \
   node "$HERE/paynet-rs.mjs" >rs.out 2>rs.log &
 RS_PID=$!
-for _ in $(seq 100); do grep -q listening rs.out 2>/dev/null && break; sleep 0.1; done
-RS="http://127.0.0.1:$(awk '/listening/ {print $2}' rs.out)"
-[[ "$RS" != "http://127.0.0.1:" ]] || fail "the resource server did not start" rs.out
+wait_listening
 
 call() { # call OUT URL [extra flags]
   local out=$1 url=$2

@@ -149,6 +149,7 @@ impl Inner {
             }),
             response_jwks: vec![format!("{issuer}/jwks")],
             resource_server: Some(format!("{issuer}/v1")),
+            ..Default::default()
         };
         self.start_sandbox(profile).await;
     }

@@ -478,5 +478,32 @@ fn verify_one(
 #[cfg(test)]
 pub(crate) mod test_keys;
 
+/// Valid with the first JWK Set that `check` verifies with; otherwise what the sets
+/// said, an invalid signature before a key not found. No set: not verifiable, saying
+/// where sets come from.
+pub fn with_any_set(
+    jwks: &[Value],
+    check: impl Fn(&VerificationKey) -> SignatureStatus,
+) -> SignatureStatus {
+    if jwks.is_empty() {
+        return SignatureStatus::NotVerifiable {
+            reason: "no JWK Set was given to verify it (--response-jwks, or the profile's)".into(),
+        };
+    }
+    let mut outcome = None;
+    for set in jwks {
+        let status = check(&VerificationKey::Jwks(set.clone()));
+        match status {
+            SignatureStatus::Valid { .. } => return status,
+            SignatureStatus::Invalid { .. } => outcome = Some(status),
+            SignatureStatus::NotVerifiable { .. } if outcome.is_none() => outcome = Some(status),
+            SignatureStatus::NotVerifiable { .. } => {}
+        }
+    }
+    outcome.unwrap_or(SignatureStatus::NotVerifiable {
+        reason: "no key".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests;

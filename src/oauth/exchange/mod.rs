@@ -95,6 +95,9 @@ pub struct ExchangeResponse {
     /// A layered answer (PayNet's signed and encrypted layers), opened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<crate::oauth::layers::LayeredAnswer>,
+    /// The answer's own signature (UK `x-jws-signature`, a UAE signed JWT), checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_signature: Option<crate::oauth::message_signing::AnswerSignature>,
 }
 
 /// One request and its outcome.
@@ -408,6 +411,7 @@ async fn read_response(
         interaction_id,
         tokens,
         layers: None,
+        answer_signature: None,
     }
 }
 

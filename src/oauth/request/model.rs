@@ -152,6 +152,12 @@ pub struct RequestModel {
     /// PayNet's `x-signature` in its header, decoded for display.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x_signature: Option<crate::oauth::x_signature::XSignature>,
+    /// A body sent as text instead of JSON or a form (a UAE signed JWT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_body: Option<String>,
+    /// A body signed here (UK `x-jws-signature`, UAE signed JWT), decoded for display.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_message: Option<crate::oauth::message_signing::SignedMessage>,
     /// The `x-fapi-interaction-id` sent.
     pub interaction_id: Option<String>,
     /// Transport settings.
@@ -163,6 +169,9 @@ impl RequestModel {
     /// as curl's `--data-urlencode` does (see [`percent_encode`]), so the curl export
     /// sends the same bytes.
     pub fn body(&self) -> String {
+        if let Some(text) = &self.text_body {
+            return text.clone();
+        }
         if let Some(json) = &self.json_body {
             return json.to_string();
         }
@@ -387,6 +396,8 @@ pub(super) fn base_model(
         json_body: None,
         dpop: None,
         x_signature: None,
+        text_body: None,
+        signed_message: None,
         interaction_id,
         transport: TransportSettings {
             insecure_skip_verify: tls.insecure_skip_verify,

@@ -686,7 +686,9 @@ mod data_calls;
 mod shared;
 mod store;
 
-pub use data_calls::{DataCalls, XSignatureFormat, XSignatureSettings};
+pub use data_calls::{
+    DataCalls, JwsSignatureSettings, SignedBodySettings, XSignatureFormat, XSignatureSettings,
+};
 
 pub use shared::{SharedProfile, read_shared};
 pub use store::{ProfileStore, file_stem};

@@ -190,7 +190,7 @@ fn new_profile_from_preset_and_the_consent_editor() {
     wait_for(&mut h, "the new profile", |a| {
         a.state
             .profile()
-            .is_some_and(|p| p.preset.as_deref() == Some("ofm-paynet-sandbox@1"))
+            .is_some_and(|p| p.preset.as_deref() == Some("ofm-paynet-sandbox@2"))
     });
     let p = h.state().state.profile().unwrap().clone();
     assert_eq!(p.issuer, "https://auth1.sandbox.mya.ozoneapi.io");
