@@ -187,6 +187,18 @@ pub struct RequestInputs {
     pub refresh_token: Secret,
 }
 
+/// How the "Call an API" box signs a body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignAs {
+    /// As the profile's data-call settings say (unsigned when they say nothing).
+    #[default]
+    Profile,
+    /// UK Open Banking's `x-jws-signature`.
+    UkJwsSignature,
+    /// A UAE signed JWT body, personal data encrypted to the bank.
+    UaeSignedBody,
+}
+
 /// The Response panel's "Call an API" box and its last answer.
 #[derive(Debug, Default)]
 pub struct ApiCall {
@@ -196,6 +208,10 @@ pub struct ApiCall {
     pub url: String,
     /// Extra headers, one `Name: value` per line.
     pub headers: String,
+    /// A JSON body (a payment, a consent), sent with POST and PUT.
+    pub body: String,
+    /// How the body is signed.
+    pub sign_as: SignAs,
     /// The call in flight.
     pub work: Work,
     /// The last answer, or why the call could not be made.

@@ -52,6 +52,21 @@ pub struct ResourceCall {
     pub idempotency_key: Option<String>,
 }
 
+impl ResourceCall {
+    /// True when the call signs with the client's key: PayNet's `x-signature`, or a body
+    /// signed UK's or UAE's way, asked by the call or by the profile.
+    pub fn signs(&self, profile: &Profile) -> bool {
+        let calls = &profile.data_calls;
+        let body_signed = self.jws_signature.is_some()
+            || self.signed_body.is_some()
+            || calls.jws_signature.is_some()
+            || calls.signed_body.is_some();
+        self.x_signature.is_some()
+            || calls.x_signature.is_some()
+            || (self.body.is_some() && body_signed)
+    }
+}
+
 /// The keys a call is made and read with.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CallKeys<'a> {

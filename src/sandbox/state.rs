@@ -73,6 +73,8 @@ pub(crate) struct Inner {
     pub pars: Expiring<ParRecord>,
     pub codes: Expiring<CodeRecord>,
     pub tokens: Expiring<TokenRecord>,
+    /// UAE payments by client and idempotency key, for a day: a retry is the same payment.
+    pub payments: Expiring<String>,
 }
 
 impl Default for Inner {
@@ -83,7 +85,23 @@ impl Default for Inner {
             pars: Expiring::new(MAX_PARS),
             codes: Expiring::new(MAX_CODES),
             tokens: Expiring::new(MAX_TOKENS),
+            payments: Expiring::new(MAX_PARS),
         }
+    }
+}
+
+impl Inner {
+    /// The payment an idempotency key names for a client: the one made before, or a new
+    /// one (kept a day).
+    pub fn payment_id(&mut self, client_id: &str, key: &str) -> String {
+        let entry = format!("{client_id} {key}");
+        if let Some(id) = self.payments.get(&entry) {
+            return id.clone();
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = now();
+        self.payments.insert(entry, at + 86_400.0, id.clone(), at);
+        id
     }
 }
 

@@ -61,12 +61,20 @@ impl<C: HttpClient> Session<C> {
         Ok(exchange)
     }
 
-    /// The JWK Sets a layered answer is verified with: the profile's and the call's
-    /// (URLs or files), read for this call.
+    /// The JWK Sets a layered or signed answer is verified with: the profile's and the
+    /// call's (URLs or files), read for this call; when neither names one, the issuer's
+    /// (`jwks_uri`).
     async fn response_jwks(&self, extra: &[String]) -> Result<Vec<serde_json::Value>, BuildError> {
         let mut out = Vec::new();
-        let profile = &self.settings.profile.data_calls.response_jwks;
-        for source in profile.iter().chain(extra) {
+        let profile = &self.settings.profile;
+        let named: Vec<&String> = profile
+            .data_calls
+            .response_jwks
+            .iter()
+            .chain(extra)
+            .collect();
+        let fallback = profile.endpoints.jwks.as_ref().filter(|_| named.is_empty());
+        for source in named.into_iter().chain(fallback) {
             let set = crate::oauth::discovery::registered_jwks(&self.client, source)
                 .await
                 .map_err(|e| {

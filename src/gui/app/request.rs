@@ -411,25 +411,63 @@ impl App {
             "" => "GET".to_owned(),
             m => m.to_ascii_uppercase(),
         };
+        let mut call = crate::oauth::resource::ResourceCall {
+            method,
+            url,
+            headers,
+            // The worker reads the profile's decryption key, when it names one.
+            ..crate::oauth::resource::ResourceCall::default()
+        };
+        if let Err(e) = self.api_body(&profile, &mut call) {
+            self.state.api.result = Some(Err(e));
+            return;
+        }
         let id = self.new_id();
         self.state.api.work = Work::Running {
             id,
             what: "Calling…".into(),
         };
-        self.state.status = format!("Calling {url}…");
+        self.state.status = format!("Calling {}…", call.url);
         self.worker.send(Command::CallApi {
             id,
             profile,
             token,
             token_type,
-            call: crate::oauth::resource::ResourceCall {
-                method,
-                url,
-                headers,
-                // The worker reads the profile's decryption key, when it names one.
-                ..crate::oauth::resource::ResourceCall::default()
-            },
+            call,
         });
+    }
+
+    /// The "Call an API" body: parsed (an error names the line; nothing typed is lost)
+    /// and signed as chosen, the profile's settings for the chosen scheme.
+    fn api_body(
+        &self,
+        profile: &crate::storage::profile::Profile,
+        call: &mut crate::oauth::resource::ResourceCall,
+    ) -> Result<(), String> {
+        let api = &self.state.api;
+        let text = api.body.trim();
+        if text.is_empty() || matches!(call.method.as_str(), "GET" | "DELETE") {
+            return Ok(());
+        }
+        let body: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "the body is not JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        call.body = Some(body);
+        let calls = &profile.data_calls;
+        match api.sign_as {
+            crate::gui::state::SignAs::Profile => {}
+            crate::gui::state::SignAs::UkJwsSignature => {
+                call.jws_signature = Some(calls.jws_signature.clone().unwrap_or_default());
+            }
+            crate::gui::state::SignAs::UaeSignedBody => {
+                call.signed_body = Some(calls.signed_body.clone().unwrap_or_default());
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn send(&mut self) {

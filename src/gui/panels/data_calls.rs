@@ -1,13 +1,16 @@
-//! The profile's data calls (Open Finance Malaysia): PayNet's `x-signature` format and
-//! ids, the resource server, the JWK Sets that verify the answers' layers; and, for the
-//! Local sandbox, one button that sets it all up.
+//! The profile's data calls: PayNet's `x-signature` format and ids (Open Finance
+//! Malaysia), the resource server, the JWK Sets that verify the answers' layers and
+//! signatures, UK Open Banking's `x-jws-signature` and UAE's signed bodies; and, for the
+//! Local sandbox, one button that sets PayNet's up.
 
 use egui::RichText;
 
 use super::{field, optional_field};
 use crate::gui::app::Action;
 use crate::gui::state::AppState;
-use crate::storage::profile::{XSignatureFormat, XSignatureSettings};
+use crate::storage::profile::{
+    DataCalls, JwsSignatureSettings, SignedBodySettings, XSignatureFormat, XSignatureSettings,
+};
 
 /// Paints the Data calls section of the Client panel.
 pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
@@ -98,4 +101,79 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             }
             ui.end_row();
         });
+    body_signing(ui, calls);
+}
+
+/// UK Open Banking's `x-jws-signature` and UAE's signed bodies: a switch each, and their
+/// values when on.
+fn body_signing(ui: &mut egui::Ui, calls: &mut DataCalls) {
+    let mut uk = calls.jws_signature.is_some();
+    if ui
+        .checkbox(
+            &mut uk,
+            "Sign request bodies with x-jws-signature (UK Open Banking)",
+        )
+        .changed()
+    {
+        calls.jws_signature = uk.then(JwsSignatureSettings::default);
+    }
+    if let Some(sig) = &mut calls.jws_signature {
+        egui::Grid::new("jws_signature_grid")
+            .num_columns(2)
+            .min_col_width(140.0)
+            .show(ui, |ui| {
+                field(ui, "API version (≤ 3.1.3: b64 false)", &mut sig.version);
+                ui.end_row();
+                field(ui, "iss ({org-id}/{ssa-id})", &mut sig.iss);
+                ui.end_row();
+                field(ui, "tan (empty: openbanking.org.uk)", &mut sig.tan);
+                ui.end_row();
+            });
+    }
+    let mut uae = calls.signed_body.is_some();
+    if ui
+        .checkbox(
+            &mut uae,
+            "Send request bodies as signed JWTs (UAE Open Finance)",
+        )
+        .changed()
+    {
+        calls.signed_body = uae.then(SignedBodySettings::default);
+    }
+    if let Some(body) = &mut calls.signed_body {
+        egui::Grid::new("signed_body_grid")
+            .num_columns(2)
+            .min_col_width(140.0)
+            .show(ui, |ui| {
+                field(ui, "aud (empty: the issuer)", &mut body.audience);
+                ui.end_row();
+                let label = ui.label("Personal data key management");
+                let shown = if body.pii_alg.trim().is_empty() {
+                    "RSA-OAEP-256".to_owned()
+                } else {
+                    body.pii_alg.clone()
+                };
+                egui::ComboBox::from_id_salt("pii_alg")
+                    .selected_text(shown.clone())
+                    .show_ui(ui, |ui| {
+                        for (alg, note) in [
+                            ("RSA-OAEP-256", "RSA-OAEP-256 (community standards)"),
+                            ("RSA-OAEP", "RSA-OAEP (Al Tareq developer guide)"),
+                        ] {
+                            if ui.selectable_label(shown == alg, note).clicked() {
+                                body.pii_alg = alg.to_owned();
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                ui.end_row();
+                optional_field(
+                    ui,
+                    "Bank's encryption JWKS (empty: jwks_uri)",
+                    &mut body.encryption_jwks,
+                );
+                ui.end_row();
+            });
+    }
 }

@@ -2,6 +2,7 @@
 //! and pushes [`Action`]s; no I/O and no protocol rules here. Shared widgets (labelled
 //! fields, copy buttons, findings, JSON views) live in this module.
 
+pub mod api_call;
 pub mod client;
 pub mod consent;
 pub mod data_calls;

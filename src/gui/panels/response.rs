@@ -11,7 +11,7 @@ use super::{
     warn_color,
 };
 use crate::gui::app::Action;
-use crate::gui::state::{ApiCall, AppState, HistoryEntry};
+use crate::gui::state::{AppState, HistoryEntry};
 use crate::oauth::exchange::{Exchange, FoundToken, InteractionEcho};
 use crate::oauth::render::{self, Redaction};
 use crate::oauth::response::{Consent, ResponseBody};
@@ -80,7 +80,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 if let Some(rs) = &resource_server {
                     super::layers::data_call_buttons(ui, &mut state.api, rs, ex, actions);
                 }
-                api_call(ui, &mut state.api, &token_type, actions);
+                super::api_call::ui(ui, &mut state.api, &token_type, actions);
             }
         });
 }
@@ -240,7 +240,7 @@ fn raw_views(ui: &mut egui::Ui, actions: &mut Vec<Action>, ex: &crate::oauth::ex
 }
 
 /// The DPoP proof sent, and the attempt the server refused for want of a nonce.
-fn dpop_view(ui: &mut egui::Ui, ex: &Exchange, salt: &str) {
+pub(super) fn dpop_view(ui: &mut egui::Ui, ex: &Exchange, salt: &str) {
     if let Some(first) = &ex.first_attempt {
         let said = first
             .response()
@@ -278,120 +278,6 @@ fn dpop_view(ui: &mut egui::Ui, ex: &Exchange, salt: &str) {
                     code_block(&mut cols[1], &pretty(&proof.claims));
                 });
             });
-    }
-}
-
-/// "Call an API": the URL box, the button and the last answer.
-fn api_call(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mut Vec<Action>) {
-    ui.label(RichText::new("Call an API with this token").strong());
-    ui.horizontal(|ui| {
-        egui::ComboBox::from_id_salt("api_method")
-            .selected_text(if api.method.is_empty() {
-                "GET"
-            } else {
-                api.method.as_str()
-            })
-            .width(70.0)
-            .show_ui(ui, |ui| {
-                for m in ["GET", "POST", "PUT", "DELETE"] {
-                    if ui.selectable_label(api.method == m, m).clicked() {
-                        api.method = m.to_owned();
-                    }
-                }
-            });
-        let label = ui.label("API URL");
-        let edit = egui::TextEdit::singleline(&mut api.url)
-            .hint_text("https://bank.example/open-banking/v1/accounts")
-            .desired_width((ui.available_width() - 90.0).max(120.0));
-        ui.add(edit).labelled_by(label.id);
-        let running = api.work.is_running();
-        if ui
-            .add_enabled(!running, egui::Button::new("Call API"))
-            .on_hover_text(format!(
-                "Sends the access token as {token_type}{}",
-                if token_type.eq_ignore_ascii_case("DPoP") {
-                    " with a fresh DPoP proof (htm, htu, ath)"
-                } else {
-                    ""
-                }
-            ))
-            .clicked()
-        {
-            actions.push(Action::CallApi);
-        }
-        if running {
-            ui.spinner();
-        }
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label("Headers");
-        ui.add(
-            egui::TextEdit::multiline(&mut api.headers)
-                .hint_text("x-customer-user-agent: token-inspector")
-                .desired_rows(1)
-                .desired_width(ui.available_width()),
-        )
-        .labelled_by(label.id);
-    });
-    match &api.result {
-        None => {}
-        Some(Err(e)) => {
-            ui.label(RichText::new(e).color(error_color(ui)));
-        }
-        Some(Ok(ex)) => {
-            match &ex.outcome {
-                Ok(r) => {
-                    let color = if (200..300).contains(&r.http.status) {
-                        ok_color(ui)
-                    } else {
-                        error_color(ui)
-                    };
-                    ui.label(
-                        RichText::new(format!(
-                            "API: HTTP {} {} in {:.0} ms",
-                            r.http.status, r.http.reason, ex.elapsed_ms
-                        ))
-                        .strong()
-                        .color(color),
-                    );
-                }
-                Err(e) => {
-                    ui.label(RichText::new(format!("API: {e}")).color(error_color(ui)));
-                }
-            }
-            findings(ui, &ex.findings);
-            dpop_view(ui, ex, "api");
-            if let Ok(r) = &ex.outcome {
-                if let Some(layered) = &r.layers {
-                    super::layers::ui(ui, layered);
-                }
-                // A signed or encrypted answer, decoded.
-                for (i, token) in r.tokens.iter().enumerate() {
-                    token_view(ui, actions, 1000 + i, token);
-                }
-                egui::CollapsingHeader::new("API answer")
-                    .id_salt("api_body")
-                    .default_open(r.layers.is_none())
-                    .show(ui, |ui| {
-                        copy_button(ui, actions, "Copy API answer", &r.body_text);
-                        match r.body.json() {
-                            Some(v) => json_view(ui, "api_body_tree", &v),
-                            None => code_block(ui, &r.body_text),
-                        }
-                    });
-            }
-            egui::CollapsingHeader::new("API request sent")
-                .id_salt("api_request")
-                .show(ui, |ui| {
-                    copy_button(
-                        ui,
-                        actions,
-                        "Copy API curl",
-                        &render::curl(&ex.request, Redaction::None),
-                    );
-                    code_block(ui, &render::readable_http(&ex.request, Redaction::Redacted));
-                });
-        }
     }
 }
 
@@ -482,7 +368,12 @@ fn consent_card(
     });
 }
 
-fn token_view(ui: &mut egui::Ui, actions: &mut Vec<Action>, i: usize, token: &FoundToken) {
+pub(super) fn token_view(
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+    i: usize,
+    token: &FoundToken,
+) {
     egui::CollapsingHeader::new(format!("{} ({})", token.path, token.kind.as_str()))
         .id_salt(format!("token_{i}"))
         .default_open(true)

@@ -224,8 +224,9 @@ impl Inner {
         call: ResourceCall,
     ) {
         let result = async {
-            // A signed data call (PayNet's x-signature) signs with the client's key.
-            let secrets = if profile.data_calls.x_signature.is_some() {
+            // A signed call (PayNet's x-signature, a UK or UAE signed body) signs with
+            // the client's key.
+            let secrets = if call.signs(&profile) {
                 ClientSecrets {
                     signing_key: self.load_key(&profile).await.map_err(|e| anyhow!(e))?,
                     client_secret: None,

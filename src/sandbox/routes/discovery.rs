@@ -80,10 +80,12 @@ pub(super) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 pub(super) async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
-    // The provider's key (id_tokens, the inner layer of /v1 answers) and the hub's.
+    // The provider's key (id_tokens, the inner layer of /v1 answers), the hub's, and the
+    // key UAE personal data is encrypted to.
     let keys: Vec<serde_json::Value> = [
         Some(shared.key.public_jwk.clone()),
         paynet::hub_jwk(&shared),
+        super::payments::encryption_jwk(&shared).await,
     ]
     .into_iter()
     .flatten()

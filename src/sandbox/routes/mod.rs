@@ -4,6 +4,7 @@ mod authorize;
 mod client_request;
 mod discovery;
 mod par;
+mod payments;
 mod paynet;
 mod register;
 mod resource;
@@ -63,6 +64,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/accounts/{id}/balances", get(resource::balances))
         .route("/callback", get(authorize::callback))
         .nest("/v1", paynet_routes(shared.clone()))
+        .route(
+            "/open-banking/{version}/pisp/domestic-payments",
+            post(payments::uk_payment),
+        )
+        .route(
+            "/open-finance/payment/v2.2/payments",
+            post(payments::uae_payment),
+        )
         .layer(from_fn_with_state(shared.clone(), log::middleware))
         .layer(from_fn_with_state(shared.clone(), host_guard))
         .with_state(shared)

@@ -22,6 +22,7 @@ use token_inspector::storage::secret_store::{MemoryStore, SecretStore, SecretSto
 mod data_calls;
 mod exchange;
 mod keychain;
+mod payments;
 mod profiles;
 mod why;
 
@@ -139,6 +140,18 @@ fn wait_for_code(h: &mut Harness<'_, App>) {
         }
         !st.request.code.is_empty()
     });
+}
+
+/// Waits for the Local sandbox and the key, then Authorize and Send: a token.
+fn token_from_the_local_sandbox(h: &mut Harness<'_, App>) {
+    wait_for(h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    click(h, "Request");
+    click(h, "Authorize");
+    wait_for_code(h);
+    click(h, "Send");
+    wait_for(h, "the token", |a| !a.state.history.is_empty());
 }
 
 /// True when a label or a (read-only) text field shows `needle`.
