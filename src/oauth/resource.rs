@@ -259,7 +259,8 @@ fn check_answer_signature(
     exchange.findings.extend(findings);
 }
 
-fn signing_kid(profile: &Profile, key: Option<&PrivateKey>) -> String {
+/// The `kid` a signature names: the profile's, else the key's RFC 7638 thumbprint.
+pub fn signing_kid(profile: &Profile, key: Option<&PrivateKey>) -> String {
     profile
         .auth
         .kid

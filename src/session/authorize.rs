@@ -113,8 +113,16 @@ impl<C: HttpClient> Session<C> {
         &self,
         consent: &Consent,
     ) -> Result<AuthorizationSession, AuthorizeFailure> {
+        let authorization_details = match self.authorization_details(consent) {
+            Some(details) => Some(
+                self.seal_consent(details)
+                    .await
+                    .map_err(|e| AuthorizeFailure::Failed(AuthorizeError::Build(e)))?,
+            ),
+            None => None,
+        };
         let input = AuthorizationInput {
-            authorization_details: self.authorization_details(consent),
+            authorization_details,
             dpop: self.settings.dpop.clone(),
             nonces: self.nonces.clone(),
             ..AuthorizationInput::default()

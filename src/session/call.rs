@@ -5,7 +5,7 @@
 use crate::jose::encrypt::JweRecipient;
 use crate::oauth::exchange::Exchange;
 use crate::oauth::http::HttpClient;
-use crate::oauth::message_signing::uae;
+use crate::oauth::message_signing::{SignedBodySettings, uae};
 use crate::oauth::request::BuildError;
 use crate::oauth::resource::{self, ResourceCall};
 use crate::secret::Secret;
@@ -85,13 +85,22 @@ impl<C: HttpClient> Session<C> {
         Ok(out)
     }
 
-    /// The bank's encryption key, when a UAE signed body holds personal data in clear:
-    /// from the JWK Set the settings name, else the profile's `jwks_uri`.
+    /// The bank's encryption key, when a UAE signed body holds personal data in clear.
     async fn bank_key(&self, what: &ResourceCall) -> Result<Option<JweRecipient>, BuildError> {
-        let (Some(settings), Some(body)) = (&what.signed_body, &what.body) else {
-            return Ok(None);
-        };
-        if !uae::holds_personal_data(body) {
+        match (&what.signed_body, &what.body) {
+            (Some(settings), Some(body)) => self.bank_key_for(settings, body).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// The bank's encryption key when `value` holds personal data in clear: from the JWK
+    /// Set the settings name, else the profile's `jwks_uri`.
+    pub(crate) async fn bank_key_for(
+        &self,
+        settings: &SignedBodySettings,
+        value: &serde_json::Value,
+    ) -> Result<Option<JweRecipient>, BuildError> {
+        if !uae::holds_personal_data(value) {
             return Ok(None);
         }
         let endpoints = &self.settings.profile.endpoints;
@@ -108,6 +117,48 @@ impl<C: HttpClient> Session<C> {
         JweRecipient::from_jwks(&set, None)
             .map(Some)
             .map_err(|e| BuildError::Invalid(format!("the bank's JWK Set {source:?}: {e}")))
+    }
+
+    /// A consent's personal data (UAE: `PersonalIdentifiableInformation` in
+    /// `authorization_details`) signed and encrypted to the bank before PAR, when the
+    /// profile signs bodies the UAE way; the JSON as it was otherwise.
+    pub(crate) async fn seal_consent(&self, details: String) -> Result<String, BuildError> {
+        let profile = &self.settings.profile;
+        let Some(settings) = &profile.data_calls.signed_body else {
+            return Ok(details);
+        };
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&details) else {
+            return Ok(details);
+        };
+        let Some(bank_key) = self.bank_key_for(settings, &value).await? else {
+            return Ok(details);
+        };
+        let key = self.settings.secrets.signing_key.as_ref().ok_or_else(|| {
+            BuildError::Missing(
+                "the consent's personal data is signed with the client's key".into(),
+            )
+        })?;
+        let kid = resource::signing_kid(profile, Some(key));
+        let jti = uuid::Uuid::new_v4().to_string();
+        let sealing = uae::PersonalData {
+            settings,
+            signer: crate::oauth::x_signature::Signer {
+                key,
+                alg: profile.auth.alg,
+                kid: &kid,
+            },
+            bank_key: Some(&bank_key),
+            parties: crate::oauth::message_signing::Parties {
+                client_id: &profile.client_id,
+                issuer: &profile.issuer,
+            },
+            now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            jti: &jti,
+        };
+        sealing
+            .encrypt_in(&mut value)
+            .map_err(|e| BuildError::Invalid(format!("the consent's personal data: {e}")))?;
+        Ok(value.to_string())
     }
 
     /// After a successful token answer: a GET of `url` with its access token. `None`

@@ -296,3 +296,53 @@ async fn a_redirect_for_another_server_or_request_is_rejected() {
         Redirect::Code { .. }
     ));
 }
+
+/// UAE: a consent's personal data, in clear in the profile's consent, goes to PAR signed
+/// and encrypted to the bank's use:enc key from its JWK Set.
+#[tokio::test]
+async fn a_consents_personal_data_is_encrypted_before_par() {
+    let bank_key = PrivateKey::generate(KeyType::Rsa { bits: 2048 }).unwrap();
+    let mut jwk = bank_key.public_jwk(Some("enc-1"), SigningAlg::PS256);
+    jwk["use"] = "enc".into();
+    let jwks = json!({ "keys": [jwk] }).to_string();
+    let mut settings = settings(false);
+    settings.profile.endpoints.par = Some("https://as.example/par".into());
+    settings.profile.endpoints.authorization = Some("https://as.example/authorize".into());
+    settings.profile.data_calls.signed_body = Some(Default::default());
+    settings.profile.endpoints.jwks = Some("https://as.example/jwks".into());
+    let seen = Seen::default();
+    let client = {
+        let seen = seen.clone();
+        FnClient(move |call: Call<'_>| match call {
+            Call::Send(model) => {
+                seen.0.lock().unwrap().push(model.clone());
+                Ok(HttpResponse::with(
+                    201,
+                    &[("content-type", "application/json")],
+                    r#"{"request_uri":"urn:r:1","expires_in":60}"#,
+                ))
+            }
+            Call::Get(_) => Ok(HttpResponse::with(
+                200,
+                &[("content-type", "application/json")],
+                jwks.clone(),
+            )),
+        })
+    };
+    let session = Session::with_client(settings, client);
+    let consent = json!([{"type": "urn:openfinanceuae:service-initiation-consent:v2.2",
+        "consent": {"ConsentId": "c1", "PersonalIdentifiableInformation": {"Initiation": {"Creditor": {"Name": "Ivan"}}}}}]);
+    session
+        .authorize(&Consent::Given(consent.to_string()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let par = seen.all().pop().expect("a PAR");
+    let sent: Value = serde_json::from_str(par.param("authorization_details").unwrap()).unwrap();
+    let pii = sent[0]["consent"]["PersonalIdentifiableInformation"]
+        .as_str()
+        .expect("encrypted");
+    let decoded = crate::jose::jwt::decode(pii).unwrap();
+    assert_eq!(decoded.kid(), Some("enc-1"));
+    assert_eq!(decoded.alg(), Some("RSA-OAEP-256"));
+    assert_eq!(sent[0]["consent"]["ConsentId"], "c1");
+}

@@ -67,46 +67,22 @@ pub fn seal(
     now: i64,
     jti: &str,
 ) -> Result<Sealed, MessageSigningError> {
-    let audience = match settings.audience.trim() {
-        "" => parties.issuer.trim(),
-        aud => aud,
-    };
-    if audience.is_empty() || parties.client_id.trim().is_empty() {
-        return Err(MessageSigningError::Missing(
-            "a signed body needs the client_id (iss) and the issuer (aud): set them in the profile"
-                .into(),
-        ));
-    }
-    let mut findings = Vec::new();
+    let audience = audience(settings, parties)?;
     // A body given with its `message` wrapper is taken as it is.
     let mut message = match body {
         Value::Object(o) if o.len() == 1 && o.contains_key("message") => o["message"].clone(),
         other => other.clone(),
     };
-    let how = pii_key_management(settings)?;
-    let mut count = 0;
-    let mut encrypt_one = |pii: &Value| -> Result<String, MessageSigningError> {
-        let key = bank_key.ok_or_else(|| {
-            MessageSigningError::Missing(format!(
-                "the body holds {PII_MEMBER}, which is encrypted to the bank's use:enc key: name the bank's JWK Set (signed_body.encryption_jwks, --encryption-jwks, or the profile's jwks_uri)"
-            ))
-        })?;
-        count += 1;
-        encrypt_pii(
-            pii,
-            signer,
-            key,
-            how,
-            parties,
-            audience,
-            now,
-            &format!("{jti}-pii-{count}"),
-        )
+    let mut findings = Vec::new();
+    let what = PersonalData {
+        settings,
+        signer,
+        bank_key,
+        parties,
+        now,
+        jti,
     };
-    encrypt_personal_data(&mut message, &mut encrypt_one)?;
-    if count > 0 {
-        findings.push(pii_finding(how, count));
-    }
+    findings.extend(what.encrypt_in(&mut message)?);
     let claims = json!({
         "message": message,
         "iss": parties.client_id,
@@ -144,6 +120,72 @@ pub fn seal(
         },
         findings,
     })
+}
+
+/// The `aud` of a signed body and of personal data: the settings', else the issuer.
+fn audience<'a>(
+    settings: &'a SignedBodySettings,
+    parties: Parties<'a>,
+) -> Result<&'a str, MessageSigningError> {
+    let audience = match settings.audience.trim() {
+        "" => parties.issuer.trim(),
+        aud => aud,
+    };
+    if audience.is_empty() || parties.client_id.trim().is_empty() {
+        return Err(MessageSigningError::Missing(
+            "a signed body needs the client_id (iss) and the issuer (aud): set them in the profile"
+                .into(),
+        ));
+    }
+    Ok(audience)
+}
+
+/// Everything personal data is signed and encrypted with.
+#[derive(Clone, Copy, Debug)]
+pub struct PersonalData<'a> {
+    /// The key management and the audience.
+    pub settings: &'a SignedBodySettings,
+    /// The client's key.
+    pub signer: Signer<'a>,
+    /// The bank's `use: enc` key.
+    pub bank_key: Option<&'a JweRecipient>,
+    /// The client and the issuer.
+    pub parties: Parties<'a>,
+    /// Unix seconds.
+    pub now: i64,
+    /// The base of each JWT's `jti`.
+    pub jti: &'a str,
+}
+
+impl PersonalData<'_> {
+    /// Signs and encrypts every `PersonalIdentifiableInformation` object in `value` (a
+    /// payment's message, a consent's `authorization_details`); a finding says how, when
+    /// there was any.
+    pub fn encrypt_in(&self, value: &mut Value) -> Result<Option<Finding>, MessageSigningError> {
+        let audience = audience(self.settings, self.parties)?;
+        let how = pii_key_management(self.settings)?;
+        let mut count = 0;
+        let mut encrypt_one = |pii: &Value| -> Result<String, MessageSigningError> {
+            let key = self.bank_key.ok_or_else(|| {
+                MessageSigningError::Missing(format!(
+                    "{PII_MEMBER} is encrypted to the bank's use:enc key: name the bank's JWK Set (signed_body.encryption_jwks, --encryption-jwks, or the profile's jwks_uri)"
+                ))
+            })?;
+            count += 1;
+            encrypt_pii(
+                pii,
+                self.signer,
+                key,
+                how,
+                self.parties,
+                audience,
+                self.now,
+                &format!("{}-pii-{count}", self.jti),
+            )
+        };
+        encrypt_personal_data(value, &mut encrypt_one)?;
+        Ok((count > 0).then(|| pii_finding(how, count)))
+    }
 }
 
 fn header(signer: Signer<'_>) -> Map<String, Value> {
