@@ -7,12 +7,13 @@
 use clap::Args;
 
 use super::client_args::ClientArgs;
+use super::data_call_args::DataCallArgs;
 use super::message_args::MessageArgs;
 use super::render::{exchange_json, print_call};
 use super::{Exit, InputError, output};
+use token_inspector::oauth::exchange::Exchange;
 use token_inspector::oauth::resource::ResourceCall;
 use token_inspector::secret::Secret;
-use token_inspector::storage::profile::{Profile, XSignatureFormat, XSignatureSettings};
 
 /// Arguments of `call`.
 #[derive(Debug, Args)]
@@ -37,58 +38,19 @@ pub struct CallArgs {
     /// A body and its signing (--data, --x-jws-signature, --signed-body ...).
     #[command(flatten)]
     pub message: MessageArgs,
-    /// Sign the call with PayNet's x-signature (Open Finance Malaysia): compact (the
-    /// sandbox guide's) or detached (PayNet's specification). Default: the profile's;
-    /// --dc-id or --dp-id alone mean compact.
-    #[arg(long, value_name = "compact|detached")]
-    pub x_signature: Option<XSignatureFormat>,
-    /// The data consumer id PayNet issued (the x-signature's iss).
-    #[arg(long, value_name = "DC_ID")]
-    pub dc_id: Option<String>,
-    /// The data provider's id (the x-signature's aud, with "Paynet OFP").
-    #[arg(long, value_name = "DP_ID")]
-    pub dp_id: Option<String>,
-    /// The compact x-signature's sub (default: the dc_id; PayNet's samples put the
-    /// consent id there).
-    #[arg(long, value_name = "SUB")]
-    pub x_signature_sub: Option<String>,
-    /// A JWK Set holding keys that sign the answer's layers (the hub's, the data
-    /// provider's): a URL or a file; repeatable, beside the profile's.
-    #[arg(long = "response-jwks", value_name = "URL|FILE")]
-    pub response_jwks: Vec<String>,
+    /// PayNet's x-signature and the keys of the answer's layers (--x-signature, --dc-id,
+    /// --dp-id, --response-jwks ...).
+    #[command(flatten)]
+    pub signing: DataCallArgs,
+    /// Follow the list's cursor (next_page_params) and call every page.
+    #[arg(long)]
+    pub all_pages: bool,
+    /// The most pages --all-pages calls.
+    #[arg(long, value_name = "N", default_value_t = token_inspector::session::data::MAX_PAGES)]
+    pub max_pages: usize,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-impl CallArgs {
-    /// The x-signature asked for: the flags over the profile's settings.
-    fn x_signature(&self, profile: &Profile) -> Option<XSignatureSettings> {
-        let given = self.x_signature.is_some()
-            || self.dc_id.is_some()
-            || self.dp_id.is_some()
-            || self.x_signature_sub.is_some();
-        let saved = profile.data_calls.x_signature.clone();
-        if !given {
-            return saved;
-        }
-        let mut settings = saved.unwrap_or_default();
-        if let Some(format) = self.x_signature {
-            settings.format = format;
-        }
-        for (flag, slot) in [
-            (&self.dc_id, &mut settings.dc_id),
-            (&self.dp_id, &mut settings.dp_id),
-        ] {
-            if let Some(value) = flag {
-                slot.clone_from(value);
-            }
-        }
-        if self.x_signature_sub.is_some() {
-            settings.sub.clone_from(&self.x_signature_sub);
-        }
-        Some(settings)
-    }
 }
 
 /// Runs `call`.
@@ -118,20 +80,45 @@ pub async fn run(args: CallArgs) -> anyhow::Result<Exit> {
         url: args.url.clone(),
         // --header values reach the request through the profile's extra headers.
         headers: Vec::new(),
-        x_signature: args.x_signature(profile),
-        response_jwks: args.response_jwks.clone(),
+        x_signature: args.signing.x_signature(profile),
+        response_jwks: args.signing.response_jwks.clone(),
         ..ResourceCall::default()
     };
     args.message.apply(profile, &mut what)?;
-    let exchange = session
-        .call(&Secret::new(token), token_type, what)
+    let token = Secret::new(token);
+    let max_pages = if args.all_pages { args.max_pages } else { 1 };
+    let pages = session
+        .call_pages(&token, token_type, what, max_pages)
         .await
         .map_err(|e| InputError::new(e.to_string()))?;
     super::render::warnings(&session);
-    if args.json {
-        outln!("{}", output::pretty(&exchange_json(&exchange)));
-    } else {
-        print_call(&exchange);
+    print_pages(&pages, args.all_pages, args.json);
+    Ok(pages
+        .iter()
+        .map(Exit::of)
+        .max_by_key(|e| e.code())
+        .unwrap_or(Exit::Ok))
+}
+
+/// One call as always; with --all-pages, each page, and in JSON `{"pages": [...]}`.
+pub fn print_pages(pages: &[Exchange], all_pages: bool, json: bool) {
+    match (all_pages, json) {
+        (false, true) => {
+            if let Some(exchange) = pages.first() {
+                outln!("{}", output::pretty(&exchange_json(exchange)));
+            }
+        }
+        (true, true) => {
+            let pages: Vec<_> = pages.iter().map(exchange_json).collect();
+            outln!("{}", output::pretty(&serde_json::json!({ "pages": pages })));
+        }
+        (_, false) => {
+            for (i, exchange) in pages.iter().enumerate() {
+                if all_pages {
+                    outln!("\n══ Page {} ══", i + 1);
+                }
+                print_call(exchange);
+            }
+        }
     }
-    Ok(Exit::of(&exchange))
 }

@@ -79,7 +79,9 @@ pub struct MockServerArgs {
     /// back-channel requests without x-fapi-interaction-id (Brazil); `stale-dpop-nonce`
     /// answers every DPoP proof use_dpop_nonce with a fresh nonce; `deny` makes the
     /// consent page's auto-approval deny (access_denied); `revoke-consent` revokes each
-    /// consent once its tokens are issued (the APIs answer invalid_token).
+    /// consent once its tokens are issued (the APIs answer invalid_token);
+    /// `tamper-layer`, `other-encryption-key` and `stale-x-signature` break PayNet-style
+    /// data calls (/v1).
     #[arg(long = "fail", value_enum, value_name = "FAILURE")]
     pub failures: Vec<FailureArg>,
     /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
@@ -103,6 +105,8 @@ pub enum FailureArg {
     TamperLayer,
     /// /v1 answers are encrypted to another key than the client's.
     OtherEncryptionKey,
+    /// Every x-signature is judged ten minutes late (stale).
+    StaleXSignature,
 }
 
 /// Runs `mock-server`.
@@ -245,6 +249,7 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
             revoke_consent: args.failures.contains(&FailureArg::RevokeConsent),
             tamper_layer: args.failures.contains(&FailureArg::TamperLayer),
             other_encryption_key: args.failures.contains(&FailureArg::OtherEncryptionKey),
+            stale_x_signature: args.failures.contains(&FailureArg::StaleXSignature),
         },
         tls,
         clients,

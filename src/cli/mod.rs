@@ -23,6 +23,7 @@ macro_rules! out {
 pub mod authorize;
 pub mod call;
 pub mod client_args;
+pub mod data_call_args;
 pub mod decode;
 pub mod discover;
 pub mod exchange;
@@ -33,6 +34,7 @@ pub mod keygen;
 pub mod message_args;
 pub mod mock_server;
 pub mod output;
+pub mod paynet;
 pub mod profile;
 pub mod render;
 pub mod secret_arg;
@@ -58,6 +60,12 @@ pub enum Command {
     Authorize(Box<authorize::AuthorizeArgs>),
     /// Call an API with a token (Bearer or DPoP), and explain the answer.
     Call(Box<call::CallArgs>),
+    /// PayNet's providers list (a client-credentials token, every page); --save DP_ID
+    /// puts a provider's dp_id and resource server into the profile.
+    Providers(Box<paynet::ProvidersArgs>),
+    /// Revoke a consent at PayNet's resource server (a client-credentials token, then
+    /// POST /consents/{id}/revoke).
+    ConsentRevoke(Box<paynet::ConsentRevokeArgs>),
     /// Ask the introspection endpoint about a token (RFC 7662).
     Introspect(Box<token_management::TokenManagementArgs>),
     /// Revoke a token at the revocation endpoint (RFC 7009).
@@ -87,6 +95,8 @@ impl Command {
             Command::Exchange(a) => a.json,
             Command::Authorize(a) => a.json,
             Command::Call(a) => a.json,
+            Command::Providers(a) => a.common.json,
+            Command::ConsentRevoke(a) => a.common.json,
             Command::Introspect(a) | Command::Revoke(a) => a.json,
             Command::Decode(a) => a.json,
             Command::Discover(a) => a.json,
@@ -108,6 +118,8 @@ pub async fn run(command: Command) -> Exit {
         Command::Exchange(args) => exchange::run(*args).await,
         Command::Authorize(args) => authorize::run(*args).await,
         Command::Call(args) => call::run(*args).await,
+        Command::Providers(args) => paynet::run_providers(*args).await,
+        Command::ConsentRevoke(args) => paynet::run_consent_revoke(*args).await,
         Command::Introspect(args) => {
             token_management::run(
                 token_inspector::oauth::request::RequestKind::Introspect,

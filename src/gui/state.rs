@@ -212,6 +212,8 @@ pub struct ApiCall {
     pub body: String,
     /// How the body is signed.
     pub sign_as: SignAs,
+    /// The consent's account the data-call buttons call for (its `account_id`).
+    pub account: Option<String>,
     /// The call in flight.
     pub work: Work,
     /// The last answer, or why the call could not be made.

@@ -138,6 +138,9 @@ pub struct Failures {
     pub tamper_layer: bool,
     /// PayNet-style answers are encrypted to another key than the client's.
     pub other_encryption_key: bool,
+    /// Every `x-signature` is judged ten minutes after it came: stale, refused naming
+    /// `exp`/`iat`, as a bank does when the request sat in a queue or the clocks differ.
+    pub stale_x_signature: bool,
 }
 
 impl Default for SandboxConfig {

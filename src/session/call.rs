@@ -182,6 +182,8 @@ impl<C: HttpClient> Session<C> {
             method: "GET".into(),
             url: url.to_owned(),
             headers: Vec::new(),
+            // A dp_id the profile leaves empty comes from the answer's consent.
+            x_signature: crate::session::data::x_signature_for(&self.settings.profile, &body),
             ..ResourceCall::default()
         };
         self.call(&token, &token_type, what).await.map(Some)

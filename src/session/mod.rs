@@ -24,6 +24,7 @@
 mod authorize;
 pub mod build;
 mod call;
+pub mod data;
 mod discover;
 mod judge;
 pub mod settings;

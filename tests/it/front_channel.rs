@@ -593,6 +593,27 @@ fn paynet_data_calls_are_signed_and_their_layers_opened() {
         .unwrap();
     assert!(refusal.contains("aud"), "{refusal}");
 
+    let stale = paynet_bank(
+        SandboxConfig {
+            failures: token_inspector::sandbox::Failures {
+                stale_x_signature: true,
+                ..Default::default()
+            },
+            ..SandboxConfig::default()
+        },
+        &key,
+        &enc,
+    );
+    key_file(&stale, &key);
+    for format in ["compact", "detached"] {
+        let (code, out) = paynet_call(&stale, &enc, format, DP);
+        assert_eq!(code, 1, "{out}");
+        let refusal = out["response"]["body"]["error_description"]
+            .as_str()
+            .unwrap();
+        assert!(refusal.contains("stale"), "{format}: {refusal}");
+    }
+
     let tampered = paynet_bank(
         SandboxConfig {
             failures: token_inspector::sandbox::Failures {

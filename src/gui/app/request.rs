@@ -366,12 +366,16 @@ impl App {
         let Some(profile) = self.state.profile().cloned() else {
             return;
         };
-        let token = self
+        let answer = self
             .state
             .shown_entry()
             .and_then(|e| e.exchange.response())
-            .and_then(|r| r.body.json())
-            .and_then(|body| crate::oauth::resource::token_of(&body));
+            .and_then(|r| r.body.json());
+        let token = answer.as_ref().and_then(crate::oauth::resource::token_of);
+        // A dp_id the profile leaves empty comes from the answer's consent.
+        let x_signature = answer
+            .as_ref()
+            .and_then(|a| crate::session::data::x_signature_for(&profile, a));
         let Some((token, token_type)) = token else {
             self.state.api.result = Some(Err(
                 "the shown answer has no access_token: get a token first".into(),
@@ -415,6 +419,7 @@ impl App {
             method,
             url,
             headers,
+            x_signature,
             // The worker reads the profile's decryption key, when it names one.
             ..crate::oauth::resource::ResourceCall::default()
         };

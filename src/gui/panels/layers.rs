@@ -71,8 +71,9 @@ pub fn ui(ui: &mut egui::Ui, layered: &LayeredAnswer) {
     }
 }
 
-/// Accounts, Balances and Transactions of the consent the shown token carries, each a
-/// signed call to the profile's resource server.
+/// Accounts, Balances and Transactions for an account of the consent the shown token
+/// carries (chosen among them), each a signed call to the profile's resource server; Next
+/// page when the last list answer names a cursor.
 pub fn data_call_buttons(
     ui: &mut egui::Ui,
     api: &mut ApiCall,
@@ -81,16 +82,57 @@ pub fn data_call_buttons(
     actions: &mut Vec<Action>,
 ) {
     let base = resource_server.trim_end_matches('/');
-    let account = token_answer
+    let accounts: Vec<(String, String)> = token_answer
         .response()
         .and_then(|r| r.body.json())
         .and_then(|body| {
-            body.pointer("/authorization_details/0/consent/accounts/0/account_id")
+            body.pointer("/authorization_details/0/consent/accounts")
+                .cloned()
+        })
+        .and_then(|a| a.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| {
+            let id = a.get("account_id")?.as_str()?.to_owned();
+            let name = a
+                .get("account_name")
                 .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-        });
+                .unwrap_or(&id)
+                .to_owned();
+            Some((id, name))
+        })
+        .collect();
+    if api
+        .account
+        .as_ref()
+        .is_none_or(|chosen| !accounts.iter().any(|(id, _)| id == chosen))
+    {
+        api.account = accounts.first().map(|(id, _)| id.clone());
+    }
+    let next_page = match &api.result {
+        Some(Ok(ex)) => crate::session::data::next_page(ex)
+            .and_then(|cursor| crate::session::data::with_cursor(&ex.request.url, &cursor).ok()),
+        _ => None,
+    };
     ui.horizontal(|ui| {
         ui.label(RichText::new("Data calls (signed)").strong());
+        if accounts.len() > 1 {
+            let label = ui.label("Account");
+            let shown = accounts
+                .iter()
+                .find(|(id, _)| Some(id) == api.account.as_ref())
+                .map_or_else(String::new, |(_, name)| name.clone());
+            egui::ComboBox::from_id_salt("data_call_account")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    for (id, name) in &accounts {
+                        ui.selectable_value(&mut api.account, Some(id.clone()), name);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        }
+        let account = api.account.clone();
         let running = api.work.is_running();
         let mut call = |ui: &mut egui::Ui, label: &str, url: Option<String>| {
             let enabled = !running && url.is_some();
@@ -123,5 +165,8 @@ pub fn data_call_buttons(
                 .as_ref()
                 .map(|a| format!("{base}/accounts/{a}/transactions?page_size=5")),
         );
+        if next_page.is_some() {
+            call(ui, "Next page", next_page);
+        }
     });
 }

@@ -85,12 +85,20 @@ pub(super) async fn layers(
         shared.issuer,
         called.path_and_query().map_or("", |p| p.as_str())
     );
+    // `--fail stale-x-signature`: the signature judged ten minutes after it came.
+    let judged_at = now()
+        + if shared.failures.stale_x_signature {
+            STALE_BY_SECS
+        } else {
+            0.0
+        };
     if let Err(why) = check_x_signature(
         &parts.headers,
         &client.client_id,
         &client.jwks,
         &url,
         &bytes,
+        judged_at,
     ) {
         return refuse(StatusCode::UNAUTHORIZED, "invalid_signature", why);
     }
@@ -130,6 +138,7 @@ fn check_x_signature(
     jwks: &Value,
     url: &str,
     body: &[u8],
+    judged_at: f64,
 ) -> Result<(), String> {
     let value = headers
         .get("x-signature")
@@ -155,7 +164,7 @@ fn check_x_signature(
                 claim("iss")
             ));
         }
-        return check_times(claim("iat").as_f64(), None, None);
+        return check_times(judged_at, claim("iat").as_f64(), None, None);
     }
     let decoded = jwt::decode(value).map_err(|e| format!("x-signature: {e}"))?;
     let status = verify(&decoded, &keys);
@@ -198,6 +207,7 @@ fn check_x_signature(
         return Err("x-signature has no jti".into());
     }
     check_times(
+        judged_at,
         claim("iat").as_f64(),
         claim("nbf").as_f64(),
         claim("exp").as_f64(),
@@ -216,8 +226,15 @@ fn split_url(url: &str) -> (String, Map<String, Value>) {
     (parsed.to_string(), qpm)
 }
 
-fn check_times(iat: Option<f64>, nbf: Option<f64>, exp: Option<f64>) -> Result<(), String> {
-    let now = now();
+/// How late `--fail stale-x-signature` judges a signature: past its 300 s.
+const STALE_BY_SECS: f64 = 600.0;
+
+fn check_times(
+    now: f64,
+    iat: Option<f64>,
+    nbf: Option<f64>,
+    exp: Option<f64>,
+) -> Result<(), String> {
     let iat = iat.ok_or("x-signature has no iat")?;
     if iat > now + LEEWAY_SECS {
         return Err(format!(

@@ -525,3 +525,107 @@ fn canaries_appear_only_in_curl() {
     }
     rt.block_on(sandbox.shutdown());
 }
+
+/// The message-signing and data-consumer flags refuse bad values before anything is sent,
+/// each naming what is wrong, in JSON with --json.
+#[test]
+fn message_and_data_consumer_flags_are_checked_before_sending() {
+    let env = Cli::new();
+    let key = env.key_file();
+    let key = key.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "call",
+                "http://127.0.0.1:9/p",
+                "--token",
+                "t",
+                "--data",
+                "{not json",
+                "--json",
+            ],
+            "not JSON",
+        ),
+        (
+            &[
+                "call",
+                "http://127.0.0.1:9/p",
+                "--token",
+                "t",
+                "--data",
+                "{}",
+                "--signed-body",
+                "--pii-alg",
+                "RSA1_5",
+                "--json",
+            ],
+            "RSA-OAEP-256",
+        ),
+        (
+            &[
+                "call",
+                "http://127.0.0.1:9/p",
+                "--token",
+                "t",
+                "--data",
+                "{}",
+                "--x-fapi-customer-ip-address",
+                "10.0.0.300",
+                "--json",
+            ],
+            "x-fapi-customer-ip-address",
+        ),
+        (
+            &[
+                "call",
+                "http://127.0.0.1:9/p",
+                "--token",
+                "t",
+                "--data",
+                "{}",
+                "--x-jws-signature",
+                "3.1.2",
+                "--key",
+                key,
+                "--json",
+            ],
+            "openbanking.org.uk/iss",
+        ),
+        (
+            &[
+                "providers",
+                "--issuer",
+                "http://127.0.0.1:9",
+                "--token-endpoint",
+                "http://127.0.0.1:9/token",
+                "--json",
+            ],
+            "--rs",
+        ),
+        (
+            &[
+                "consent-revoke",
+                "a/b",
+                "--rs",
+                "http://127.0.0.1:9/v1",
+                "--issuer",
+                "http://127.0.0.1:9",
+                "--token-endpoint",
+                "http://127.0.0.1:9/token",
+                "--client-id",
+                "c",
+                "--key",
+                key,
+                "--json",
+            ],
+            "not a consent id",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = env.run(args);
+        let (code, body) = crate::support::cli::code_and_json(&out);
+        assert_eq!(code, 2, "{args:?}: {out:?}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{args:?}: {message}");
+    }
+}

@@ -45,4 +45,31 @@ fn signed_data_calls_show_their_layers() {
     h.get_by_label_contains("Layer 1: hub valid");
     h.get_by_label_contains("Layer 2: encryption valid");
     h.get_by_label_contains("Layer 3: provider valid");
+
+    // Another of the consent's accounts, its transactions, then the next page.
+    choose(&mut h, "Account", "Greenbank Savings Account");
+    click(&mut h, "Transactions");
+    let done = |a: &App| a.state.api.result.is_some() && !a.state.api.work.is_running();
+    wait_for(&mut h, "the transactions", |a| {
+        done(a)
+            && matches!(&a.state.api.result, Some(Ok(e)) if e.request.url.contains("/transactions"))
+    });
+    let first = h.state().state.api.result.clone().unwrap().unwrap();
+    assert!(
+        first.request.url.contains("100004000000000000000002"),
+        "{}",
+        first.request.url
+    );
+    click(&mut h, "Next page");
+    wait_for(&mut h, "the next page", |a| {
+        done(a)
+            && matches!(&a.state.api.result, Some(Ok(e)) if e.request.url.contains("next_page_params"))
+    });
+    let next = h.state().state.api.result.clone().unwrap().unwrap();
+    let layered = next
+        .response()
+        .and_then(|r| r.layers.clone())
+        .expect("layers");
+    assert!(layered.verified, "{layered:#?}");
+    assert!(next.request.header("x-signature").is_some());
 }

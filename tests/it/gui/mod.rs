@@ -154,6 +154,26 @@ fn token_from_the_local_sandbox(h: &mut Harness<'_, App>) {
     wait_for(h, "the token", |a| !a.state.history.is_empty());
 }
 
+/// Opens a combo box and picks `option`. After an option was picked through AccessKit,
+/// egui 0.36 still counts that combo's popup as open, so the next click closes it: a
+/// second click opens it again, as a user would click again.
+fn choose(h: &mut Harness<'_, App>, combo: &str, option: &str) {
+    // The option may also be shown elsewhere (a consent card): pick the popup's one.
+    let elsewhere: Vec<egui::Rect> = h.query_all_by_label(option).map(|n| n.rect()).collect();
+    for _ in 0..2 {
+        click(h, combo);
+        let in_popup = h
+            .query_all_by_label(option)
+            .find(|n| !elsewhere.contains(&n.rect()));
+        if let Some(node) = in_popup {
+            node.click_accesskit();
+            h.run_ok();
+            return;
+        }
+    }
+    panic!("the {combo} popup does not show {option:?}");
+}
+
 /// True when a label or a (read-only) text field shows `needle`.
 fn shows_text(h: &Harness<'_, App>, needle: &str) -> bool {
     h.query_all(By::new().predicate(move |n| {

@@ -8,20 +8,6 @@ use super::*;
 
 const BODY: &str = r#"{"Data": {"ConsentId": "c-1", "Instruction": {"Amount": {"Amount": "100.00", "Currency": "AED"}}, "PersonalIdentifiableInformation": {"Initiation": {"CreditorAccount": {"Name": {"en": "Ivan England"}}}}}}"#;
 
-/// Opens a combo box and picks `option`. After an option was picked through AccessKit,
-/// egui 0.36 still counts that combo's popup as open, so the next click closes it: a
-/// second click opens it again, as a user would click again.
-fn choose(h: &mut Harness<'_, App>, combo: &str, option: &str) {
-    for _ in 0..2 {
-        click(h, combo);
-        if shows_text(h, option) {
-            click(h, option);
-            return;
-        }
-    }
-    panic!("the {combo} popup does not show {option:?}");
-}
-
 fn call_and_wait(h: &mut Harness<'_, App>) -> Box<token_inspector::oauth::exchange::Exchange> {
     h.state_mut().state.api.result = None;
     click(h, "Call API");
