@@ -96,6 +96,7 @@ pub async fn call(
         key,
         access_token: Some(access_token),
     });
+    signing::uae::check_headers(&what.headers).map_err(|e| BuildError::Invalid(e.to_string()))?;
     let prepared = prepare_body(profile, &keys, what)?;
     let build = || {
         let mut model = request::build_resource_request(

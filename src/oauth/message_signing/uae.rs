@@ -336,6 +336,28 @@ pub fn customer_headers(
     Ok(out)
 }
 
+/// Checks the UAE headers a request carries however they were given (a flag, the app's
+/// headers box): the customer's address and login time, the idempotency key.
+pub fn check_headers(headers: &[(String, String)]) -> Result<(), MessageSigningError> {
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let auth_date = find("x-fapi-auth-date");
+    if auth_date.is_some_and(|d| d.trim().eq_ignore_ascii_case("now")) {
+        return Err(MessageSigningError::Invalid(
+            "x-fapi-auth-date must be an HTTP-date such as \"Sun, 10 Sep 2017 19:43:31 GMT\" (RFC 7231 §7.1.1.1)".into(),
+        ));
+    }
+    customer_headers(find("x-fapi-customer-ip-address"), auth_date)?;
+    if let Some(key) = find(IDEMPOTENCY_HEADER) {
+        idempotency_key(Some(key))?;
+    }
+    Ok(())
+}
+
 /// Checks an answer that is a signed JWT (`application/jwt`): its signature with the
 /// bank's JWK Sets, `exp`, and `aud` when it names one.
 pub fn check_answer(
@@ -542,6 +564,11 @@ mod tests {
         assert!(err.to_string().contains("HTTP-date"), "{err}");
         let now = customer_headers(None, Some("now")).unwrap();
         assert!(httpdate::parse_http_date(&now[0].1).is_ok());
+        let given = |name: &str, value: &str| vec![(name.to_owned(), value.to_owned())];
+        assert!(check_headers(&given("X-FAPI-Auth-Date", "now")).is_err());
+        assert!(check_headers(&given("x-fapi-customer-ip-address", "localhost")).is_err());
+        assert!(check_headers(&given("x-idempotency-key", &"k".repeat(41))).is_err());
+        assert!(check_headers(&given("x-fapi-auth-date", "Sun, 10 Sep 2017 19:43:31 GMT")).is_ok());
     }
 
     /// A signed answer that another key signed, or for another client, fails.
