@@ -15,6 +15,7 @@ use super::client_args::ClientArgs;
 use super::render::exchange_json;
 use super::{Exit, InputError, output};
 use token_inspector::oauth::authorize::AuthorizationSession;
+use token_inspector::oauth::front_channel::FrontChannel;
 use token_inspector::oauth::loopback::RedirectCatcher;
 use token_inspector::session::{Consent, Redirect};
 
@@ -125,7 +126,11 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
             exit: Exit::Network,
             message: e.to_string(),
         })?;
-    let authorization = authorization_json(&started, &caught.response.params);
+    let mut authorization = authorization_json(&started, &caught.response.params);
+    // The front channel (a hybrid id_token, a JARM response) beside, with its verdicts.
+    let with_front = |authorization: &mut Value, front: &FrontChannel| {
+        authorization["front_channel"] = json!(front);
+    };
     match session
         .redirect(&started, &caught.response, Some(&caught))
         .await
@@ -134,6 +139,7 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
             request,
             authorization: context,
         } => {
+            with_front(&mut authorization, &context.front_channel);
             let exchange = session
                 .send_token(&request, &context, None)
                 .await
@@ -141,16 +147,26 @@ pub async fn run(args: AuthorizeArgs) -> anyhow::Result<Exit> {
             let extra = Some(("authorization", authorization));
             super::render::finish(&session, exchange, args.call.as_deref(), args.json, extra).await
         }
-        Redirect::Rejected { findings } => {
+        Redirect::Rejected {
+            findings,
+            front_channel,
+        } => {
+            with_front(&mut authorization, &front_channel);
             super::render::warnings(&session);
-            Ok(super::render::redirect_rejected(&findings, args.json))
+            Ok(super::render::redirect_rejected(
+                &findings,
+                args.json,
+                Some(authorization),
+            ))
         }
         Redirect::Refused {
             error,
             description,
             findings,
             causes,
+            front_channel,
         } => {
+            with_front(&mut authorization, &front_channel);
             super::render::warnings(&session);
             Ok(super::render::redirect_refused(
                 &error,

@@ -77,6 +77,15 @@ pub struct ClientArgs {
     /// Scope to send (`""` sends none).
     #[arg(long)]
     pub scope: Option<String>,
+    /// The response_type: code (FAPI 2.0), or "code id_token" (the hybrid flow of FAPI 1
+    /// Advanced: UK, Brazil; the id_token comes in the fragment and is checked before the
+    /// code is redeemed). Default: the profile's.
+    #[arg(long, value_name = "TYPE")]
+    pub response_type: Option<String>,
+    /// The response_mode: jwt, query.jwt, fragment.jwt, form_post.jwt (JARM: one signed
+    /// response JWT, verified), form_post, fragment, query. Default: the profile's.
+    #[arg(long, value_name = "MODE")]
+    pub response_mode: Option<String>,
     /// Extra header `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -144,6 +153,8 @@ impl ClientArgs {
             }),
             redirect_uri: self.redirect_uri.clone(),
             scope: self.scope.clone(),
+            response_type: self.response_type.clone(),
+            response_mode: self.response_mode.clone(),
             headers: self.headers.clone(),
             insecure: self.insecure,
             ca_file: self.cacert.clone(),

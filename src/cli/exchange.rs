@@ -168,7 +168,11 @@ pub async fn run(args: ExchangeArgs) -> anyhow::Result<Exit> {
         .send_token(&request, &authorization, Some(model))
         .await
         .map_err(|e| input(e.to_string()))?;
-    super::render::finish(&session, exchange, args.call.as_deref(), args.json, None).await
+    // The front channel (a hybrid id_token, a JARM response), judged, beside.
+    let front = &authorization.front_channel;
+    let extra = (front.id_token.is_some() || front.jarm.is_some())
+        .then(|| ("authorization", json!({ "front_channel": front })));
+    super::render::finish(&session, exchange, args.call.as_deref(), args.json, extra).await
 }
 
 /// `--jwks`: the issuer's JWKS from a URL (fetched when needed) or a file.
@@ -317,21 +321,27 @@ async fn auto_approve(args: &ExchangeArgs, session: &Session) -> anyhow::Result<
             request,
             authorization,
         } => Prepared::Ready(Box::new(request), Box::new(authorization)),
-        Redirect::Rejected { findings } => {
-            Prepared::Done(super::render::redirect_rejected(&findings, args.json))
-        }
+        Redirect::Rejected {
+            findings,
+            front_channel,
+        } => Prepared::Done(super::render::redirect_rejected(
+            &findings,
+            args.json,
+            Some(json!({ "front_channel": front_channel })),
+        )),
         Redirect::Refused {
             error,
             description,
             findings,
             causes,
+            front_channel,
         } => Prepared::Done(super::render::redirect_refused(
             &error,
             &description,
             &findings,
             &causes,
             args.json,
-            None,
+            Some(json!({ "front_channel": front_channel })),
         )),
     })
 }

@@ -60,6 +60,10 @@ pub struct MockServerArgs {
     /// use_dpop_nonce with the nonce in DPoP-Nonce.
     #[arg(long)]
     pub dpop_nonce: bool,
+    /// Open Finance Brasil: the hybrid flow's front-channel id_token comes encrypted to
+    /// the client's use:enc key (RSA-OAEP, A256GCM).
+    #[arg(long)]
+    pub encrypt_id_tokens: bool,
     /// Play a bank whose clock is off: the sandbox's clock runs this many seconds from
     /// the system's (negative: behind), in its checks of iat/nbf/exp and in the Date
     /// header it sends. `--clock-offset -120` refuses a correct client's assertion as
@@ -81,7 +85,8 @@ pub struct MockServerArgs {
     /// consent page's auto-approval deny (access_denied); `revoke-consent` revokes each
     /// consent once its tokens are issued (the APIs answer invalid_token);
     /// `tamper-layer`, `other-encryption-key` and `stale-x-signature` break PayNet-style
-    /// data calls (/v1).
+    /// data calls (/v1); `wrong-c-hash`, `wrong-s-hash`, `id-token-other-audience` and
+    /// `jarm-other-key` break the hybrid flow and JARM.
     #[arg(long = "fail", value_enum, value_name = "FAILURE")]
     pub failures: Vec<FailureArg>,
     /// JSON lines: one object when ready (issuer, discovery URL, local CA), then one
@@ -107,6 +112,14 @@ pub enum FailureArg {
     OtherEncryptionKey,
     /// Every x-signature is judged ten minutes late (stale).
     StaleXSignature,
+    /// The hybrid flow's id_token carries the c_hash of another code.
+    WrongCHash,
+    /// The hybrid flow's id_token carries the s_hash of another state.
+    WrongSHash,
+    /// The hybrid flow's id_token is for another client (aud).
+    IdTokenOtherAudience,
+    /// JARM responses are signed with another key.
+    JarmOtherKey,
 }
 
 /// Runs `mock-server`.
@@ -241,6 +254,7 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
         rotate_refresh_tokens: args.rotate_refresh_tokens,
         malaysia: args.malaysia,
         dpop_nonce: args.dpop_nonce,
+        encrypt_id_tokens: args.encrypt_id_tokens,
         code_lifetime: std::time::Duration::from_secs(args.code_lifetime),
         failures: Failures {
             require_interaction_id: args.failures.contains(&FailureArg::InteractionId),
@@ -250,6 +264,10 @@ fn config(args: &MockServerArgs) -> anyhow::Result<SandboxConfig> {
             tamper_layer: args.failures.contains(&FailureArg::TamperLayer),
             other_encryption_key: args.failures.contains(&FailureArg::OtherEncryptionKey),
             stale_x_signature: args.failures.contains(&FailureArg::StaleXSignature),
+            wrong_c_hash: args.failures.contains(&FailureArg::WrongCHash),
+            wrong_s_hash: args.failures.contains(&FailureArg::WrongSHash),
+            id_token_other_audience: args.failures.contains(&FailureArg::IdTokenOtherAudience),
+            jarm_other_key: args.failures.contains(&FailureArg::JarmOtherKey),
         },
         tls,
         clients,

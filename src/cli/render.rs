@@ -124,7 +124,11 @@ pub fn redirect_refused(
 
 /// A redirect whose code must not be redeemed (its `state` or `iss` is wrong): the
 /// findings that stop it, on stderr or as JSON, and exit 2; nothing was sent.
-pub fn redirect_rejected(findings: &[token_inspector::checks::Finding], json: bool) -> Exit {
+pub fn redirect_rejected(
+    findings: &[token_inspector::checks::Finding],
+    json: bool,
+    authorization: Option<Value>,
+) -> Exit {
     let blockers = token_inspector::oauth::redirect::redemption_blockers(findings);
     let message = format!(
         "the code was not redeemed: {} (--force-redeem sends it anyway, to test the bank's own checks)",
@@ -135,13 +139,14 @@ pub fn redirect_rejected(findings: &[token_inspector::checks::Finding], json: bo
             .join("; ")
     );
     if json {
-        outln!(
-            "{}",
-            output::pretty(&json!({
-                "error": {"kind": "redirect", "message": message},
-                "findings": findings,
-            }))
-        );
+        let mut out = json!({
+            "error": {"kind": "redirect", "message": message},
+            "findings": findings,
+        });
+        if let Some(authorization) = authorization {
+            out["authorization"] = authorization;
+        }
+        outln!("{}", output::pretty(&out));
     } else {
         eprintln!("error: {message}");
         outln!("{}", output::render_findings(findings));

@@ -325,7 +325,10 @@ fn front_channel_query(
     options: &RequestOptions,
 ) {
     let mut q = url.query_pairs_mut();
-    q.append_pair("response_type", "code")
+    if let Some(mode) = &profile.front_channel.response_mode {
+        q.append_pair("response_mode", mode.trim());
+    }
+    q.append_pair("response_type", profile.front_channel.response_type.trim())
         .append_pair("client_id", &profile.client_id)
         .append_pair("redirect_uri", &profile.redirect_uri)
         .append_pair("state", &params.state)

@@ -204,15 +204,18 @@ impl Drop for RedirectCatcher {
 pub enum CatcherAnswer {
     /// Not the redirect path (`/favicon.ico`): 404.
     NotFound,
+    /// The path with no parameters: the answer is in the URL's fragment, which browsers
+    /// keep to themselves; the relay page posts it back (see [`RELAY_SCRIPT`]).
+    Relay,
     /// The path, without the expected `state`: a 400 page, and the wait goes on.
     NotThisAuthorization(String),
     /// The redirect: taken, and the browser gets this page.
     Taken(String),
 }
 
-/// Judges one request (its path and query, as received) against the redirect path and
-/// the `state` the authorization carries (compared in constant time): only the
-/// redirect with that `state` is taken. Pure, so it can be fuzzed.
+/// Judges one GET (its path and query, as received) against the redirect path and the
+/// `state` the authorization carries: the path with no query is answered with the relay
+/// page (a fragment response); otherwise see [`answer_params`]. Pure, so it can be fuzzed.
 pub fn answer_request(
     path: &str,
     expected_state: Option<&str>,
@@ -224,22 +227,58 @@ pub fn answer_request(
     if got_path != path {
         return CatcherAnswer::NotFound;
     }
+    if query.is_empty() {
+        return CatcherAnswer::Relay;
+    }
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
+    answer_params(expected_state, &pairs)
+}
+
+/// The `state` a response carries: its parameter, or inside a JARM response JWT (read
+/// unverified here, to tell this authorization's answer from another; the JWT is verified
+/// before anything is trusted). An encrypted JARM response cannot be read here: it is
+/// taken on its form (five segments) and judged once decrypted.
+fn carried_state(params: &[(String, String)]) -> Option<String> {
     let get = |name: &str| {
-        pairs
+        params
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     };
-    let state_matches = match (expected_state, get("state")) {
-        (Some(expected), Some(state)) => {
-            aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), state.as_bytes())
-                .is_ok()
-        }
-        _ => false,
+    if let Some(state) = get("state") {
+        return Some(state);
+    }
+    let jwt = get("response")?;
+    let decoded = crate::jose::jwt::decode(&jwt).ok()?;
+    decoded
+        .unverified_claim("state")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Judges a response's parameters (a query, a relayed fragment, a posted form) against
+/// the `state` the authorization carries (compared in constant time): only the response
+/// with that `state` is taken.
+pub fn answer_params(expected_state: Option<&str>, params: &[(String, String)]) -> CatcherAnswer {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     };
+    let encrypted_jarm =
+        get("state").is_none() && get("response").is_some_and(|r| r.split('.').count() == 5);
+    let state_matches = encrypted_jarm
+        || match (expected_state, carried_state(params)) {
+            (Some(expected), Some(state)) => aws_lc_rs::constant_time::verify_slices_are_equal(
+                expected.as_bytes(),
+                state.as_bytes(),
+            )
+            .is_ok(),
+            _ => false,
+        };
     if !state_matches {
         return CatcherAnswer::NotThisAuthorization(page(
             "Not this authorization",
@@ -259,30 +298,115 @@ pub fn answer_request(
         ),
         None => page(
             "Authorized",
-            "Token Inspector received the code and is exchanging it. You can close this tab.",
+            "Token Inspector received the bank's answer and is checking it. You can close this tab.",
         ),
     })
 }
 
-/// Answers the browser (see [`answer_request`]); the redirect taken goes to the waiter,
+/// The relay page's one script: it reads the fragment, takes it out of the address bar
+/// and posts it to this same address, then shows what Token Inspector answered. Served
+/// with a Content-Security-Policy that allows this script alone (by its hash) and
+/// requests to this origin only.
+pub const RELAY_SCRIPT: &str = "(function(){var m=document.getElementById('m');var h=location.hash.slice(1);if(!h){m.textContent='The bank sent nothing to this address (no query, no fragment). Token Inspector is still waiting for its redirect.';return;}history.replaceState(null,'',location.pathname);fetch(location.pathname,{method:'POST',headers:{'Content-Type':'application/x-www-form-urlencoded','X-Token-Inspector-Relay':'1'},body:h}).then(function(r){return r.text();}).then(function(t){m.textContent=t;}).catch(function(e){m.textContent='The relay to Token Inspector failed: '+e;});})();";
+
+/// The relay page and its Content-Security-Policy.
+pub fn relay_page() -> (String, String) {
+    use base64::Engine as _;
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, RELAY_SCRIPT.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(hash.as_ref());
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\"><title>Token Inspector: relaying the bank's answer</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>Token Inspector</h1><p id=\"m\">The bank answered in the address's fragment, which only this page can read: relaying it to Token Inspector… (this needs JavaScript; without it, copy the whole address into Token Inspector).</p>\
+         <script>{RELAY_SCRIPT}</script></body></html>"
+    );
+    (html, csp)
+}
+
+/// Answers the browser (see [`answer_request`]): a GET's query, or a posted form (the
+/// relay page's fragment, a bank's `form_post`); the redirect taken goes to the waiter,
 /// once.
-async fn catch(State(listening): State<Arc<Listening>>, OriginalUri(uri): OriginalUri) -> Response {
+async fn catch(
+    State(listening): State<Arc<Listening>>,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: axum::body::Bytes,
+) -> Response {
     let expected = listening.expected_state.lock().ok().and_then(|s| s.clone());
-    let received = uri
-        .path_and_query()
-        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
-    match answer_request(&listening.path, expected.as_deref(), &received) {
-        CatcherAnswer::NotFound => (StatusCode::NOT_FOUND, "not the redirect path").into_response(),
-        CatcherAnswer::NotThisAuthorization(page) => {
-            (StatusCode::BAD_REQUEST, Html(page)).into_response()
+    let (answer, taken) = if method == axum::http::Method::POST {
+        if uri.path() != listening.path {
+            return (StatusCode::NOT_FOUND, "not the redirect path").into_response();
         }
+        let form = String::from_utf8_lossy(&body).into_owned();
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
+            .into_owned()
+            .collect();
+        (
+            answer_params(expected.as_deref(), &pairs),
+            format!("{}?{form}", uri.path()),
+        )
+    } else {
+        let received = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+        (
+            answer_request(&listening.path, expected.as_deref(), &received),
+            received,
+        )
+    };
+    // The relay page's own request gets text for its page; a bank's form_post, a page.
+    let relayed = headers.contains_key("x-token-inspector-relay");
+    let reply = |status: StatusCode, html: String| {
+        if relayed {
+            (status, text_of(&html)).into_response()
+        } else {
+            (status, Html(html)).into_response()
+        }
+    };
+    match answer {
+        CatcherAnswer::NotFound => (StatusCode::NOT_FOUND, "not the redirect path").into_response(),
+        CatcherAnswer::Relay => {
+            let (html, csp) = relay_page();
+            (
+                StatusCode::OK,
+                [
+                    (axum::http::header::CONTENT_SECURITY_POLICY, csp),
+                    (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+                    (
+                        axum::http::header::REFERRER_POLICY,
+                        "no-referrer".to_owned(),
+                    ),
+                ],
+                Html(html),
+            )
+                .into_response()
+        }
+        CatcherAnswer::NotThisAuthorization(page) => reply(StatusCode::BAD_REQUEST, page),
         CatcherAnswer::Taken(page) => {
             if let Some(tx) = listening.slot.lock().await.take() {
-                let _ = tx.send(uri.to_string());
+                let _ = tx.send(taken);
             }
-            (StatusCode::OK, Html(page)).into_response()
+            reply(StatusCode::OK, page)
         }
     }
+}
+
+/// A page's title and text, for the relay page to show.
+fn text_of(html: &str) -> String {
+    let inner = |open: &str, close: &str| {
+        html.split_once(open)
+            .and_then(|(_, rest)| rest.split_once(close))
+            .map(|(t, _)| t.to_owned())
+            .unwrap_or_default()
+    };
+    format!("{}: {}", inner("<h1>", "</h1>"), inner("<p>", "</p>"))
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
 }
 
 fn page(title: &str, text: &str) -> String {

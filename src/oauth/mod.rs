@@ -10,6 +10,7 @@ pub mod consent;
 pub mod discovery;
 pub mod dpop;
 pub mod exchange;
+pub mod front_channel;
 pub mod http;
 pub mod layers;
 pub mod loopback;

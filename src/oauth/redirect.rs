@@ -78,27 +78,42 @@ pub fn parse_authorization_response(input: &str) -> Result<AuthorizationResponse
     let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let response = AuthorizationResponse {
-        code: get("code"),
-        state: get("state"),
-        iss: get("iss"),
-        error: get("error"),
-        error_description: get("error_description"),
-        redirect_base: base,
-        params: params.clone(),
-    };
-    if response.code.is_none() && response.error.is_none() {
+    let response = AuthorizationResponse::from_params(params, base);
+    if response.code.is_none() && response.error.is_none() && response.param("response").is_none() {
         return Err(RedirectError::Unreadable(
-            "the pasted URL has neither a code nor an error parameter".into(),
+            "the pasted URL has neither a code, an error nor a JARM response parameter".into(),
         ));
     }
     Ok(response)
+}
+
+impl AuthorizationResponse {
+    /// A response from its parameters (a query, a fragment, a form, a JARM JWT's claims).
+    pub fn from_params(params: Vec<(String, String)>, redirect_base: Option<String>) -> Self {
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        Self {
+            code: get("code"),
+            state: get("state"),
+            iss: get("iss"),
+            error: get("error"),
+            error_description: get("error_description"),
+            redirect_base,
+            params,
+        }
+    }
+
+    /// A parameter's value (`id_token`, `response`…).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The findings that stop a code from being redeemed: a `state` that is not the one sent
@@ -111,11 +126,15 @@ pub const REDEMPTION_BLOCKERS: &[&str] = &[
     "redirect.iss_mismatch",
 ];
 
-/// The findings among `findings` that stop a code from being redeemed.
+/// The findings among `findings` that stop a code from being redeemed (the front
+/// channel's too: an id_token or JARM response that fails).
 pub fn redemption_blockers(findings: &[Finding]) -> Vec<&Finding> {
     findings
         .iter()
-        .filter(|f| REDEMPTION_BLOCKERS.contains(&f.code))
+        .filter(|f| {
+            REDEMPTION_BLOCKERS.contains(&f.code)
+                || crate::oauth::front_channel::REDEMPTION_BLOCKERS.contains(&f.code)
+        })
         .collect()
 }
 

@@ -107,6 +107,9 @@ pub struct SandboxConfig {
     /// Require a DPoP nonce in proofs (RFC 9449 §8): the first proof without it is
     /// answered `use_dpop_nonce` with the nonce in `DPoP-Nonce`.
     pub dpop_nonce: bool,
+    /// Open Finance Brasil: the hybrid flow's front-channel id_token is encrypted to the
+    /// client's `use: enc` key (RSA-OAEP, A256GCM).
+    pub encrypt_id_tokens: bool,
     /// Failures played on request, each as real servers answer it.
     pub failures: Failures,
     /// How long a request's headers may take to arrive before the connection is closed
@@ -141,6 +144,14 @@ pub struct Failures {
     /// Every `x-signature` is judged ten minutes after it came: stale, refused naming
     /// `exp`/`iat`, as a bank does when the request sat in a queue or the clocks differ.
     pub stale_x_signature: bool,
+    /// The hybrid flow's id_token carries the `c_hash` of another code.
+    pub wrong_c_hash: bool,
+    /// The hybrid flow's id_token carries the `s_hash` of another state.
+    pub wrong_s_hash: bool,
+    /// The hybrid flow's id_token is for another client (`aud`).
+    pub id_token_other_audience: bool,
+    /// JARM responses are signed with another key than the one in `/jwks`.
+    pub jarm_other_key: bool,
 }
 
 impl Default for SandboxConfig {
@@ -156,6 +167,7 @@ impl Default for SandboxConfig {
             code_lifetime: Duration::from_secs(60),
             malaysia: false,
             dpop_nonce: false,
+            encrypt_id_tokens: false,
             failures: Failures::default(),
             header_read_timeout: serve::HEADER_READ_TIMEOUT,
         }

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub client_ca: bool,
     /// The strict Open Finance Malaysia mode (JAR in PAR, mTLS back channel).
     pub malaysia: bool,
+    /// Front-channel id_tokens encrypted to the client (Open Finance Brasil).
+    pub encrypt_id_tokens: bool,
     /// The DPoP nonce proofs must carry, when the server asks for one.
     pub dpop_nonce: Option<String>,
     /// The failures played on request.
@@ -124,6 +126,10 @@ pub(crate) struct ParRecord {
     pub scope: String,
     pub state: Option<String>,
     pub nonce: Option<String>,
+    /// `code`, or `code id_token` (the hybrid flow).
+    pub response_type: String,
+    /// `query`, `fragment`, `jwt`, `query.jwt`, `fragment.jwt`, or none.
+    pub response_mode: Option<String>,
     pub code_challenge: String,
     /// What the client asked for in `authorization_details` (account access consent).
     pub consent_request: ConsentRequest,
@@ -231,6 +237,7 @@ impl Shared {
                 .as_ref()
                 .is_some_and(|t| t.client_ca_pem.is_some()),
             malaysia: config.malaysia,
+            encrypt_id_tokens: config.encrypt_id_tokens,
             dpop_nonce: config
                 .dpop_nonce
                 .then(|| uuid::Uuid::new_v4().simple().to_string()),

@@ -6,6 +6,7 @@ use crate::checks::Finding;
 use crate::diagnosis::{self, Cause, Refusal};
 use crate::oauth::authorize::{self, AuthorizationInput, AuthorizationSession, AuthorizeError};
 use crate::oauth::exchange::Exchange;
+use crate::oauth::front_channel::FrontChannel;
 use crate::oauth::http::HttpClient;
 use crate::oauth::loopback::{self, CaughtRedirect};
 use crate::oauth::redirect::{self, AuthorizationResponse};
@@ -74,6 +75,8 @@ pub enum Redirect {
     Rejected {
         /// Findings on the redirect, the reasons among them.
         findings: Vec<Finding>,
+        /// The front channel's id_token or JARM response, judged.
+        front_channel: FrontChannel,
     },
     /// An error (RFC 6749 §4.1.2.1), diagnosed against the PAR.
     Refused {
@@ -85,6 +88,8 @@ pub enum Redirect {
         findings: Vec<Finding>,
         /// Why, as far as this client can tell.
         causes: Vec<Cause>,
+        /// The front channel's JARM response, judged (a JARM error response).
+        front_channel: FrontChannel,
     },
 }
 
@@ -183,6 +188,9 @@ impl<C: HttpClient> Session<C> {
         response: &AuthorizationResponse,
         caught: Option<&CaughtRedirect>,
     ) -> Redirect {
+        let (front_channel, opened) = self.judge_front_channel(started, response).await;
+        // A JARM response's JWT holds the response itself.
+        let response = opened.as_ref().unwrap_or(response);
         let profile = &self.settings.profile;
         let mut findings = redirect::check_authorization_response(
             response,
@@ -193,6 +201,7 @@ impl<C: HttpClient> Session<C> {
         if let Some(caught) = caught {
             findings.extend(loopback::redirect_findings(caught, started.started));
         }
+        findings.extend(front_channel.findings());
         let authorization = AuthorizationContext {
             state: Some(started.state.clone()),
             nonce: Some(started.nonce.clone()),
@@ -201,6 +210,7 @@ impl<C: HttpClient> Session<C> {
             redirect_uri: Some(started.redirect_uri.clone()),
             code_received_at: Some(crate::jose::numeric_date::now_unix() as i64),
             findings,
+            front_channel,
         };
         if response.code.is_some()
             && !self.force_redeem
@@ -208,6 +218,7 @@ impl<C: HttpClient> Session<C> {
         {
             return Redirect::Rejected {
                 findings: authorization.findings,
+                front_channel: authorization.front_channel,
             };
         }
         if let Some(code) = &response.code {
@@ -241,6 +252,7 @@ impl<C: HttpClient> Session<C> {
             description,
             findings: authorization.findings,
             causes,
+            front_channel: authorization.front_channel,
         }
     }
 }

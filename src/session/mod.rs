@@ -26,6 +26,7 @@ pub mod build;
 mod call;
 pub mod data;
 mod discover;
+mod front_channel;
 mod judge;
 pub mod settings;
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub struct AuthorizationContext {
     pub code_received_at: Option<i64>,
     /// Findings on the redirect (state, iss, the code's wait), shown with the exchange.
     pub findings: Vec<Finding>,
+    /// The front channel's id_token or JARM response, judged.
+    pub front_channel: crate::oauth::front_channel::FrontChannel,
 }
 
 impl AuthorizationContext {

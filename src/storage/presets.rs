@@ -188,6 +188,9 @@ pub struct Preset {
     /// bodies).
     #[serde(default)]
     pub data_calls: crate::storage::profile::DataCalls,
+    /// How the bank answers the authorization (the hybrid flow in the UK and Brazil).
+    #[serde(default)]
+    pub front_channel: crate::storage::profile::FrontChannelSettings,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +311,7 @@ impl Preset {
         p.request_object.signed = self.jar.required;
         p.request_object.lifetime_secs = self.jar.max_lifetime_secs.min(300);
         p.data_calls = self.data_calls.clone();
+        p.front_channel = self.front_channel.clone();
         if !self.consent.template.trim().is_empty() {
             p.consent = Some(match self.consent.creation {
                 // authorization_details is an array of objects.

@@ -13,6 +13,7 @@ mod front_channel;
 mod fuzz;
 #[cfg(feature = "gui")]
 mod gui;
+mod hybrid;
 mod jwt;
 mod keyring;
 mod sandbox;

@@ -226,7 +226,7 @@ impl App {
     pub(super) fn redirected(&mut self, redirect: Redirect, just_authorized: bool) {
         let st = &mut self.state;
         match redirect {
-            Redirect::Rejected { findings } => {
+            Redirect::Rejected { findings, .. } => {
                 st.request.code.clear();
                 st.request.paste_error = Some(not_redeemed(&findings));
                 st.request.authorization.findings = findings;
@@ -255,6 +255,7 @@ impl App {
                 description,
                 findings,
                 causes,
+                ..
             } => {
                 let said = if description.is_empty() {
                     String::new()

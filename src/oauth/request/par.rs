@@ -62,7 +62,13 @@ pub fn build_par_request(
         dedupe_client_id(&mut model);
         return Ok(model);
     }
-    model.form.push(param("response_type", "code", false));
+    let front = &profile.front_channel;
+    model
+        .form
+        .push(param("response_type", front.response_type.trim(), false));
+    if let Some(mode) = &front.response_mode {
+        model.form.push(param("response_mode", mode.trim(), false));
+    }
     model
         .form
         .push(param("client_id", profile.client_id.trim(), false));

@@ -62,7 +62,11 @@ pub fn build(
     claims.insert("iss".into(), json!(client_id));
     claims.insert("aud".into(), json!(issuer));
     claims.insert("client_id".into(), json!(client_id));
-    claims.insert("response_type".into(), json!("code"));
+    let front = &profile.front_channel;
+    claims.insert("response_type".into(), json!(front.response_type.trim()));
+    if let Some(mode) = &front.response_mode {
+        claims.insert("response_mode".into(), json!(mode.trim()));
+    }
     claims.insert("redirect_uri".into(), json!(profile.redirect_uri.trim()));
     if !scope.trim().is_empty() {
         claims.insert("scope".into(), json!(scope.trim()));

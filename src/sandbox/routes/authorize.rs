@@ -207,13 +207,8 @@ fn approve(
         }
     }]);
     let code = uuid::Uuid::new_v4().to_string();
-    {
-        let mut q = location.query_pairs_mut();
-        q.append_pair("code", &code);
-        if let Some(state) = &par.state {
-            q.append_pair("state", state);
-        }
-        q.append_pair("iss", &shared.issuer);
+    if let Err(why) = super::front_channel::answer(shared, &par, user, &code, &mut location) {
+        return error_page("server_error", why, Some(&client_id));
     }
     let record = CodeRecord {
         sub: user.sub.to_owned(),

@@ -30,8 +30,9 @@ pub(super) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "userinfo_endpoint": url("/userinfo"),
         "registration_endpoint": url("/register"),
         "scopes_supported": ["openid", "accounts", "profile"],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_types_supported": ["code", "code id_token"],
+        "response_modes_supported": ["query", "fragment", "jwt", "query.jwt", "fragment.jwt"],
+        "authorization_signing_alg_values_supported": ["PS256"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": auth_methods,
@@ -53,6 +54,18 @@ pub(super) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
             "at_hash", "c_hash"
         ],
     });
+    if shared.encrypt_id_tokens
+        && let Some(map) = doc.as_object_mut()
+    {
+        map.insert(
+            "id_token_encryption_alg_values_supported".into(),
+            json!(["RSA-OAEP"]),
+        );
+        map.insert(
+            "id_token_encryption_enc_values_supported".into(),
+            json!(["A256GCM"]),
+        );
+    }
     if shared.malaysia
         && let Some(map) = doc.as_object_mut()
     {

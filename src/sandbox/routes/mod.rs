@@ -3,6 +3,7 @@
 mod authorize;
 mod client_request;
 mod discovery;
+mod front_channel;
 mod par;
 mod payments;
 mod paynet;

@@ -19,6 +19,7 @@ use crate::storage::presets::MALAYSIA_ACCOUNT_ACCESS_CONSENT;
 /// The authorization request parameters, from the form or a request object.
 struct AuthzParams {
     response_type: Option<String>,
+    response_mode: Option<String>,
     client_id: Option<String>,
     redirect_uri: Option<String>,
     scope: Option<String>,
@@ -61,6 +62,7 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
             };
             AuthzParams {
                 response_type: s("response_type")?,
+                response_mode: s("response_mode")?,
                 client_id: s("client_id")?,
                 redirect_uri: s("redirect_uri")?,
                 scope: s("scope")?,
@@ -76,12 +78,11 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
     let response_type = authz
         .response_type
         .ok_or_else(|| missing("response_type"))?;
-    if response_type != "code" {
-        return Err(OAuthError::new(
-            "unsupported_response_type",
-            format!("response_type {response_type:?} is not supported; use code (FAPI 2.0)"),
-        ));
-    }
+    super::front_channel::check_request(
+        &response_type,
+        authz.response_mode.as_deref(),
+        authz.nonce.as_deref(),
+    )?;
     let named = authz.client_id.ok_or_else(|| missing("client_id"))?;
     if named != client_id {
         return Err(OAuthError::invalid_request(format!(
@@ -141,6 +142,8 @@ fn par_request(shared: &Shared, params: &Params, client_id: &str) -> Result<Resp
         scope,
         state: authz.state,
         nonce: authz.nonce,
+        response_type,
+        response_mode: authz.response_mode,
         code_challenge,
         consent_request,
         created_at: time::OffsetDateTime::now_utc(),
@@ -238,6 +241,7 @@ fn request_object_params(
     };
     Ok(AuthzParams {
         response_type: s("response_type")?,
+        response_mode: s("response_mode")?,
         client_id: s("client_id")?,
         redirect_uri: s("redirect_uri")?,
         scope: s("scope")?,

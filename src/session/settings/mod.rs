@@ -85,6 +85,10 @@ pub struct Overrides {
     pub redirect_uri: Option<String>,
     /// The scope.
     pub scope: Option<String>,
+    /// The `response_type` (`code`, `code id_token`).
+    pub response_type: Option<String>,
+    /// The `response_mode` (`jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`…).
+    pub response_mode: Option<String>,
     /// Extra headers, `Name: value`, added after the profile's.
     pub headers: Vec<String>,
     /// Turn certificate verification off.
@@ -152,6 +156,13 @@ impl Overrides {
         }
         if let Some(v) = &self.scope {
             profile.scope = v.clone();
+        }
+        if let Some(v) = &self.response_type {
+            profile.front_channel.response_type = v.trim().to_owned();
+        }
+        if let Some(v) = &self.response_mode {
+            profile.front_channel.response_mode =
+                Some(v.trim().to_owned()).filter(|m| !m.is_empty());
         }
         for h in &self.headers {
             let (name, value) = h.split_once(':').ok_or_else(|| {

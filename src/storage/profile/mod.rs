@@ -199,26 +199,6 @@ impl Default for ClientAuth {
     }
 }
 
-/// Signed request objects (JAR, RFC 9101) in PAR.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RequestObjectSettings {
-    /// Send the authorization parameters as a signed request object inside PAR (set by
-    /// the preset, by discovery's `require_signed_request_object`, or by hand).
-    pub signed: bool,
-    /// `exp` − `nbf`, seconds (FAPI: at most 3600; UAE: at most 600).
-    pub lifetime_secs: u32,
-}
-
-impl Default for RequestObjectSettings {
-    fn default() -> Self {
-        Self {
-            signed: false,
-            lifetime_secs: 300,
-        }
-    }
-}
-
 /// An extra header sent with every request of this profile.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,6 +318,9 @@ pub struct Profile {
     /// Signed request objects.
     #[serde(default)]
     pub request_object: RequestObjectSettings,
+    /// How the bank answers the authorization: `response_type`, `response_mode`.
+    #[serde(default, skip_serializing_if = "FrontChannelSettings::is_default")]
+    pub front_channel: FrontChannelSettings,
     /// Data calls: PayNet's `x-signature` and the keys of layered answers.
     #[serde(default, skip_serializing_if = "DataCalls::is_empty")]
     pub data_calls: DataCalls,
@@ -377,6 +360,7 @@ impl Profile {
             local_sandbox: false,
             preset: None,
             request_object: RequestObjectSettings::default(),
+            front_channel: FrontChannelSettings::default(),
             data_calls: DataCalls::default(),
             dpop: false,
             encryption_key: None,
@@ -682,10 +666,12 @@ pub enum ProfileError {
     Exists(String),
 }
 
+mod authorization;
 mod data_calls;
 mod shared;
 mod store;
 
+pub use authorization::{FrontChannelSettings, RequestObjectSettings};
 pub use data_calls::{
     DataCalls, JwsSignatureSettings, SignedBodySettings, XSignatureFormat, XSignatureSettings,
 };
