@@ -170,6 +170,9 @@ pub fn check_authorization_response(
                 format!("state {state:?} is not the one sent ({expected:?}): this response belongs to another request, or was forged (CSRF)"),
                 "RFC 6749 §10.12",
             )),
+            // A signed answer names its issuer itself (the hybrid flow's id_token, a JARM
+            // response): that iss is what is checked (OIDC Core §3.3.2.12, JARM §4.4).
+            None if response.param("id_token").is_some() || response.param("response").is_some() => {}
             None if response.params.len() > 1 => findings.push(Finding::new(
                 Severity::Error,
                 "redirect.state_missing",
@@ -188,6 +191,9 @@ pub fn check_authorization_response(
                 format!("iss {iss:?} is not the expected issuer {expected:?}: do not redeem this code (mix-up attack)"),
                 "RFC 9207 §2.4",
             )),
+            // A signed answer names its issuer itself (the hybrid flow's id_token, a JARM
+            // response): that iss is what is checked (OIDC Core §3.3.2.12, JARM §4.4).
+            None if response.param("id_token").is_some() || response.param("response").is_some() => {}
             None if response.params.len() > 1 => findings.push(Finding::new(
                 Severity::Warning,
                 "redirect.iss_missing",

@@ -64,6 +64,8 @@ impl<C: HttpClient> Session<C> {
         );
         context.binding.certificate_x5t = settings::certificate_x5t(&settings.transport);
         context.binding.dpop_jkt = settings.dpop.as_ref().map(|k| k.jkt());
+        // An encrypted id_token (Open Finance Brasil) is opened with the client's key.
+        context.decrypt_with.clone_from(&settings.decryption_key);
         context
             .requested_consent
             .clone_from(&authorization.requested_consent);

@@ -13,6 +13,11 @@
 //   CLIENT_ID           the one client's client_id (default interop-client)
 //   CLIENT_JWKS         file with the client's public JWKS
 //   REDIRECT_URI        the client's one redirect_uri (a loopback URL)
+//   FAPI                2.0 (default) or 1.0: the FAPI 1 Advanced Final profile, with
+//                       the hybrid flow (code id_token) and JARM (response_mode jwt)
+//                       for a native client on loopback (mTLS binding)
+//   ENCRYPT_ID_TOKEN    with FAPI=1.0: id_tokens encrypted to the client's use:enc key
+//                       (RSA-OAEP, A256GCM), as Open Finance Brasil asks
 //
 // Prints `issuer: https://127.0.0.1:PORT` on stdout once listening.
 //
@@ -49,6 +54,8 @@ if (binding !== 'mtls' && binding !== 'dpop') {
 }
 const mtls = binding === 'mtls';
 const dpop = binding === 'dpop';
+const fapi1 = process.env.FAPI === '1.0';
+const encryptIdToken = fapi1 && Boolean(process.env.ENCRYPT_ID_TOKEN);
 
 // Only public members of the client's keys go into its metadata.
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -102,10 +109,17 @@ const configuration = {
       token_endpoint_auth_method: 'private_key_jwt',
       jwks: clientJwks,
       redirect_uris: [redirectUri],
-      response_types: ['code'],
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types: fapi1 ? ['code id_token', 'code'] : ['code'],
+      grant_types: fapi1
+        ? ['authorization_code', 'implicit', 'refresh_token', 'client_credentials']
+        : ['authorization_code', 'refresh_token', 'client_credentials'],
+      // The hybrid flow on a loopback redirect: a native client.
+      ...(fapi1 ? { application_type: 'native', authorization_signed_response_alg: 'PS256' } : {}),
+      ...(encryptIdToken
+        ? { id_token_encrypted_response_alg: 'RSA-OAEP', id_token_encrypted_response_enc: 'A256GCM' }
+        : {}),
       scope: 'openid',
-      id_token_signed_response_alg: 'ES256',
+      id_token_signed_response_alg: fapi1 ? 'PS256' : 'ES256',
       require_signed_request_object: true,
       require_pushed_authorization_requests: true,
       ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
@@ -129,8 +143,11 @@ const configuration = {
     clientAuthSigningAlgValues: ['PS256', 'ES256'],
     requestObjectSigningAlgValues: ['PS256', 'ES256'],
     idTokenSigningAlgValues: ['PS256', 'ES256'],
+    authorizationSigningAlgValues: ['PS256', 'ES256'],
+    idTokenEncryptionAlgValues: ['RSA-OAEP', 'RSA-OAEP-256'],
+    idTokenEncryptionEncValues: ['A256GCM'],
   },
-  responseTypes: ['code'],
+  responseTypes: fapi1 ? ['code id_token', 'code'] : ['code'],
   pkce: { required: () => true },
   interactions: {
     url(_ctx, interaction) {
@@ -139,7 +156,9 @@ const configuration = {
   },
   features: {
     devInteractions: { enabled: false },
-    fapi: { enabled: true, profile: '2.0' },
+    fapi: { enabled: true, profile: fapi1 ? '1.0 Final' : '2.0' },
+    jwtResponseModes: { enabled: fapi1 },
+    encryption: { enabled: encryptIdToken },
     pushedAuthorizationRequests: {
       enabled: true,
       requirePushedAuthorizationRequests: true,

@@ -38,6 +38,8 @@ pub struct ExchangeContext {
     pub requested_consent: Option<Value>,
     /// The ecosystem's word for an authorised consent (`authorized`, `Authorised`...).
     pub consent_authorized: Option<String>,
+    /// The client's decryption key: an id_token encrypted to the client is opened with it.
+    pub decrypt_with: Option<crate::jose::jwe::JweKey>,
 }
 
 /// Whether the response echoed the `x-fapi-interaction-id` (FAPI 1 Baseline §6.2.1.11).
@@ -415,6 +417,44 @@ async fn read_response(
     }
 }
 
+/// A token encrypted to the client (a JWE holding a JWS, as Open Finance Brasil sends its
+/// id_tokens), opened with its key: the inner token and a finding saying so; otherwise
+/// the token as it is (a JWE without the key is judged as one).
+fn open_encrypted(raw: &str, key: Option<&crate::jose::jwe::JweKey>) -> (String, Vec<Finding>) {
+    let (Some(key), Ok(decoded)) = (key, jwt::decode(raw)) else {
+        return (raw.to_owned(), Vec::new());
+    };
+    if decoded.kind != jwt::JoseKind::Jwe {
+        return (raw.to_owned(), Vec::new());
+    }
+    let alg = decoded.alg().unwrap_or("?").to_owned();
+    match crate::jose::jwe::decrypt(&decoded, key) {
+        Ok(jwt::Payload::Text(inner)) if jwt::looks_like_jose(inner.trim()) => {
+            let note = Finding::new(
+                Severity::Info,
+                "jose.decrypted",
+                format!(
+                    "encrypted to this client ({alg}) and opened with its decryption key; the token inside is checked below"
+                ),
+                "RFC 7516; OIDC Core §10.2",
+            );
+            (inner.trim().to_owned(), vec![note])
+        }
+        Ok(_) => (raw.to_owned(), Vec::new()),
+        Err(e) => {
+            let note = Finding::new(
+                Severity::Error,
+                "jose.decryption_failed",
+                format!(
+                    "encrypted to this client ({alg}) but the decryption key does not open it: {e}"
+                ),
+                "RFC 7516 §5.2",
+            );
+            (raw.to_owned(), vec![note])
+        }
+    }
+}
+
 async fn decode_found(
     transport: &impl HttpClient,
     path: &str,
@@ -423,14 +463,17 @@ async fn decode_found(
     cctx: &CheckContext,
     ctx: &ExchangeContext,
 ) -> FoundToken {
-    match jwt::decode(raw) {
+    let (opened, mut notes) = open_encrypted(raw, ctx.decrypt_with.as_ref());
+    match jwt::decode(&opened) {
         Ok(decoded) => {
             let signature = if kind == TokenKind::IdToken {
                 Some(verify_with_issuer_keys(transport, &decoded, ctx).await)
             } else {
                 None
             };
-            let findings = checks::check_jwt(&decoded, kind, cctx, signature.as_ref());
+            let mut findings = checks::check_jwt(&decoded, kind, cctx, signature.as_ref());
+            notes.append(&mut findings);
+            let findings = notes;
             FoundToken {
                 path: path.to_owned(),
                 kind,

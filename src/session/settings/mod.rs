@@ -605,6 +605,7 @@ pub fn exchange_context(
             .map(|p| p.consent.authorized.clone())
             .filter(|w| !w.is_empty())
             .or_else(|| profile.local_sandbox.then(|| "authorized".to_owned())),
+        decrypt_with: None,
     }
 }
 
