@@ -362,7 +362,7 @@ pub fn open_jarm(
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(k, _)| !matches!(k.as_str(), "iss" | "aud" | "exp" | "iat"))
+        .filter(|(k, _)| !matches!(k.as_str(), "aud" | "exp" | "iat"))
         .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
         .collect();
     let opened = AuthorizationResponse::from_params(params, None);

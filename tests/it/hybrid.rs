@@ -172,3 +172,34 @@ fn brazils_encrypted_id_token_is_opened_then_checked() {
     let message = out["error"]["message"].as_str().unwrap();
     assert!(message.contains("decryption key"), "{message}");
 }
+
+/// A JARM error response (the user denies): the error inside the verified JWT is read and
+/// diagnosed like any redirect error; no code, no token request.
+#[test]
+fn a_jarm_error_is_read_and_diagnosed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = keypair(dir.path(), "client", "rsa2048");
+    let denying = bank(dir.path(), &jwks, &["--fail", "deny"]);
+    let (code, out) = exchange(dir.path(), &denying, &key, &["--response-mode", "jwt"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "authorization", "{out:#}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("access_denied"),
+        "{out:#}"
+    );
+    assert_eq!(
+        out["authorization"]["front_channel"]["jarm"]["signature"]["status"], "valid",
+        "{out:#}"
+    );
+    assert!(
+        out["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "redirect.error"),
+        "{out:#}"
+    );
+}

@@ -226,10 +226,14 @@ impl App {
     pub(super) fn redirected(&mut self, redirect: Redirect, just_authorized: bool) {
         let st = &mut self.state;
         match redirect {
-            Redirect::Rejected { findings, .. } => {
+            Redirect::Rejected {
+                findings,
+                front_channel,
+            } => {
                 st.request.code.clear();
                 st.request.paste_error = Some(not_redeemed(&findings));
                 st.request.authorization.findings = findings;
+                st.request.authorization.front_channel = front_channel;
                 st.status = "Redirect refused: not sent".into();
             }
             Redirect::Code {
@@ -255,8 +259,9 @@ impl App {
                 description,
                 findings,
                 causes,
-                ..
+                front_channel,
             } => {
+                st.request.authorization.front_channel = front_channel;
                 let said = if description.is_empty() {
                     String::new()
                 } else {

@@ -247,6 +247,7 @@ fn profile_grid(ui: &mut egui::Ui, p: &mut crate::storage::profile::Profile) {
                 ui.add(egui::DragValue::new(&mut p.request_object.lifetime_secs).range(1..=3600));
             });
             ui.end_row();
+            super::front_channel::settings_row(ui, &mut p.front_channel);
             ui.label("Sender-constrained tokens");
             ui.checkbox(&mut p.dpop, "DPoP (RFC 9449)")
                 .on_hover_text("Send a DPoP proof with the token request and API calls, so the token is bound to a key of this profile (kept in the keychain, made on first use); server nonces are answered automatically");

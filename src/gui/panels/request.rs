@@ -181,6 +181,7 @@ fn authorization(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Acti
         });
         ui.end_row();
     });
+    super::front_channel::ui(ui, &state.request.authorization.front_channel);
     if !state.request.authorization.findings.is_empty() {
         findings(ui, &state.request.authorization.findings);
     }

@@ -262,14 +262,12 @@ fn deny(shared: &Shared, request_uri: &str, record: &ParRecord) -> Response {
             return error_page("server_error", e.to_string(), Some(&client_id));
         }
     };
-    {
-        let mut q = location.query_pairs_mut();
-        q.append_pair("error", "access_denied");
-        q.append_pair("error_description", "the user denied the consent");
-        if let Some(state) = &record.state {
-            q.append_pair("state", state);
-        }
-        q.append_pair("iss", &shared.issuer);
+    let denied = [
+        ("error", "access_denied"),
+        ("error_description", "the user denied the consent"),
+    ];
+    if let Err(why) = super::front_channel::answer_error(shared, record, &denied, &mut location) {
+        return error_page("server_error", why, Some(&client_id));
     }
     redirect(
         location.as_str(),

@@ -65,13 +65,6 @@ pub(super) fn answer(
     location: &mut url::Url,
 ) -> Result<(), String> {
     let hybrid = par.response_type != "code";
-    let mode = par.response_mode.as_deref();
-    let jarm = mode.is_some_and(|m| m == "jwt" || m.ends_with(".jwt"));
-    let in_fragment = match mode {
-        Some("fragment" | "fragment.jwt") => true,
-        Some("jwt") | None => hybrid,
-        _ => false,
-    };
     let mut params: Vec<(String, String)> = vec![("code".into(), code.to_owned())];
     if let Some(state) = &par.state {
         params.push(("state".into(), state.clone()));
@@ -82,7 +75,45 @@ pub(super) fn answer(
     } else {
         params.push(("iss".into(), shared.issuer.clone()));
     }
+    deliver(shared, par, params, location)
+}
+
+/// Puts an error answer on `location` (RFC 6749 §4.1.2.1), where the request's response
+/// mode says, as a JARM response when it asks for one.
+pub(super) fn answer_error(
+    shared: &Shared,
+    par: &ParRecord,
+    error: &[(&str, &str)],
+    location: &mut url::Url,
+) -> Result<(), String> {
+    let mut params: Vec<(String, String)> = error
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    if let Some(state) = &par.state {
+        params.push(("state".into(), state.clone()));
+    }
+    params.push(("iss".into(), shared.issuer.clone()));
+    deliver(shared, par, params, location)
+}
+
+/// The parameters in the query or the fragment, or as one JARM response.
+fn deliver(
+    shared: &Shared,
+    par: &ParRecord,
+    mut params: Vec<(String, String)>,
+    location: &mut url::Url,
+) -> Result<(), String> {
+    let hybrid = par.response_type != "code";
+    let mode = par.response_mode.as_deref();
+    let jarm = mode.is_some_and(|m| m == "jwt" || m.ends_with(".jwt"));
+    let in_fragment = match mode {
+        Some("fragment" | "fragment.jwt") => true,
+        Some("jwt") | None => hybrid,
+        _ => false,
+    };
     if jarm {
+        params.retain(|(k, _)| k != "iss");
         params = vec![("response".into(), jarm_response(shared, par, &params)?)];
     }
     let encoded = url::form_urlencoded::Serializer::new(String::new())
