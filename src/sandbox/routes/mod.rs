@@ -11,6 +11,7 @@ mod register;
 mod resource;
 mod revoke_introspect;
 mod token;
+mod uk_consent;
 mod userinfo;
 
 use std::sync::Arc;
@@ -72,6 +73,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/open-finance/payment/v2.2/payments",
             post(payments::uae_payment),
+        )
+        .route(
+            "/open-banking/v3.1/aisp/account-access-consents",
+            post(uk_consent::create),
         )
         .layer(from_fn_with_state(shared.clone(), log::middleware))
         .layer(from_fn_with_state(shared.clone(), host_guard))

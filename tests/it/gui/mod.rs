@@ -25,6 +25,7 @@ mod hybrid;
 mod keychain;
 mod payments;
 mod profiles;
+mod uk_preset;
 mod why;
 
 /// How long to wait for the worker (the first launch generates an RSA key in a debug
