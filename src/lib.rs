@@ -18,6 +18,7 @@
 
 pub mod checks;
 pub mod diagnosis;
+pub mod flow;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod history;

@@ -28,6 +28,7 @@ pub mod decode;
 pub mod discover;
 pub mod exchange;
 pub mod exit;
+pub mod flow_run;
 pub mod generated;
 pub mod history;
 pub mod keygen;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Revoke a consent at PayNet's resource server (a client-credentials token, then
     /// POST /consents/{id}/revoke).
     ConsentRevoke(Box<paynet::ConsentRevokeArgs>),
+    /// Run a flow file: its steps with one session, each assertion judged (--junit for
+    /// CI systems).
+    Run(Box<flow_run::RunArgs>),
     /// Ask the introspection endpoint about a token (RFC 7662).
     Introspect(Box<token_management::TokenManagementArgs>),
     /// Revoke a token at the revocation endpoint (RFC 7009).
@@ -97,6 +101,7 @@ impl Command {
             Command::Call(a) => a.json,
             Command::Providers(a) => a.common.json,
             Command::ConsentRevoke(a) => a.common.json,
+            Command::Run(a) => a.json,
             Command::Introspect(a) | Command::Revoke(a) => a.json,
             Command::Decode(a) => a.json,
             Command::Discover(a) => a.json,
@@ -120,6 +125,7 @@ pub async fn run(command: Command) -> Exit {
         Command::Call(args) => call::run(*args).await,
         Command::Providers(args) => paynet::run_providers(*args).await,
         Command::ConsentRevoke(args) => paynet::run_consent_revoke(*args).await,
+        Command::Run(args) => flow_run::run(*args).await,
         Command::Introspect(args) => {
             token_management::run(
                 token_inspector::oauth::request::RequestKind::Introspect,

@@ -16,5 +16,6 @@ mod gui;
 mod hybrid;
 mod jwt;
 mod keyring;
+mod run_flow;
 mod sandbox;
 mod support;

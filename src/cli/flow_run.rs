@@ -1,0 +1,85 @@
+//! `token-inspector run FLOW.toml`: runs a flow file's steps with one session, a line per
+//! step as it ends (its status, its time, the failing assertion); `--junit OUT.xml` for CI
+//! systems; `--json` for one object. Exit 0 when every assertion holds, 1 when one fails,
+//! 2 for a flow that cannot be used, 3 when a step got no answer.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::client_args::ClientArgs;
+use super::{Exit, InputError, output};
+use token_inspector::flow::{self, StepOutcome};
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The flow file (TOML).
+    pub flow: PathBuf,
+    /// Write JUnit XML here (one testcase per step).
+    #[arg(long, value_name = "OUT.xml")]
+    pub junit: Option<PathBuf>,
+    /// The client, when the flow names no profile (or to override it: --profile, --key…).
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn line(step: &StepOutcome) -> String {
+    let status = step
+        .status
+        .map_or_else(|| "-".to_owned(), |s| s.to_string());
+    let verdict = if step.passed() { "ok  " } else { "FAIL" };
+    let mut text = format!(
+        "{verdict} {:<28} {status:>4} {:>7.0} ms",
+        step.name, step.elapsed_ms
+    );
+    if !step.passed() {
+        text.push_str(&format!("  {}", step.failures.join("; ")));
+    }
+    text
+}
+
+/// Runs `run`.
+pub async fn run(mut args: RunArgs) -> anyhow::Result<Exit> {
+    let path = args.flow.display().to_string();
+    let text = std::fs::read_to_string(&args.flow)
+        .map_err(|e| InputError::new(format!("{path}: cannot read it: {e}")))?;
+    let parsed = flow::parse(&path, &text).map_err(|e| InputError::new(e.to_string()))?;
+    if args.client.profile.is_none() {
+        args.client.profile.clone_from(&parsed.profile);
+    }
+    let mut session = args.client.session(args.json).await?;
+    let json = args.json;
+    let outcome = flow::run(&mut session, &parsed, |step| {
+        if !json {
+            outln!("{}", line(step));
+        }
+    })
+    .await;
+    super::render::warnings(&session);
+    if let Some(junit) = &args.junit {
+        std::fs::write(junit, flow::junit(&outcome))
+            .map_err(|e| InputError::new(format!("--junit {}: {e}", junit.display())))?;
+    }
+    if json {
+        outln!("{}", output::pretty(&serde_json::json!(outcome)));
+    } else {
+        let passed = outcome.steps.iter().filter(|s| s.passed()).count();
+        outln!(
+            "{}: {passed}/{} steps passed in {:.0} ms",
+            outcome.name,
+            parsed.steps.len(),
+            outcome.elapsed_ms
+        );
+    }
+    Ok(if outcome.network_error() {
+        Exit::Network
+    } else if outcome.passed() && outcome.steps.len() == parsed.steps.len() {
+        Exit::Ok
+    } else {
+        Exit::ServerError
+    })
+}
