@@ -1,6 +1,6 @@
 //! `token-inspector run FLOW.toml`: runs a flow file's steps with one session, a line per
 //! step as it ends (its status, its time, the failing assertion); `--junit OUT.xml` for CI
-//! systems; `--json` for one object. Exit 0 when every assertion holds, 1 when one fails,
+//! systems; `--report OUT.md` for a support ticket; `--json` for one object. Exit 0 when every assertion holds, 1 when one fails,
 //! 2 for a flow that cannot be used, 3 when a step got no answer.
 
 use std::path::PathBuf;
@@ -19,6 +19,10 @@ pub struct RunArgs {
     /// Write JUnit XML here (one testcase per step).
     #[arg(long, value_name = "OUT.xml")]
     pub junit: Option<PathBuf>,
+    /// Write a Markdown report here, fit for a support ticket (the support bundle's
+    /// rules: no secret, credentials as fingerprints).
+    #[arg(long, value_name = "OUT.md")]
+    pub report: Option<PathBuf>,
     /// The client, when the flow names no profile (or to override it: --profile, --key…).
     #[command(flatten)]
     pub client: ClientArgs,
@@ -63,6 +67,11 @@ pub async fn run(mut args: RunArgs) -> anyhow::Result<Exit> {
     if let Some(junit) = &args.junit {
         std::fs::write(junit, flow::junit(&outcome))
             .map_err(|e| InputError::new(format!("--junit {}: {e}", junit.display())))?;
+    }
+    if let Some(report) = &args.report {
+        let profile = args.client.profile.as_deref().unwrap_or("flow");
+        std::fs::write(report, flow::report(&outcome, profile))
+            .map_err(|e| InputError::new(format!("--report {}: {e}", report.display())))?;
     }
     if json {
         outln!("{}", output::pretty(&serde_json::json!(outcome)));

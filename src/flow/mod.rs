@@ -8,9 +8,11 @@
 //! keychain references, environment variables (`${env:NAME}`) or files; a flow that holds
 //! a literal secret is refused with the line that holds it.
 
+mod report;
 mod run;
 
-pub use run::{FlowOutcome, StepOutcome, junit, run};
+pub use report::{junit, report};
+pub use run::{FlowOutcome, StepOutcome, run};
 
 use std::collections::BTreeMap;
 

@@ -357,39 +357,3 @@ fn assertion_failures(expect: &Expect, last: &Exchange, data: Option<&Value>) ->
     }
     out
 }
-
-/// The run as JUnit XML: one testcase per step, the failing assertions as its failure.
-pub fn junit(outcome: &FlowOutcome) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let failures = outcome.steps.iter().filter(|s| !s.passed()).count();
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n",
-        escape(&outcome.name),
-        outcome.steps.len(),
-        outcome.elapsed_ms / 1000.0
-    );
-    for step in &outcome.steps {
-        xml.push_str(&format!(
-            "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
-            escape(&outcome.name),
-            escape(&step.name),
-            step.elapsed_ms / 1000.0
-        ));
-        if !step.passed() {
-            let message = step.failures.join("; ");
-            xml.push_str(&format!(
-                "<failure message=\"{}\">{}</failure>",
-                escape(&message),
-                escape(&message)
-            ));
-        }
-        xml.push_str("</testcase>\n");
-    }
-    xml.push_str("</testsuite>\n");
-    xml
-}

@@ -72,6 +72,30 @@ fn a_flow_runs_its_steps_and_names_the_one_that_fails() {
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("tests=\"7\" failures=\"0\""), "{xml}");
+    // The report for a ticket: every exchange by the support bundle's rules.
+    let report = dir.path().join("report.md");
+    let (code, _) = run(
+        dir.path(),
+        &bank,
+        &key,
+        &flow,
+        &["--json", "--report", report.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        md.starts_with("# Flow report: Open Finance Malaysia sandbox"),
+        "{md}"
+    );
+    assert!(md.contains("| 4 | balances | call | 200 |"), "{md}");
+    assert!(
+        md.contains("\"access_token\": \"<sha256:"),
+        "tokens by fingerprint"
+    );
+    assert!(
+        !md.contains("eyJ"),
+        "no JWT (assertion, id_token, request object) in full"
+    );
 
     let text = std::fs::read_to_string(&flow)
         .unwrap()
