@@ -222,6 +222,59 @@ fn literal_secret(text: &str) -> Option<(usize, String)> {
     None
 }
 
+/// A flow file found in a folder: where it is, its name, how many steps, the profile it
+/// names, or why it cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowFile {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The flow's name, or the file's when it cannot be read.
+    pub name: String,
+    /// How many steps.
+    pub steps: usize,
+    /// The profile it names.
+    pub profile: Option<String>,
+    /// Why it cannot be used.
+    pub error: Option<String>,
+}
+
+/// The flows in `dir` (`*.toml`), by name; an unreadable one is listed with why.
+pub fn list(dir: &std::path::Path) -> Vec<FlowFile> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<FlowFile> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|path| {
+            let shown = path.display().to_string();
+            let read = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+            match read.and_then(|text| parse(&shown, &text).map_err(|e| e.to_string())) {
+                Ok(flow) => FlowFile {
+                    name: flow.name,
+                    steps: flow.steps.len(),
+                    profile: flow.profile,
+                    error: None,
+                    path,
+                },
+                Err(error) => FlowFile {
+                    name: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    steps: 0,
+                    profile: None,
+                    error: Some(error),
+                    path,
+                },
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
 /// `text` with `${name}` filled in from the captures and `${env:NAME}` from the
 /// environment; an unknown name is an error naming it.
 pub fn fill(text: &str, captures: &BTreeMap<String, String>) -> Result<String, String> {

@@ -18,7 +18,7 @@ use crate::secret::Secret;
 use crate::session::{AuthorizationContext, Redirect, Session, TokenRequest};
 
 /// One step, run and judged.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct StepOutcome {
     /// Its name.
     pub name: String,
@@ -45,7 +45,7 @@ impl StepOutcome {
 }
 
 /// A whole run.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct FlowOutcome {
     /// The flow's name.
     pub name: String,
@@ -85,6 +85,14 @@ pub async fn run<C: HttpClient>(
 ) -> FlowOutcome {
     let started = Instant::now();
     let mut carry = Carry::default();
+    // Every flow may name the issuer it runs against.
+    let issuer = session
+        .settings()
+        .profile
+        .issuer
+        .trim_end_matches('/')
+        .to_owned();
+    carry.captures.insert("issuer".into(), issuer);
     let mut steps = Vec::new();
     for step in &flow.steps {
         let began = Instant::now();

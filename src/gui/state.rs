@@ -32,11 +32,19 @@ pub enum Tab {
     Response,
     /// Paste and inspect any token.
     Jwt,
+    /// The profile's flow files, run step by step.
+    Flows,
 }
 
 impl Tab {
     /// All tabs in display order.
-    pub const ALL: [Tab; 4] = [Tab::Client, Tab::Request, Tab::Response, Tab::Jwt];
+    pub const ALL: [Tab; 5] = [
+        Tab::Client,
+        Tab::Request,
+        Tab::Response,
+        Tab::Jwt,
+        Tab::Flows,
+    ];
 
     /// The tab's label.
     pub fn label(self) -> &'static str {
@@ -45,6 +53,7 @@ impl Tab {
             Tab::Request => "Request",
             Tab::Response => "Response",
             Tab::Jwt => "JWT",
+            Tab::Flows => "Flows",
         }
     }
 }
@@ -185,6 +194,21 @@ pub struct RequestInputs {
     pub interaction_id: String,
     /// The refresh token for the refresh grant (memory only).
     pub refresh_token: Secret,
+}
+
+/// The Flows view: the flow files found, the run in flight and its steps so far.
+#[derive(Debug, Default)]
+pub struct FlowsState {
+    /// The flow files of the profiles folder (`flows/`).
+    pub files: Vec<crate::flow::FlowFile>,
+    /// The run in flight.
+    pub work: Work,
+    /// The flow run last (or running): its name.
+    pub running: Option<String>,
+    /// Its steps as they ended.
+    pub steps: Vec<crate::flow::StepOutcome>,
+    /// How the last run ended: `Ok(summary)` or why it could not run.
+    pub result: Option<Result<String, String>>,
 }
 
 /// How the "Call an API" box signs a body.
@@ -414,6 +438,8 @@ pub struct AppState {
     )>,
     /// Calling an API with the shown token.
     pub api: ApiCall,
+    /// The Flows view.
+    pub flows: FlowsState,
     /// The consent editor's raw JSON as typed, and the profile it belongs to (kept while
     /// it is not valid JSON, so no keystroke is lost).
     pub consent_draft: Option<(String, String)>,

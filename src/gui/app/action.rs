@@ -102,6 +102,14 @@ pub enum Action {
     CallApi,
     /// Cancel the request in flight.
     Cancel,
+    /// List the flow files again.
+    RefreshFlows,
+    /// Run the flow file at this index with the selected profile.
+    RunFlow(usize),
+    /// Stop the flow run in flight.
+    CancelFlow,
+    /// Show a flow step's last exchange in the Response panel.
+    OpenFlowStep(usize),
     /// PAR + authorize (in-app approval for the local sandbox).
     Authorize,
     /// Inspect the pasted token.

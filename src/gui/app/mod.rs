@@ -11,6 +11,7 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 
 mod action;
 mod client;
+mod flows;
 mod history;
 mod jwt;
 mod preview;
@@ -262,6 +263,7 @@ impl App {
                 Tab::Request => panels::request::ui(ui, state, actions),
                 Tab::Response => panels::response::ui(ui, state, actions),
                 Tab::Jwt => panels::jwt::ui(ui, state, actions),
+                Tab::Flows => panels::flows::ui(ui, state, actions),
             }
         });
         let actions = std::mem::take(&mut self.actions);
@@ -374,12 +376,20 @@ impl App {
             | Event::Authorized { .. }
             | Event::Redirected(..) => self.on_request_event(event),
             Event::Jwks(..) | Event::JwtKeyFile(..) => self.on_jwt_event(event),
+            Event::Flows(..) | Event::FlowStep { .. } | Event::FlowDone { .. } => {
+                self.on_flows_event(event);
+            }
         }
     }
 
     fn apply(&mut self, action: Action) {
         match action {
-            Action::SetTab(tab) => self.state.persisted.tab = tab,
+            Action::SetTab(tab) => {
+                if tab == Tab::Flows {
+                    self.worker.send(crate::gui::worker::Command::ListFlows);
+                }
+                self.state.persisted.tab = tab;
+            }
             Action::Copy { what, text } => self.copy(&what, &text),
             Action::SelectProfile(..)
             | Action::NewProfile
@@ -428,6 +438,10 @@ impl App {
             Action::DecodeJwt | Action::PasteJwt | Action::FetchJwks | Action::PickJwtKey => {
                 self.apply_jwt(action)
             }
+            Action::RefreshFlows
+            | Action::RunFlow(..)
+            | Action::CancelFlow
+            | Action::OpenFlowStep(..) => self.apply_flows(action),
         }
     }
 

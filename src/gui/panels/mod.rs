@@ -6,6 +6,7 @@ pub mod api_call;
 pub mod client;
 pub mod consent;
 pub mod data_calls;
+pub mod flows;
 pub mod front_channel;
 pub mod jwt;
 pub mod layers;

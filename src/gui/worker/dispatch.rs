@@ -30,9 +30,10 @@ pub(super) async fn command_loop(inner: Arc<Inner>, mut rx: UnboundedReceiver<Co
 /// The id of a cancellable job.
 fn job_id(command: &Command) -> Option<u64> {
     match command {
-        Command::Send { id, .. } | Command::Authorize { id, .. } | Command::CallApi { id, .. } => {
-            Some(*id)
-        }
+        Command::Send { id, .. }
+        | Command::Authorize { id, .. }
+        | Command::CallApi { id, .. }
+        | Command::RunFlow { id, .. } => Some(*id),
         _ => None,
     }
 }
@@ -113,6 +114,8 @@ impl Inner {
                 call,
             } => self.call_api(id, profile, token, token_type, call).await,
             Command::Cancel { .. } => {}
+            Command::ListFlows => self.list_flows(),
+            Command::RunFlow { id, profile, path } => self.run_flow(id, profile, path).await,
             Command::Authorize {
                 id,
                 profile,

@@ -28,7 +28,11 @@ impl Inner {
     /// async threads), the secrets the app loaded, the app's nonce store and history,
     /// and where the client's registered keys are (the embedded sandbox's registration,
     /// or the profile's client JWKS).
-    async fn session(&self, profile: &Profile, secrets: ClientSecrets) -> anyhow::Result<Session> {
+    pub(super) async fn session(
+        &self,
+        profile: &Profile,
+        secrets: ClientSecrets,
+    ) -> anyhow::Result<Session> {
         let keychain = self.keychain()?;
         let p = profile.clone();
         let settings = {

@@ -168,6 +168,17 @@ pub enum Command {
         /// What to call.
         call: crate::oauth::resource::ResourceCall,
     },
+    /// List the flow files of the profiles folder (`flows/`).
+    ListFlows,
+    /// Run a flow file with a profile, step by step.
+    RunFlow {
+        /// Job id.
+        id: u64,
+        /// The profile.
+        profile: Profile,
+        /// The flow file.
+        path: std::path::PathBuf,
+    },
     /// Abort a job.
     Cancel {
         /// Job id.
@@ -326,6 +337,22 @@ pub enum Event {
         id: u64,
         /// What to do.
         message: String,
+    },
+    /// The flow files found.
+    Flows(Vec<crate::flow::FlowFile>),
+    /// A flow's step ended.
+    FlowStep {
+        /// Job id.
+        id: u64,
+        /// The step.
+        step: Box<crate::flow::StepOutcome>,
+    },
+    /// A flow run ended: a summary, or why it could not run.
+    FlowDone {
+        /// Job id.
+        id: u64,
+        /// How it ended.
+        result: Result<String, String>,
     },
     /// An API call's answer.
     Called {

@@ -11,6 +11,7 @@
 mod dispatch;
 mod exchange;
 mod files;
+mod flows;
 mod keys;
 mod messages;
 mod sandbox;

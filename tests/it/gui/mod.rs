@@ -21,6 +21,7 @@ use token_inspector::storage::secret_store::{MemoryStore, SecretStore, SecretSto
 
 mod data_calls;
 mod exchange;
+mod flows;
 mod hybrid;
 mod keychain;
 mod payments;

@@ -1,0 +1,80 @@
+//! The Flows view's actions and events: list the profiles folder's flow files, run one
+//! with the selected profile (cancellable; each step shown as it ends), open a step's
+//! exchange in the Response panel.
+
+use super::{Action, App};
+use crate::gui::state::{Tab, Work};
+use crate::gui::worker::{Command, Event};
+
+impl App {
+    pub(super) fn apply_flows(&mut self, action: Action) {
+        match action {
+            Action::RefreshFlows => self.worker.send(Command::ListFlows),
+            Action::RunFlow(i) => self.run_flow(i),
+            Action::CancelFlow => {
+                if let Work::Running { id, .. } = self.state.flows.work {
+                    self.worker.send(Command::Cancel { id });
+                    self.state.flows.work = Work::Idle;
+                    self.state.flows.result = Some(Err("cancelled".into()));
+                }
+            }
+            Action::OpenFlowStep(i) => {
+                let exchange = self
+                    .state
+                    .flows
+                    .steps
+                    .get(i)
+                    .and_then(|s| s.exchanges.last().cloned());
+                if let Some(exchange) = exchange {
+                    self.state.show_new_exchange(exchange);
+                    self.state.persisted.tab = Tab::Response;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn run_flow(&mut self, i: usize) {
+        if self.state.flows.work.is_running() {
+            return;
+        }
+        let (Some(file), Some(profile)) = (
+            self.state.flows.files.get(i).cloned(),
+            self.state.profile().cloned(),
+        ) else {
+            return;
+        };
+        let id = self.new_id();
+        let flows = &mut self.state.flows;
+        flows.work = Work::Running {
+            id,
+            what: format!("Running {}…", file.name),
+        };
+        flows.running = Some(file.name.clone());
+        flows.steps.clear();
+        flows.result = None;
+        self.worker.send(Command::RunFlow {
+            id,
+            profile,
+            path: file.path,
+        });
+    }
+
+    pub(super) fn on_flows_event(&mut self, event: Event) {
+        let flows = &mut self.state.flows;
+        let current =
+            |work: &Work, id: u64| matches!(work, Work::Running { id: i, .. } if *i == id);
+        match event {
+            Event::Flows(files) => flows.files = files,
+            Event::FlowStep { id, step } if current(&flows.work, id) => flows.steps.push(*step),
+            Event::FlowDone { id, result } if current(&flows.work, id) => {
+                flows.work = Work::Idle;
+                self.state.status = match &result {
+                    Ok(s) | Err(s) => s.clone(),
+                };
+                flows.result = Some(result);
+            }
+            _ => {}
+        }
+    }
+}

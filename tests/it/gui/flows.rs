@@ -1,0 +1,81 @@
+//! The Flows view against the Local sandbox: a flow file in flows/ beside the profiles is
+//! listed, runs with the selected profile with each step shown as it ends, and a step's
+//! exchange opens in the Response panel; a flow with a failing assertion shows that step
+//! failed and stops there.
+
+use super::*;
+
+const FLOW: &str = r#"
+name = "Local sandbox: token to balances"
+
+[[step]]
+do = "authorize"
+
+[[step]]
+name = "token"
+do = "exchange"
+[step.capture]
+account = "/authorization_details/0/consent/accounts/0/account_id"
+
+[[step]]
+name = "balances"
+do = "call"
+url = "${issuer}/accounts/${account}/balances"
+[step.expect]
+json = { "/data/balance/currency" = "CURRENCY" }
+
+[[step]]
+do = "revoke"
+"#;
+
+#[test]
+fn a_flow_file_runs_step_by_step_in_the_app() {
+    let s = Setup::new();
+    let flows = s.profile_dir().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(flows.join("good.toml"), FLOW.replace("CURRENCY", "MYR")).unwrap();
+    std::fs::write(
+        flows.join("wrong.toml"),
+        FLOW.replace("CURRENCY", "SGD")
+            .replace("Local sandbox:", "Wrong currency:"),
+    )
+    .unwrap();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    click(&mut h, "Flows");
+    wait_for(&mut h, "the flow files", |a| a.state.flows.files.len() == 2);
+    click(&mut h, "Run Local sandbox: token to balances");
+    wait_for(&mut h, "the run", |a| a.state.flows.result.is_some());
+    let flows_state = &h.state().state.flows;
+    assert!(
+        flows_state.result.as_ref().unwrap().is_ok(),
+        "{:?}",
+        flows_state.result
+    );
+    let names: Vec<&str> = flows_state.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["authorize", "token", "balances", "revoke"]);
+    h.get_by_label_contains("balances passed");
+    click(&mut h, "Open balances");
+    assert_eq!(
+        h.state().state.persisted.tab,
+        token_inspector::gui::state::Tab::Response
+    );
+
+    click(&mut h, "Flows");
+    click(&mut h, "Run Wrong currency: token to balances");
+    wait_for(&mut h, "the failing run", |a| {
+        a.state.flows.result.is_some()
+    });
+    let flows_state = &h.state().state.flows;
+    assert!(flows_state.result.as_ref().unwrap().is_err());
+    let last = flows_state.steps.last().unwrap();
+    assert_eq!(last.name, "balances");
+    assert!(
+        last.failures[0].contains("/data/balance/currency"),
+        "{:?}",
+        last.failures
+    );
+    h.get_by_label_contains("balances FAILED");
+}
