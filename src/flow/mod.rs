@@ -10,9 +10,11 @@
 
 mod report;
 mod run;
+mod save;
 
 pub use report::{junit, report};
 pub use run::{FlowOutcome, StepOutcome, run};
+pub use save::from_exchanges;
 
 use std::collections::BTreeMap;
 

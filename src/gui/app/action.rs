@@ -104,6 +104,8 @@ pub enum Action {
     Cancel,
     /// List the flow files again.
     RefreshFlows,
+    /// Save the last successful sequence of the history as a flow file.
+    SaveAsFlow,
     /// Run the flow file at this index with the selected profile.
     RunFlow(usize),
     /// Stop the flow run in flight.

@@ -10,6 +10,7 @@ impl App {
     pub(super) fn apply_flows(&mut self, action: Action) {
         match action {
             Action::RefreshFlows => self.worker.send(Command::ListFlows),
+            Action::SaveAsFlow => self.save_as_flow(),
             Action::RunFlow(i) => self.run_flow(i),
             Action::CancelFlow => {
                 if let Work::Running { id, .. } = self.state.flows.work {
@@ -31,6 +32,35 @@ impl App {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The last successful sequence of this profile's exchanges, as a flow file.
+    fn save_as_flow(&mut self) {
+        let Some(profile) = self.state.profile().cloned() else {
+            return;
+        };
+        let mut exchanges: Vec<&crate::oauth::exchange::Exchange> = self
+            .state
+            .history
+            .iter()
+            .filter(|e| e.profile == profile.name)
+            .map(|e| &e.exchange)
+            .collect();
+        // The last API call (the Response panel keeps it beside the history).
+        if let Some(Ok(call)) = &self.state.api.result {
+            exchanges.push(call);
+        }
+        let name = format!("{}: saved run", profile.name);
+        match crate::flow::from_exchanges(&name, &profile.issuer, &exchanges) {
+            Some(text) => self.worker.send(Command::SaveFlow {
+                stem: format!("{}-saved", profile.name),
+                text,
+            }),
+            None => {
+                self.state.status =
+                    "Nothing to save yet: authorize, send and call first, then Save as flow".into();
+            }
         }
     }
 
@@ -66,6 +96,12 @@ impl App {
             |work: &Work, id: u64| matches!(work, Work::Running { id: i, .. } if *i == id);
         match event {
             Event::Flows(files) => flows.files = files,
+            Event::FlowSaved(result) => {
+                self.state.status = match result {
+                    Ok(path) => format!("Saved the run as the flow {path}"),
+                    Err(e) => format!("The flow was not saved: {e}"),
+                };
+            }
             Event::FlowStep { id, step } if current(&flows.work, id) => flows.steps.push(*step),
             Event::FlowDone { id, result } if current(&flows.work, id) => {
                 flows.work = Work::Idle;

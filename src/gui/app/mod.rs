@@ -376,7 +376,10 @@ impl App {
             | Event::Authorized { .. }
             | Event::Redirected(..) => self.on_request_event(event),
             Event::Jwks(..) | Event::JwtKeyFile(..) => self.on_jwt_event(event),
-            Event::Flows(..) | Event::FlowStep { .. } | Event::FlowDone { .. } => {
+            Event::Flows(..)
+            | Event::FlowSaved(..)
+            | Event::FlowStep { .. }
+            | Event::FlowDone { .. } => {
                 self.on_flows_event(event);
             }
         }
@@ -439,6 +442,7 @@ impl App {
                 self.apply_jwt(action)
             }
             Action::RefreshFlows
+            | Action::SaveAsFlow
             | Action::RunFlow(..)
             | Action::CancelFlow
             | Action::OpenFlowStep(..) => self.apply_flows(action),

@@ -21,6 +21,13 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         {
             actions.push(Action::RefreshFlows);
         }
+        if ui
+            .button("Save as flow")
+            .on_hover_text("Write the last successful authorization and what followed it in this session as a flow file, each step expecting what it got")
+            .clicked()
+        {
+            actions.push(Action::SaveAsFlow);
+        }
     });
     ui.label(
         RichText::new(format!(

@@ -115,6 +115,7 @@ impl Inner {
             } => self.call_api(id, profile, token, token_type, call).await,
             Command::Cancel { .. } => {}
             Command::ListFlows => self.list_flows(),
+            Command::SaveFlow { stem, text } => self.save_flow(&stem, &text),
             Command::RunFlow { id, profile, path } => self.run_flow(id, profile, path).await,
             Command::Authorize {
                 id,

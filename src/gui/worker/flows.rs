@@ -18,6 +18,48 @@ impl Inner {
         self.emit(Event::Flows(crate::flow::list(&self.flows_dir())));
     }
 
+    /// Writes a saved flow as a new file in flows/ (numbered when the name is taken),
+    /// then lists the flows again.
+    pub(super) fn save_flow(&self, stem: &str, text: &str) {
+        let dir = self.flows_dir();
+        let safe: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let result = std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+            .and_then(|()| {
+                (1..1000)
+                    .map(|n| match n {
+                        1 => dir.join(format!("{safe}.toml")),
+                        n => dir.join(format!("{safe}-{n}.toml")),
+                    })
+                    .find_map(|path| {
+                        std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .open(&path)
+                            .ok()
+                            .map(|file| (path, file))
+                    })
+                    .ok_or_else(|| format!("no free file name for {safe} in {}", dir.display()))
+            })
+            .and_then(|(path, mut file)| {
+                use std::io::Write as _;
+                file.write_all(text.as_bytes())
+                    .map(|()| path.display().to_string())
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
+        self.emit(Event::FlowSaved(result));
+        self.list_flows();
+    }
+
     /// Runs the flow at `path` with `profile` (its key from the keychain).
     pub(super) async fn run_flow(&self, id: u64, profile: Profile, path: PathBuf) {
         let result = async {

@@ -170,6 +170,13 @@ pub enum Command {
     },
     /// List the flow files of the profiles folder (`flows/`).
     ListFlows,
+    /// Write a flow saved from the history into flows/ (a new file, never over one).
+    SaveFlow {
+        /// The file's stem (made safe).
+        stem: String,
+        /// The flow's TOML.
+        text: String,
+    },
     /// Run a flow file with a profile, step by step.
     RunFlow {
         /// Job id.
@@ -340,6 +347,8 @@ pub enum Event {
     },
     /// The flow files found.
     Flows(Vec<crate::flow::FlowFile>),
+    /// A flow was saved (its path), or why not.
+    FlowSaved(Result<String, String>),
     /// A flow's step ended.
     FlowStep {
         /// Job id.

@@ -79,3 +79,46 @@ fn a_flow_file_runs_step_by_step_in_the_app() {
     );
     h.get_by_label_contains("balances FAILED");
 }
+
+/// Save as flow: the session's run (Authorize, Send, an API call) written as a flow file
+/// in flows/, which then runs again and passes.
+#[test]
+fn a_run_is_saved_as_a_flow_that_runs_again() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    token_from_the_local_sandbox(&mut h);
+    let issuer = h.state().state.profile().unwrap().issuer.clone();
+    type_into(&mut h, "API URL", &format!("{issuer}/accounts"));
+    h.state_mut().state.api.result = None;
+    click(&mut h, "Call API");
+    wait_for(&mut h, "the call", |a| {
+        a.state.api.result.is_some() && !a.state.api.work.is_running()
+    });
+    click(&mut h, "Flows");
+    click(&mut h, "Save as flow");
+    wait_for(&mut h, "the saved flow", |a| a.state.flows.files.len() == 1);
+    let file = h.state().state.flows.files[0].clone();
+    let text = std::fs::read_to_string(&file.path).unwrap();
+    assert!(
+        text.contains("do = \"authorize\"") && text.contains("do = \"exchange\""),
+        "{text}"
+    );
+    assert!(text.contains("url = \"${issuer}/accounts\""), "{text}");
+    assert!(!text.contains("eyJ"), "no token in the file: {text}");
+    click(&mut h, &format!("Run {}", file.name));
+    wait_for(&mut h, "the saved flow's run", |a| {
+        a.state.flows.result.is_some()
+    });
+    let result = h.state().state.flows.result.clone().unwrap();
+    assert!(
+        result.is_ok(),
+        "{result:?}: {:?}",
+        h.state()
+            .state
+            .flows
+            .steps
+            .iter()
+            .map(|s| (&s.name, &s.failures))
+            .collect::<Vec<_>>()
+    );
+}
