@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// The client, when the flow names no profile (or to override it: --profile, --key…).
     #[command(flatten)]
     pub client: ClientArgs,
+    /// How long a step approved in the browser (approve = "browser") waits for the
+    /// redirect, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub listen_timeout: u64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -57,7 +61,15 @@ pub async fn run(mut args: RunArgs) -> anyhow::Result<Exit> {
     }
     let mut session = args.client.session(args.json).await?;
     let json = args.json;
-    let outcome = flow::run(&mut session, &parsed, |step| {
+    // A step approved in the browser opens the system's browser (xdg-open and the like).
+    let open = |url: &str| {
+        open::that_detached(url).map_err(|e| format!("the browser was not opened: {e}"))
+    };
+    let options = flow::RunOptions {
+        open: Some(&open),
+        listen_timeout: std::time::Duration::from_secs(args.listen_timeout),
+    };
+    let outcome = flow::run(&mut session, &parsed, options, |step| {
         if !json {
             outln!("{}", line(step));
         }

@@ -13,7 +13,7 @@ mod run;
 mod save;
 
 pub use report::{junit, report};
-pub use run::{FlowOutcome, StepOutcome, run};
+pub use run::{FlowOutcome, RunOptions, StepOutcome, run};
 pub use save::from_exchanges;
 
 use std::collections::BTreeMap;
@@ -75,6 +75,16 @@ impl StepKind {
     }
 }
 
+/// Who approves an authorize step.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Approve {
+    /// The embedded sandbox's approval, without a browser.
+    Sandbox,
+    /// A browser, the redirect caught on the loopback redirect_uri.
+    Browser,
+}
+
 /// One step.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +104,10 @@ pub struct Step {
     pub consent: Option<String>,
     /// `consent_revoke`: the resource server (default: the profile's).
     pub rs: Option<String>,
+    /// `authorize`: who approves: `sandbox` (the embedded sandbox's approval, headless;
+    /// the default) or `browser` (the system's browser, the redirect caught on the
+    /// loopback redirect_uri).
+    pub approve: Option<Approve>,
     /// What must hold.
     #[serde(default)]
     pub expect: Expect,

@@ -67,6 +67,25 @@ impl FlowOutcome {
     }
 }
 
+/// What the front end lends a run: how to open a browser (`approve = "browser"`), and
+/// how long to wait for its redirect.
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
+    /// Opens a URL in the system's browser; none: browser steps cannot run.
+    pub open: Option<&'a (dyn Fn(&str) -> Result<(), String> + Send + Sync)>,
+    /// How long a browser step waits for the redirect.
+    pub listen_timeout: std::time::Duration,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        Self {
+            open: None,
+            listen_timeout: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
 /// What the steps leave for each other.
 #[derive(Default)]
 struct Carry {
@@ -74,6 +93,8 @@ struct Carry {
     code: Option<(TokenRequest, AuthorizationContext)>,
     access_token: Option<(Secret, String)>,
     refresh_token: Option<Secret>,
+    /// The last token answer (a dp_id the profile leaves empty comes from its consent).
+    token_answer: Option<Value>,
 }
 
 /// Runs `flow` with `session`, step after step; `each` sees each step as it ends. A
@@ -81,6 +102,7 @@ struct Carry {
 pub async fn run<C: HttpClient>(
     session: &mut Session<C>,
     flow: &Flow,
+    options: RunOptions<'_>,
     mut each: impl FnMut(&StepOutcome),
 ) -> FlowOutcome {
     let started = Instant::now();
@@ -96,7 +118,7 @@ pub async fn run<C: HttpClient>(
     let mut steps = Vec::new();
     for step in &flow.steps {
         let began = Instant::now();
-        let mut outcome = match run_step(session, step, &mut carry).await {
+        let mut outcome = match run_step(session, step, &mut carry, options).await {
             Ok(exchanges) => judge(step, exchanges, &mut carry),
             Err(why) => StepOutcome {
                 name: step.title(),
@@ -136,6 +158,7 @@ async fn run_step<C: HttpClient>(
     session: &mut Session<C>,
     step: &Step,
     carry: &mut Carry,
+    options: RunOptions<'_>,
 ) -> Result<Vec<Exchange>, String> {
     let token = |carry: &Carry| {
         carry.access_token.clone().ok_or_else(|| {
@@ -149,32 +172,7 @@ async fn run_step<C: HttpClient>(
             .await
             .map(|_| Vec::new())
             .map_err(|e| format!("discovery failed: {e}")),
-        StepKind::Authorize => {
-            let started = session
-                .authorize(&crate::session::Consent::FromProfile)
-                .await
-                .map_err(|e| format!("the authorization failed: {e}"))?;
-            let answer = session
-                .auto_approve(&started)
-                .await
-                .map_err(|e| format!("the sandbox's approval failed: {e}"))?;
-            let mut exchanges: Vec<Exchange> = started.consent_steps.clone();
-            exchanges.extend(started.par.as_deref().cloned());
-            match session.redirect(&started, &answer, None).await {
-                Redirect::Code {
-                    request,
-                    authorization,
-                } => carry.code = Some((request, authorization)),
-                Redirect::Rejected { findings, .. } => {
-                    let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
-                    return Err(format!("the redirect was refused: {}", codes.join(", ")));
-                }
-                Redirect::Refused { error, .. } => {
-                    return Err(format!("the bank answered error={error}"));
-                }
-            }
-            Ok(exchanges)
-        }
+        StepKind::Authorize => authorize(session, step, carry, options).await,
         StepKind::Exchange => {
             let (request, authorization) = carry
                 .code
@@ -213,10 +211,14 @@ async fn run_step<C: HttpClient>(
                 &carry.captures,
             )?;
             let default_method = if step.body.is_some() { "POST" } else { "GET" };
+            let x_signature = carry.token_answer.as_ref().and_then(|answer| {
+                crate::session::data::x_signature_for(&session.settings().profile, answer)
+            });
             let what = ResourceCall {
                 method: step.method.clone().unwrap_or_else(|| default_method.into()),
                 url,
                 body: step.body.clone(),
+                x_signature,
                 ..ResourceCall::default()
             };
             let exchange = session
@@ -264,6 +266,69 @@ async fn run_step<C: HttpClient>(
     }
 }
 
+/// PAR and the authorization, approved by the sandbox or in a browser (the redirect
+/// caught on the loopback redirect_uri); the code kept for the exchange step.
+async fn authorize<C: HttpClient>(
+    session: &mut Session<C>,
+    step: &Step,
+    carry: &mut Carry,
+    options: RunOptions<'_>,
+) -> Result<Vec<Exchange>, String> {
+    let browser = step.approve == Some(super::Approve::Browser);
+    let catcher = if browser {
+        let redirect_uri = session.settings().profile.redirect_uri.clone();
+        Some(
+            crate::oauth::loopback::RedirectCatcher::bind(&redirect_uri)
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        None
+    };
+    let started = session
+        .authorize(&crate::session::Consent::FromProfile)
+        .await
+        .map_err(|e| format!("the authorization failed: {e}"))?;
+    let (answer, caught) = match catcher {
+        None => (
+            session
+                .auto_approve(&started)
+                .await
+                .map_err(|e| format!("the sandbox's approval failed: {e}"))?,
+            None,
+        ),
+        Some(catcher) => {
+            catcher.expect_state(&started.state);
+            let open = options
+                .open
+                .ok_or("this front end cannot open a browser: use approve = \"sandbox\"")?;
+            session.may_open(&started.authorization_url)?;
+            open(&started.authorization_url)?;
+            let caught = catcher
+                .wait(options.listen_timeout, &started.state)
+                .await
+                .map_err(|e| e.to_string())?;
+            (caught.response.clone(), Some(caught))
+        }
+    };
+    let mut exchanges: Vec<Exchange> = started.consent_steps.clone();
+    exchanges.extend(started.par.as_deref().cloned());
+    match session.redirect(&started, &answer, caught.as_ref()).await {
+        Redirect::Code {
+            request,
+            authorization,
+        } => carry.code = Some((request, authorization)),
+        Redirect::Rejected { findings, .. } => {
+            let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+            return Err(format!("the redirect was refused: {}", codes.join(", ")));
+        }
+        Redirect::Refused { error, .. } => {
+            return Err(format!("the bank answered error={error}"));
+        }
+    }
+    Ok(exchanges)
+}
+
 /// The step's assertions against its last exchange; captures and tokens kept.
 fn judge(step: &Step, exchanges: Vec<Exchange>, carry: &mut Carry) -> StepOutcome {
     let mut outcome = StepOutcome {
@@ -290,6 +355,7 @@ fn judge(step: &Step, exchanges: Vec<Exchange>, carry: &mut Carry) -> StepOutcom
         && last.is_success()
     {
         carry.access_token = resource::token_of(&body);
+        carry.token_answer = Some(body.clone());
         if let Some(refresh) = body.get("refresh_token").and_then(Value::as_str) {
             carry.refresh_token = Some(Secret::new(refresh));
         }

@@ -88,6 +88,18 @@ through jarm --response-type code --response-mode jwt
 check "JARM: the response JWT verified (signature, iss, aud, exp) and read, the code redeemed" jarm.json \
   '.response.status == 200 and .authorization.front_channel.jarm.signature.status == "valid"
    and ([.authorization.front_channel.jarm.findings[] | select(.severity == "error")] | length == 0)'
+
+# The same provider from a flow file: `run` with its authorize step approved in the
+# browser (Chromium again), JUnit written.
+rc=0
+RELAY_DOM="$WORK/flow.dom" RELAY_SANDBOX=0 RELAY_TRUST_ANY=1 PATH="$ROOT/tests/browser:$PATH" \
+  timeout 120 "$BIN" run "$HERE/fapi1-flow.toml" --issuer "$ISSUER" --client-id "$CLIENT_ID" \
+  --key sig.pem --alg PS256 --cacert server-cert.pem --cert client-cert.pem --cert-key client-key.pem \
+  --redirect-uri "$REDIRECT_URI" --scope openid --response-type "code id_token" \
+  --listen-timeout 90 --junit flow.xml >flow.out 2>flow.err || rc=$?
+[[ "$rc" == 0 ]] || fail "run fapi1-flow.toml exited $rc" flow.out flow.err hybrid.log
+grep -q 'tests="5" failures="0"' flow.xml || fail "the flow's JUnit" flow.xml flow.out
+ok "a flow file against the provider: the authorize step approved in Chromium, 5 steps passed, JUnit written"
 kill "$RS_PID" 2>/dev/null || true
 
 provider brazil ENCRYPT_ID_TOKEN=1

@@ -74,7 +74,9 @@ impl Inner {
                 .session(&profile, secrets)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
-            let outcome = crate::flow::run(&mut session, &flow, |step| {
+            // The app approves at the embedded sandbox; a browser step needs the CLI.
+            let options = crate::flow::RunOptions::default();
+            let outcome = crate::flow::run(&mut session, &flow, options, |step| {
                 self.emit(Event::FlowStep {
                     id,
                     step: Box::new(step.clone()),

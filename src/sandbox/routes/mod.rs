@@ -78,6 +78,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/open-banking/v3.1/aisp/account-access-consents",
             post(uk_consent::create),
         )
+        .route(
+            "/open-banking/consents/v3/consents",
+            post(uk_consent::create),
+        )
         .layer(from_fn_with_state(shared.clone(), log::middleware))
         .layer(from_fn_with_state(shared.clone(), host_guard))
         .with_state(shared)

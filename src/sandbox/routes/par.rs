@@ -307,14 +307,20 @@ pub(super) fn parse_authorization_details(
                 "authorization_details[{i}] has no type (RFC 9396 §2 requires it)"
             )));
         };
-        if kind != MALAYSIA_ACCOUNT_ACCESS_CONSENT {
+        // Malaysia's account access consent, and the UAE's (read the same way: its
+        // Permissions are the permissions asked for).
+        let uae = kind.starts_with("urn:openfinanceuae:");
+        if kind != MALAYSIA_ACCOUNT_ACCESS_CONSENT && !uae {
             return Err(err(format!(
-                "authorization_details[{i}] type {kind:?} is unknown; this sandbox supports {MALAYSIA_ACCOUNT_ACCESS_CONSENT}"
+                "authorization_details[{i}] type {kind:?} is unknown; this sandbox supports {MALAYSIA_ACCOUNT_ACCESS_CONSENT} and the UAE's urn:openfinanceuae: consents"
             )));
         }
         let source: &Map<String, Value> =
             obj.get("consent").and_then(Value::as_object).unwrap_or(obj);
-        if let Some(perms) = source.get("permissions") {
+        if let Some(perms) = source
+            .get("permissions")
+            .or_else(|| source.get("Permissions"))
+        {
             let ok = perms
                 .as_array()
                 .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));

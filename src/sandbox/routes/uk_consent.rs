@@ -1,8 +1,11 @@
-//! UK Open Banking's consent created before the authorization, so the UK preset can be
-//! walked against the sandbox: `POST /open-banking/v3.1/aisp/account-access-consents`
-//! with a client-credentials token answers `201` with `Data.ConsentId` (status
-//! `AwaitingAuthorisation`); the client then carries the id in its request object as the
-//! essential claim `openbanking_intent_id` (OIDC Core §5.5).
+//! Consents created before the authorization, so the UK and Brazil presets can be walked
+//! against the sandbox, with a client-credentials token:
+//! - UK Open Banking: `POST /open-banking/v3.1/aisp/account-access-consents` answers `201`
+//!   with `Data.ConsentId` (`AwaitingAuthorisation`); the client carries the id in its
+//!   request object as the essential claim `openbanking_intent_id` (OIDC Core §5.5);
+//! - Open Finance Brasil: `POST /open-banking/consents/v3/consents` answers `201` with
+//!   `data.consentId` (`AWAITING_AUTHORISATION`); the client carries it as the scope
+//!   `consent:<id>`.
 
 use std::sync::Arc;
 
@@ -39,6 +42,9 @@ pub(super) async fn create(
     let Ok(consent) = serde_json::from_slice::<Value>(&body) else {
         return refuse("the body is not JSON");
     };
+    if uri.path().starts_with("/open-banking/consents/") {
+        return brazil(&shared, &record.client_id, &consent);
+    }
     let Some(permissions) = consent
         .pointer("/Data/Permissions")
         .and_then(Value::as_array)
@@ -65,5 +71,39 @@ pub(super) async fn create(
             "Meta": {"TotalPages": 1},
         }),
         Some(&record.client_id),
+    )
+}
+
+/// Open Finance Brasil's consent: `data.permissions` asked for, `data.consentId` answered.
+fn brazil(shared: &Shared, client_id: &str, consent: &Value) -> Response {
+    let Some(permissions) = consent
+        .pointer("/data/permissions")
+        .and_then(Value::as_array)
+    else {
+        return json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"errors": [{"code": "PARAMETRO_NAO_INFORMADO", "title": "data.permissions", "detail": "data.permissions is missing"}]}),
+            Some(client_id),
+        );
+    };
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let id = format!("urn:sandbox:{}", uuid::Uuid::new_v4());
+    json_response(
+        StatusCode::CREATED,
+        json!({
+            "data": {
+                "consentId": id,
+                "status": "AWAITING_AUTHORISATION",
+                "creationDateTime": now,
+                "statusUpdateDateTime": now,
+                "permissions": permissions,
+                "expirationDateTime": consent.pointer("/data/expirationDateTime"),
+            },
+            "links": {"self": format!("{}/open-banking/consents/v3/consents/{id}", shared.issuer)},
+            "meta": {"totalRecords": 1, "totalPages": 1},
+        }),
+        Some(client_id),
     )
 }
