@@ -67,12 +67,15 @@ impl FlowOutcome {
     }
 }
 
+/// Opens a URL in the system's browser.
+pub type OpenBrowser<'a> = &'a (dyn Fn(&str) -> Result<(), String> + Send + Sync);
+
 /// What the front end lends a run: how to open a browser (`approve = "browser"`), and
 /// how long to wait for its redirect.
 #[derive(Clone, Copy)]
 pub struct RunOptions<'a> {
     /// Opens a URL in the system's browser; none: browser steps cannot run.
-    pub open: Option<&'a (dyn Fn(&str) -> Result<(), String> + Send + Sync)>,
+    pub open: Option<OpenBrowser<'a>>,
     /// How long a browser step waits for the redirect.
     pub listen_timeout: std::time::Duration,
 }
