@@ -31,7 +31,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     });
     ui.label(
         RichText::new(format!(
-            "Flow files (TOML) in flows/ beside the profiles; each runs with the selected profile ({profile}), its key from the keychain. A flow holds no secret."
+            "Flow files (TOML) in flows/ beside the profiles that name this profile ({profile}) or none; each runs with it, its key from the keychain. A flow holds no secret."
         ))
         .weak(),
     );
@@ -43,7 +43,9 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         .num_columns(3)
         .striped(true)
         .show(ui, |ui| {
-            for (i, file) in flows.files.iter().enumerate() {
+            // The selected profile's flows: those naming it, and those naming none.
+            let mine = |f: &crate::flow::FlowFile| f.profile.as_ref().is_none_or(|p| *p == profile);
+            for (i, file) in flows.files.iter().enumerate().filter(|(_, f)| mine(f)) {
                 ui.label(RichText::new(&file.name).strong());
                 match &file.error {
                     Some(error) => {
