@@ -93,6 +93,14 @@ pub struct MockServerArgs {
     /// `{"log": ...}` per request; errors as `{"error": ...}`.
     #[arg(long)]
     pub json: bool,
+    /// Return once the sandbox listens: it goes on as its own process (stop it with
+    /// `kill PID`), its output in --log; this prints its issuer, process id and log.
+    #[arg(long)]
+    pub background: bool,
+    /// With --background: where the sandbox's output goes (default
+    /// mock-server-PORT.log here).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<std::path::PathBuf>,
 }
 
 /// A failure `mock-server --fail` plays.
@@ -124,6 +132,9 @@ pub enum FailureArg {
 
 /// Runs `mock-server`.
 pub async fn run(args: MockServerArgs) -> anyhow::Result<Exit> {
+    if args.background {
+        return super::background::start(args.log.clone(), args.port, args.json).await;
+    }
     // Ten years either way plays any clock a real bank has; more is a typo.
     const TEN_YEARS: i64 = 10 * 366 * 24 * 3600;
     if args.clock_offset.unsigned_abs() > TEN_YEARS.unsigned_abs() {

@@ -21,6 +21,7 @@ macro_rules! out {
 }
 
 pub mod authorize;
+pub mod background;
 pub mod call;
 pub mod client_args;
 pub mod data_call_args;

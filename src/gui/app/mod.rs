@@ -102,8 +102,9 @@ impl App {
             .storage
             .and_then(|s| eframe::get_value::<Persisted>(s, eframe::APP_KEY))
             .unwrap_or_default();
-        cc.egui_ctx
-            .options_mut(|o| o.theme_preference = egui::ThemePreference::System);
+        // The theme follows the system's until the sidebar's switch chooses one; egui
+        // remembers that choice with the window (its default is the system's). Ctrl +/−
+        // scale the text (egui's keyboard zoom, on by default).
         // The OS data directory; without one, beside the profiles.
         let history = HistoryStore::default_location()
             .unwrap_or_else(|_| HistoryStore::at(profiles.dir().with_file_name("history")));

@@ -252,6 +252,16 @@ fn preview(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
             ui.label("Nothing to preview yet.");
             return;
         }
+        // Before the user has done anything, a request waiting for its code (or for the
+        // key to load) is not an error: a calm hint, not red.
+        Some(Err(_)) if waiting_for_code(state) => {
+            ui.label("The token request is built once there is a code: press Authorize, or paste the bank's redirect URL above.");
+            return;
+        }
+        Some(Err(e)) if e.starts_with("loading ") => {
+            ui.label(format!("{e} (the request is built then)"));
+            return;
+        }
         Some(Err(e)) => {
             ui.label(
                 RichText::new(format!("Cannot build the request: {e}")).color(error_color(ui)),
@@ -389,4 +399,10 @@ fn authorization_request(
                 &render::curl(model, redaction),
             );
         });
+}
+
+/// True while the authorization-code grant has no code yet.
+fn waiting_for_code(state: &AppState) -> bool {
+    state.request.grant == crate::oauth::request::GrantType::AuthorizationCode
+        && state.request.code.trim().is_empty()
 }

@@ -629,3 +629,22 @@ fn message_and_data_consumer_flags_are_checked_before_sending() {
         assert!(message.contains(needle), "{args:?}: {message}");
     }
 }
+
+/// `mock-server --background` returns once the sandbox listens: its issuer answers at
+/// once, its pid and log are printed; no script waits a fixed time for it.
+#[test]
+fn mock_server_in_the_background_returns_once_it_listens() {
+    let env = Cli::new();
+    let out = env.run(&["mock-server", "--port", "0", "--background", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let ready: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pid = ready["pid"].as_u64().unwrap();
+    let issuer = ready["issuer"].as_str().unwrap();
+    let address = issuer.trim_start_matches("http://");
+    let listening = std::net::TcpStream::connect(address).is_ok();
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    assert!(listening, "{issuer} answers as soon as the command returns");
+    assert!(ready["log"].as_str().unwrap().starts_with("mock-server-"));
+}

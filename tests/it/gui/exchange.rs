@@ -604,3 +604,38 @@ fn send_answers_a_dpop_nonce_request_and_shows_the_first_attempt() {
     h.get_by_label("First attempt (refused for a nonce)");
     assert!(shows_text(&h, "asking for a DPoP nonce"));
 }
+
+/// A calm first launch: before Authorize, the Request panel says how the request will be
+/// built, and nothing there is an error.
+#[test]
+fn nothing_is_red_before_the_user_has_done_anything() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    click(&mut h, "Request");
+    assert!(!shows_text(&h, "Cannot build the request"));
+    assert!(shows_text(
+        &h,
+        "The token request is built once there is a code"
+    ));
+}
+
+/// The sidebar's switch chooses light or dark, or the system's again (the app's default:
+/// egui's `ThemePreference::System`; the test harness starts in dark).
+#[test]
+fn the_theme_switch_chooses_light_or_dark() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the profiles", ready);
+    click(&mut h, "☀ Light");
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+    click(&mut h, "🌙 Dark");
+    assert_eq!(h.ctx.theme(), egui::Theme::Dark);
+    click(&mut h, "💻 System");
+    assert_eq!(
+        h.ctx.options(|o| o.theme_preference),
+        egui::ThemePreference::System
+    );
+}
