@@ -36,7 +36,9 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         .weak(),
     );
     if flows.files.is_empty() {
-        ui.label("No flow files yet: put one in flows/ (see the README's \"Flows as files\") and press Refresh flows.");
+        ui.label(
+            "No flow files yet: put one in flows/ (see docs/flows.md) and press Refresh flows.",
+        );
     }
     let running = flows.work.is_running();
     egui::Grid::new("flow_files")
