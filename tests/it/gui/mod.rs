@@ -19,6 +19,7 @@ use token_inspector::secret::Secret;
 use token_inspector::storage::profile::{AuthMethod, Profile, ProfileStore};
 use token_inspector::storage::secret_store::{MemoryStore, SecretStore, SecretStoreError};
 
+mod access;
 mod data_calls;
 mod exchange;
 mod flows;
