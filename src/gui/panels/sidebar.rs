@@ -20,13 +20,6 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
     ui.separator();
     ui.heading("History");
     history_list(ui, state, actions);
-    ui.separator();
-    // Follows the system's light or dark setting until one is chosen (remembered with
-    // the window); Ctrl +/− scale the text.
-    ui.horizontal(|ui| {
-        ui.label("Theme");
-        egui::widgets::global_theme_preference_buttons(ui);
-    });
 }
 
 /// New, from a preset, duplicate, rename, delete, import, export.

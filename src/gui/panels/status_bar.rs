@@ -66,5 +66,10 @@ pub fn ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.label(b);
         }
         ui.label(&state.status);
+        // The theme: the system's until one is chosen (remembered with the window);
+        // Ctrl +/− scale the text.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            egui::widgets::global_theme_preference_buttons(ui);
+        });
     });
 }
