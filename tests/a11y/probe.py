@@ -1,0 +1,52 @@
+"""Reads the accessibility tree (AT-SPI) of the running Token Inspector window and finds
+each control named on the command line, by its accessible name; prints each with its
+role. Exit 0 when every one is found within 30 s, 1 otherwise (with what was there).
+Run by tests/a11y/atspi.sh under Xvfb with the AT-SPI bus; uses the distribution's
+python3-pyatspi."""
+import sys
+import time
+
+import pyatspi
+
+WANTED = sys.argv[1:]
+
+
+def walk(node, depth, out):
+    if depth > 40:
+        return
+    try:
+        role, name = node.getRoleName(), node.name
+    except Exception:
+        return
+    out.append((role, name))
+    for i in range(node.childCount):
+        try:
+            walk(node.getChildAtIndex(i), depth + 1, out)
+        except Exception:
+            pass
+
+
+def app_nodes():
+    desktop = pyatspi.Registry.getDesktop(0)
+    for i in range(desktop.childCount):
+        out = []
+        walk(desktop.getChildAtIndex(i), 0, out)
+        if any(name == "Authorize" for _, name in out):
+            return out
+    return []
+
+
+deadline = time.time() + 30
+nodes = []
+while time.time() < deadline:
+    nodes = app_nodes()
+    if nodes and all(any(n == want for _, n in nodes) for want in WANTED):
+        for want in WANTED:
+            role = next(r for r, n in nodes if n == want)
+            print(f"found: {role} {want!r}")
+        sys.exit(0)
+    time.sleep(1)
+missing = [w for w in WANTED if not any(n == w for _, n in nodes)]
+print(f"not found by name: {missing}")
+print("named nodes:", sorted({(r, n) for r, n in nodes if n})[:120])
+sys.exit(1)
