@@ -635,7 +635,16 @@ fn message_and_data_consumer_flags_are_checked_before_sending() {
 #[test]
 fn mock_server_in_the_background_returns_once_it_listens() {
     let env = Cli::new();
-    let out = env.run(&["mock-server", "--port", "0", "--background", "--json"]);
+    let log = env.path("sandbox.log");
+    let out = env.run(&[
+        "mock-server",
+        "--port",
+        "0",
+        "--background",
+        "--json",
+        "--log",
+        log.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let ready: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let pid = ready["pid"].as_u64().unwrap();
@@ -646,5 +655,10 @@ fn mock_server_in_the_background_returns_once_it_listens() {
         .arg(pid.to_string())
         .status();
     assert!(listening, "{issuer} answers as soon as the command returns");
-    assert!(ready["log"].as_str().unwrap().starts_with("mock-server-"));
+    assert_eq!(ready["log"].as_str().unwrap(), log.to_str().unwrap());
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains(issuer),
+        "the sandbox's own output goes to the log: {said}"
+    );
 }
