@@ -45,4 +45,54 @@ fn the_first_launch_path_is_named_and_works_from_the_keyboard() {
     press(&mut h, "Response");
     assert!(shows_text(&h, "HTTP 200"));
     assert!(shows_text(&h, "id_token"));
+    // Each finding with its severity, and the consent card, as text.
+    assert!(shows_text(&h, "Findings"));
+    assert!(
+        shows_text(&h, "WARNING"),
+        "the sandbox's id_token draws warnings (amr)"
+    );
+    assert!(shows_text(&h, "id_token.amr_not_array"));
+    assert!(shows_text(&h, "Consent") && shows_text(&h, "Purpose") && shows_text(&h, "Greenbank"));
+}
+
+/// Tab moves the keyboard focus through the Request panel in reading order: from the
+/// grant type to Authorize, and on to Send; Enter on a focused control presses it. In the
+/// Response panel, Enter on the id_token's header folds and unfolds it.
+#[test]
+fn tab_walks_the_request_panel_and_enter_opens_the_id_token() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    token_from_the_local_sandbox(&mut h);
+    press(&mut h, "Request");
+    // From the panel switch, Tab until Authorize has the focus, then on to Send.
+    let mut reached = Vec::new();
+    for _ in 0..60 {
+        h.key_press(Key::Tab);
+        h.run_ok();
+        for label in ["Authorize", "Send"] {
+            if h.query_by_label(label).is_some_and(|n| n.is_focused()) && !reached.contains(&label)
+            {
+                reached.push(label);
+            }
+        }
+        if reached.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        reached,
+        ["Authorize", "Send"],
+        "Tab reaches Authorize, then Send"
+    );
+    press(&mut h, "Response");
+    let header = "id_token (id_token)";
+    let open =
+        |h: &Harness<'_, App>| shows_text(h, "\"c_hash\"") || shows_text(h, "Copy id_token claims");
+    let before = open(&h);
+    press(&mut h, header);
+    assert_ne!(
+        open(&h),
+        before,
+        "Enter on the id_token's header folds or unfolds it"
+    );
 }
