@@ -33,14 +33,15 @@ done
 APP=$!
 rc=0
 /usr/bin/python3 "$HERE/probe.py" Client Request Response JWT Flows Authorize Send "Copy curl" \
-  "☀ Light" "🌙 Dark" || rc=$?
+  "Paste redirect" "New verifier" "New interaction id" "code_verifier (PKCE)" \
+  "x-fapi-interaction-id" "☀ Light" "🌙 Dark" || rc=$?
 kill "$APP" 2>/dev/null || true
 exit "$rc"
 EOS
 run() { if command -v keyctl >/dev/null; then keyctl session - "$@"; else "$@"; fi; }
 if run xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash "$WORK/session.sh" \
   >"$WORK/probe.out" 2>"$WORK/probe.err"; then
-  grep '^found:' "$WORK/probe.out"
+  grep '^found:\|^all ' "$WORK/probe.out"
   echo "ok: the window's accessibility tree names every control on the first-launch path"
 else
   cat "$WORK/probe.out" "$WORK/app.log" >&2

@@ -1,6 +1,8 @@
 """Reads the accessibility tree (AT-SPI) of the running Token Inspector window and finds
 each control named on the command line, by its accessible name; prints each with its
-role. Exit 0 when every one is found within 30 s, 1 otherwise (with what was there).
+role. Every interactive control in the tree (buttons, combo boxes, text fields, check
+boxes) must have a name. Exit 0 when every wanted one is found within 30 s and none is
+unnamed, 1 otherwise (with what was there).
 Run by tests/a11y/atspi.sh under Xvfb with the AT-SPI bus; uses the distribution's
 python3-pyatspi."""
 import sys
@@ -44,6 +46,15 @@ while time.time() < deadline:
         for want in WANTED:
             role = next(r for r, n in nodes if n == want)
             print(f"found: {role} {want!r}")
+        interactive = {"push button", "toggle button", "combo box", "entry", "text",
+                       "check box", "radio button", "spin button", "slider"}
+        controls = [(r, n) for r, n in nodes if r in interactive]
+        unnamed = [r for r, n in controls if not (n or "").strip()]
+        if unnamed:
+            print(f"unnamed controls: {unnamed}")
+            print("controls:", controls)
+            sys.exit(1)
+        print(f"all {len(controls)} controls in the tree have a name")
         sys.exit(0)
     time.sleep(1)
 missing = [w for w in WANTED if not any(n == w for _, n in nodes)]

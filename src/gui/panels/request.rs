@@ -60,15 +60,16 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 .show(ui, |ui| {
                     field(ui, "Scope (empty: the profile's)", &mut state.request.scope);
                     ui.end_row();
-                    ui.label("x-fapi-interaction-id");
+                    let label = ui.label("x-fapi-interaction-id");
                     ui.horizontal(|ui| {
-                        if ui.button("Regenerate").clicked() {
+                        if ui.button("New interaction id").clicked() {
                             actions.push(Action::RegenerateInteractionId);
                         }
                         ui.add(
                             egui::TextEdit::singleline(&mut state.request.interaction_id)
                                 .desired_width(f32::INFINITY),
-                        );
+                        )
+                        .labelled_by(label.id);
                     });
                     ui.end_row();
                 });
@@ -136,7 +137,7 @@ fn authorization(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Acti
     }
     ui.horizontal(|ui| {
         if ui
-            .button("Paste")
+            .button("Paste redirect")
             .on_hover_text("Paste the clipboard into the box above")
             .clicked()
         {
@@ -169,15 +170,16 @@ fn authorization(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Acti
             }
         }
         ui.end_row();
-        ui.label("code_verifier (PKCE)");
+        let label = ui.label("code_verifier (PKCE)");
         ui.horizontal(|ui| {
-            if ui.button("Generate").clicked() {
+            if ui.button("New verifier").clicked() {
                 actions.push(Action::GeneratePkce);
             }
             ui.add(
                 egui::TextEdit::singleline(&mut state.request.code_verifier)
                     .desired_width(f32::INFINITY),
-            );
+            )
+            .labelled_by(label.id);
         });
         ui.end_row();
     });
@@ -204,7 +206,7 @@ fn send_row(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) 
         if ui
             .add_enabled(
                 running || state.authorize.is_running(),
-                egui::Button::new("Cancel"),
+                egui::Button::new("Cancel send"),
             )
             .clicked()
         {

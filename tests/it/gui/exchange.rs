@@ -11,7 +11,7 @@ fn paste_a_redirect_url_fills_code_and_state() {
     let mut h = s.harness();
     wait_for(&mut h, "profiles", ready);
     click(&mut h, "Request");
-    click(&mut h, "Paste");
+    click(&mut h, "Paste redirect");
     assert_eq!(h.state().state.request.code, "abc123");
     assert_eq!(
         h.state().state.request.received_state.as_deref(),
@@ -139,7 +139,7 @@ fn copy_curl_with_button_and_shortcut() {
     let mut h = s.harness();
     wait_for(&mut h, "profiles", ready);
     click(&mut h, "Request");
-    click(&mut h, "Paste");
+    click(&mut h, "Paste redirect");
     click(&mut h, "Copy curl");
     let curl = s.clipboard.text();
     assert!(curl.starts_with("curl"), "{curl}");
@@ -242,7 +242,7 @@ fn slow_server_keeps_the_ui_responsive_and_cancel_works() {
     let mut h = s.harness();
     wait_for(&mut h, "profiles", ready);
     click(&mut h, "Request");
-    click(&mut h, "Paste");
+    click(&mut h, "Paste redirect");
     // Ctrl+Enter sends.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
     h.step();
@@ -265,7 +265,7 @@ fn slow_server_keeps_the_ui_responsive_and_cancel_works() {
     click(&mut h, "JWT");
     click(&mut h, "Request");
 
-    click(&mut h, "Cancel");
+    click(&mut h, "Cancel send");
     assert!(!h.state().state.send.is_running());
     h.get_by_label_contains("Request cancelled");
     h.get_by_label_contains("Send cancelled");

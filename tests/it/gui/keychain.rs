@@ -187,7 +187,7 @@ fn canaries_reach_the_server_and_no_file() {
         a.state.client_secret.is_some()
     });
     click(&mut h, "Request");
-    click(&mut h, "Paste");
+    click(&mut h, "Paste redirect");
     click(&mut h, "Send");
     wait_for(&mut h, "the code answer", |a| a.state.history.len() == 1);
     click(&mut h, "Request");

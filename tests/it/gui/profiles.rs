@@ -166,7 +166,7 @@ fn client_secret_is_kept_in_the_store_and_used() {
     );
 
     click(&mut h, "Request");
-    click(&mut h, "Paste");
+    click(&mut h, "Paste redirect");
     click(&mut h, "Copy curl");
     let curl = s.clipboard.text();
     assert!(curl.contains("Authorization: Basic"), "{curl}");

@@ -18,7 +18,7 @@ fn a_refused_connection_is_explained_in_the_response_panel() {
     let mut h = s.harness();
     wait_for(&mut h, "profiles", ready);
     click(&mut h, "Request");
-    click(&mut h, "Paste");
+    click(&mut h, "Paste redirect");
     click(&mut h, "Send");
     wait_for(&mut h, "the failure", |a| !a.state.history.is_empty());
     h.get_by_label("No answer");
@@ -50,7 +50,7 @@ fn why_a_reused_code_failed_and_the_history_after_a_restart() {
         let mut h = s.harness();
         wait_for(&mut h, "profiles", ready);
         click(&mut h, "Request");
-        click(&mut h, "Paste");
+        click(&mut h, "Paste redirect");
         click(&mut h, "Send");
         wait_for(&mut h, "the first refusal", |a| a.state.history.len() == 1);
         let first = &h.state().state.history[0].exchange;
