@@ -41,8 +41,8 @@ EOS
 run() { if command -v keyctl >/dev/null; then keyctl session - "$@"; else "$@"; fi; }
 if run xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash "$WORK/session.sh" \
   >"$WORK/probe.out" 2>"$WORK/probe.err"; then
-  grep '^found:\|^all ' "$WORK/probe.out"
-  echo "ok: the window's accessibility tree names every control on the first-launch path"
+  grep '^found:\|controls, ' "$WORK/probe.out"
+  echo "ok: the window's accessibility tree names the first-launch path's controls, and every control of every panel"
 else
   cat "$WORK/probe.out" "$WORK/app.log" >&2
   echo "FAIL: a control on the first-launch path has no accessible name in the AT-SPI tree" >&2

@@ -1,7 +1,8 @@
 """Reads the accessibility tree (AT-SPI) of the running Token Inspector window and finds
 each control named on the command line, by its accessible name; prints each with its
-role. Every interactive control in the tree (buttons, combo boxes, text fields, check
-boxes) must have a name. Exit 0 when every wanted one is found within 30 s and none is
+role. Then it shows each panel (through its tab's AT-SPI action) and every interactive
+control in the tree (buttons, combo boxes, text fields, check boxes, spin buttons) must
+have a name. Exit 0 when every wanted one is found within 30 s and none is
 unnamed, 1 otherwise (with what was there).
 Run by tests/a11y/atspi.sh under Xvfb with the AT-SPI bus; uses the distribution's
 python3-pyatspi."""
@@ -38,6 +39,56 @@ def app_nodes():
     return []
 
 
+INTERACTIVE = {"push button", "toggle button", "combo box", "entry", "text",
+               "check box", "radio button", "spin button", "slider"}
+
+
+def app_root():
+    desktop = pyatspi.Registry.getDesktop(0)
+    for i in range(desktop.childCount):
+        out = []
+        walk(desktop.getChildAtIndex(i), 0, out)
+        if any(name == "Authorize" for _, name in out):
+            return desktop.getChildAtIndex(i)
+    return None
+
+
+def audit_panels():
+    """Shows each panel through its tab's AT-SPI action, then checks that every control
+    in the tree has a name."""
+    root = app_root()
+    failed = False
+    for panel in ["Client", "Response", "JWT", "Flows", "Request"]:
+        tab = find(root, panel)
+        if tab is None:
+            print(f"no tab {panel!r}")
+            return 1
+        tab.queryAction().doAction(0)
+        time.sleep(1.5)
+        out = []
+        walk(root, 0, out)
+        controls = [(r, n) for r, n in out if r in INTERACTIVE]
+        unnamed = [r for r, n in controls if not (n or "").strip()]
+        print(f"{panel}: {len(controls)} controls, {len(unnamed)} unnamed")
+        failed = failed or bool(unnamed)
+    return 1 if failed else 0
+
+
+def find(node, name, depth=0):
+    if depth > 40:
+        return None
+    try:
+        if node.name == name and node.getRoleName() == "toggle button":
+            return node
+        for i in range(node.childCount):
+            hit = find(node.getChildAtIndex(i), name, depth + 1)
+            if hit is not None:
+                return hit
+    except Exception:
+        return None
+    return None
+
+
 deadline = time.time() + 30
 nodes = []
 while time.time() < deadline:
@@ -46,16 +97,7 @@ while time.time() < deadline:
         for want in WANTED:
             role = next(r for r, n in nodes if n == want)
             print(f"found: {role} {want!r}")
-        interactive = {"push button", "toggle button", "combo box", "entry", "text",
-                       "check box", "radio button", "spin button", "slider"}
-        controls = [(r, n) for r, n in nodes if r in interactive]
-        unnamed = [r for r, n in controls if not (n or "").strip()]
-        if unnamed:
-            print(f"unnamed controls: {unnamed}")
-            print("controls:", controls)
-            sys.exit(1)
-        print(f"all {len(controls)} controls in the tree have a name")
-        sys.exit(0)
+        sys.exit(audit_panels())
     time.sleep(1)
 missing = [w for w in WANTED if not any(n == w for _, n in nodes)]
 print(f"not found by name: {missing}")

@@ -193,23 +193,27 @@ fn profile_grid(ui: &mut egui::Ui, p: &mut crate::storage::profile::Profile) {
             ui.end_row();
             optional_field(ui, "Introspection endpoint", &mut p.endpoints.introspection);
             ui.end_row();
-            ui.label("Client authentication");
+            let label = ui.label("Client authentication");
             egui::ComboBox::from_id_salt("auth_method")
                 .selected_text(p.auth.method.as_str())
                 .show_ui(ui, |ui| {
                     for m in AuthMethod::ALL {
                         ui.selectable_value(&mut p.auth.method, m, m.as_str());
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.end_row();
-            ui.label("Signing alg");
+            let label = ui.label("Signing alg");
             egui::ComboBox::from_id_salt("alg")
                 .selected_text(p.auth.alg.as_str())
                 .show_ui(ui, |ui| {
                     for a in SigningAlg::ALL {
                         ui.selectable_value(&mut p.auth.alg, a, a.as_str());
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.end_row();
             optional_field(ui, "kid (empty: thumbprint)", &mut p.auth.kid);
             ui.end_row();
@@ -243,8 +247,9 @@ fn profile_grid(ui: &mut egui::Ui, p: &mut crate::storage::profile::Profile) {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut p.request_object.signed, "JAR inside PAR")
                     .on_hover_text("RFC 9101: the authorization parameters as a signed JWT (typ oauth-authz-req+jwt)");
-                ui.label("lifetime (s)");
-                ui.add(egui::DragValue::new(&mut p.request_object.lifetime_secs).range(1..=3600));
+                let label = ui.label("Request object lifetime (s)");
+                ui.add(egui::DragValue::new(&mut p.request_object.lifetime_secs).range(1..=3600))
+                    .labelled_by(label.id);
             });
             ui.end_row();
             super::front_channel::settings_row(ui, &mut p.front_channel);
@@ -252,8 +257,9 @@ fn profile_grid(ui: &mut egui::Ui, p: &mut crate::storage::profile::Profile) {
             ui.checkbox(&mut p.dpop, "DPoP (RFC 9449)")
                 .on_hover_text("Send a DPoP proof with the token request and API calls, so the token is bound to a key of this profile (kept in the keychain, made on first use); server nonces are answered automatically");
             ui.end_row();
-            ui.label("Assertion lifetime (s)");
-            ui.add(egui::DragValue::new(&mut p.auth.lifetime_secs).range(1..=3600));
+            let label = ui.label("Assertion lifetime (s)");
+            ui.add(egui::DragValue::new(&mut p.auth.lifetime_secs).range(1..=3600))
+                .labelled_by(label.id);
             ui.end_row();
             ui.label("iat/exp style");
             ui.horizontal(|ui| {
@@ -345,13 +351,16 @@ fn signing_key(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action
             actions.push(Action::ImportKey);
         }
         let choice = state.keygen_choice.min(KEYGEN_CHOICES.len() - 1);
+        let label = ui.label("New key type");
         egui::ComboBox::from_id_salt("keygen")
             .selected_text(KEYGEN_CHOICES[choice].1)
             .show_ui(ui, |ui| {
                 for (i, (_, label)) in KEYGEN_CHOICES.iter().enumerate() {
                     ui.selectable_value(&mut state.keygen_choice, i, *label);
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         if ui.button("Generate key").clicked() {
             actions.push(Action::GenerateKey(KEYGEN_CHOICES[choice].0));
         }
@@ -518,9 +527,11 @@ fn tls(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
         }
     });
     ui.horizontal(|ui| {
-        ui.label("Connect timeout (s)");
-        ui.add(egui::DragValue::new(&mut p.tls.connect_timeout_secs).range(1..=300));
-        ui.label("Total timeout (s)");
-        ui.add(egui::DragValue::new(&mut p.tls.timeout_secs).range(1..=600));
+        let label = ui.label("Connect timeout (s)");
+        ui.add(egui::DragValue::new(&mut p.tls.connect_timeout_secs).range(1..=300))
+            .labelled_by(label.id);
+        let label = ui.label("Total timeout (s)");
+        ui.add(egui::DragValue::new(&mut p.tls.timeout_secs).range(1..=600))
+            .labelled_by(label.id);
     });
 }
