@@ -71,17 +71,43 @@ def audit_panels():
         unnamed = [r for r, n in controls if not (n or "").strip()]
         print(f"{panel}: {len(controls)} controls, {len(unnamed)} unnamed")
         failed = failed or bool(unnamed)
+    # After a whole exchange (Authorize and Send through their actions), the Response
+    # panel's controls: the body, the tokens, the findings, the copy buttons.
+    press(root, "Authorize", "push button")
+    time.sleep(4)
+    press(root, "Send", "push button")
+    time.sleep(4)
+    press(root, "Response", "toggle button")
+    time.sleep(1.5)
+    out = []
+    walk(root, 0, out)
+    controls = [(r, n) for r, n in out if r in INTERACTIVE]
+    unnamed = [r for r, n in controls if not (n or "").strip()]
+    token = any("id_token" in (n or "") for _, n in out)
+    shown = [(r, n) for r, n in out if r in INTERACTIVE or r == "label"]
+    for i, (r, n) in enumerate(shown):
+        if r in INTERACTIVE and not (n or "").strip():
+            print("  unnamed after:", shown[max(0, i - 2):i])
+    print(f"Response after an exchange: {len(controls)} controls, {len(unnamed)} unnamed"
+          + ("" if token else " (no id_token shown: the exchange did not happen)"))
+    failed = failed or bool(unnamed) or not token
     return 1 if failed else 0
 
 
-def find(node, name, depth=0):
+def press(root, name, role):
+    node = find(root, name, role=role)
+    if node is not None:
+        node.queryAction().doAction(0)
+
+
+def find(node, name, depth=0, role="toggle button"):
     if depth > 40:
         return None
     try:
-        if node.name == name and node.getRoleName() == "toggle button":
+        if node.name == name and node.getRoleName() == role:
             return node
         for i in range(node.childCount):
-            hit = find(node.getChildAtIndex(i), name, depth + 1)
+            hit = find(node.getChildAtIndex(i), name, depth + 1, role)
             if hit is not None:
                 return hit
     except Exception:

@@ -114,7 +114,7 @@ pub fn ui(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mut 
                         copy_button(ui, actions, "Copy API answer", &r.body_text);
                         match r.body.json() {
                             Some(v) => json_view(ui, "api_body_tree", &v),
-                            None => code_block(ui, &r.body_text),
+                            None => code_block(ui, "API answer body", &r.body_text),
                         }
                     });
             }
@@ -127,7 +127,11 @@ pub fn ui(ui: &mut egui::Ui, api: &mut ApiCall, token_type: &str, actions: &mut 
                         "Copy API curl",
                         &render::curl(&ex.request, Redaction::None),
                     );
-                    code_block(ui, &render::readable_http(&ex.request, Redaction::Redacted));
+                    code_block(
+                        ui,
+                        "API request sent",
+                        &render::readable_http(&ex.request, Redaction::Redacted),
+                    );
                 });
         }
     }

@@ -405,7 +405,7 @@ fn signing_key(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action
     });
     egui::CollapsingHeader::new("Public JWKS")
         .id_salt("public_jwks")
-        .show(ui, |ui| super::code_block(ui, &jwks));
+        .show(ui, |ui| super::code_block(ui, "Public JWKS", &jwks));
 }
 
 fn tls(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {

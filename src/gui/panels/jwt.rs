@@ -162,16 +162,20 @@ fn report_view(ui: &mut egui::Ui, actions: &mut Vec<Action>, report: &Report, de
     });
     ui.columns(2, |cols| {
         cols[0].label(RichText::new("Header").strong());
-        code_block(&mut cols[0], &header);
+        code_block(&mut cols[0], "JWT header", &header);
         cols[1].label(RichText::new("Claims").strong());
         match (
             &report.claims,
             &report.payload_text,
             &report.payload_base64url,
         ) {
-            (Some(c), _, _) => code_block(&mut cols[1], &pretty(c)),
-            (_, Some(t), _) => code_block(&mut cols[1], t),
-            (_, _, Some(b)) => code_block(&mut cols[1], &format!("(binary, base64url) {b}")),
+            (Some(c), _, _) => code_block(&mut cols[1], "JWT claims", &pretty(c)),
+            (_, Some(t), _) => code_block(&mut cols[1], "JWT payload", t),
+            (_, _, Some(b)) => code_block(
+                &mut cols[1],
+                "JWT payload",
+                &format!("(binary, base64url) {b}"),
+            ),
             _ => {
                 cols[1].label("(encrypted)");
             }

@@ -171,19 +171,22 @@ pub fn pretty(value: &Value) -> String {
 }
 
 /// Read-only, selectable, wrapping monospace text.
-pub fn code_block(ui: &mut egui::Ui, text: &str) {
+pub fn code_block(ui: &mut egui::Ui, name: &str, text: &str) {
     let mut shown = text;
+    // Read-only text a screen reader announces by what it holds.
     ui.add(
         egui::TextEdit::multiline(&mut shown)
             .font(egui::TextStyle::Monospace)
             .desired_width(f32::INFINITY)
             .desired_rows(1),
-    );
+    )
+    .widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::TextEdit, true, name));
 }
 
 /// A JSON value as pretty text, with a collapsible tree below.
 pub fn json_view(ui: &mut egui::Ui, id: &str, value: &Value) {
-    code_block(ui, &pretty(value));
+    let name = id.replace('_', " ");
+    code_block(ui, &name, &pretty(value));
     egui::CollapsingHeader::new("Tree")
         .id_salt(format!("{id}-tree"))
         .show(ui, |ui| {

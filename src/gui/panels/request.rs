@@ -294,7 +294,7 @@ fn preview(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                 "Copy raw request",
                 &render::raw_http(model, redaction),
             );
-            code_block(ui, &raw);
+            code_block(ui, "Raw HTTP request", &raw);
         });
     if let Some(a) = &model.client_assertion {
         egui::CollapsingHeader::new("Client assertion (decoded)")
@@ -311,10 +311,11 @@ fn preview(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     cols[0].label(RichText::new("Header").strong());
                     code_block(
                         &mut cols[0],
+                        "Client assertion header",
                         &pretty(&serde_json::Value::Object(a.header.clone())),
                     );
                     cols[1].label(RichText::new("Claims").strong());
-                    code_block(&mut cols[1], &pretty(&a.claims));
+                    code_block(&mut cols[1], "Client assertion claims", &pretty(&a.claims));
                 });
                 if !state.preview.findings.is_empty() {
                     findings(ui, &state.preview.findings);
@@ -334,7 +335,7 @@ fn preview(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<Action>) {
                     );
                 }
             }
-            code_block(ui, &render::curl(model, redaction));
+            code_block(ui, "curl command", &render::curl(model, redaction));
         });
     authorization_request(ui, state, actions, redaction);
 }
@@ -361,7 +362,11 @@ fn authorization_request(
                     model.url, r.http.status, r.http.reason
                 ));
             }
-            code_block(ui, &render::readable_http(model, redaction));
+            code_block(
+                ui,
+                "Raw HTTP request",
+                &render::readable_http(model, redaction),
+            );
             if let Some(object) = &model.request_object {
                 ui.label(RichText::new("Signed request object (decoded)").strong());
                 ui.horizontal(|ui| {
@@ -377,10 +382,15 @@ fn authorization_request(
                     cols[0].label(RichText::new("Header").strong());
                     code_block(
                         &mut cols[0],
+                        "Request object header",
                         &pretty(&serde_json::Value::Object(object.header.clone())),
                     );
                     cols[1].label(RichText::new("Claims").strong());
-                    code_block(&mut cols[1], &pretty(&object.claims));
+                    code_block(
+                        &mut cols[1],
+                        "Request object claims",
+                        &pretty(&object.claims),
+                    );
                 });
             }
             let par_findings: Vec<_> = par

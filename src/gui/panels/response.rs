@@ -213,7 +213,7 @@ fn raw_views(ui: &mut egui::Ui, actions: &mut Vec<Action>, ex: &crate::oauth::ex
                 }
                 match r.body.json() {
                     Some(v) => json_view(ui, "body", &v),
-                    None => code_block(ui, &r.body_text),
+                    None => code_block(ui, "Response body", &r.body_text),
                 }
             });
     }
@@ -235,7 +235,7 @@ fn raw_views(ui: &mut egui::Ui, actions: &mut Vec<Action>, ex: &crate::oauth::ex
                     &render::curl(&ex.request, Redaction::None),
                 );
             });
-            code_block(ui, &raw);
+            code_block(ui, "Request sent", &raw);
         });
 }
 
@@ -257,10 +257,11 @@ pub(super) fn dpop_view(ui: &mut egui::Ui, ex: &Exchange, salt: &str) {
             .show(ui, |ui| {
                 code_block(
                     ui,
+                    "First attempt request",
                     &render::readable_http(&first.request, Redaction::Redacted),
                 );
                 if let Some(r) = first.response() {
-                    code_block(ui, &r.body_text);
+                    code_block(ui, "First attempt response body", &r.body_text);
                 }
             });
     }
@@ -272,10 +273,11 @@ pub(super) fn dpop_view(ui: &mut egui::Ui, ex: &Exchange, salt: &str) {
                     cols[0].label(RichText::new("Header").strong());
                     code_block(
                         &mut cols[0],
+                        "DPoP proof header",
                         &pretty(&serde_json::Value::Object(proof.header.clone())),
                     );
                     cols[1].label(RichText::new("Claims").strong());
-                    code_block(&mut cols[1], &pretty(&proof.claims));
+                    code_block(&mut cols[1], "DPoP proof claims", &pretty(&proof.claims));
                 });
             });
     }
@@ -406,11 +408,15 @@ pub(super) fn token_view(
             ui.columns(2, |cols| {
                 if let Some(h) = &token.header {
                     cols[0].label(RichText::new("Header").strong());
-                    code_block(&mut cols[0], &pretty(&serde_json::Value::Object(h.clone())));
+                    code_block(
+                        &mut cols[0],
+                        "Token header",
+                        &pretty(&serde_json::Value::Object(h.clone())),
+                    );
                 }
                 if let Some(c) = &token.claims {
                     cols[1].label(RichText::new("Claims").strong());
-                    code_block(&mut cols[1], &pretty(c));
+                    code_block(&mut cols[1], "Token claims", &pretty(c));
                 }
             });
             findings(ui, &token.findings);
