@@ -50,6 +50,7 @@ pub struct App {
     history_requested_for: Option<String>,
     dpop_requested_for: Option<String>,
     header_values_requested_for: Option<String>,
+    focus_ring: Option<egui::Rect>,
 }
 
 impl App {
@@ -86,6 +87,7 @@ impl App {
             history_requested_for: None,
             dpop_requested_for: None,
             header_values_requested_for: None,
+            focus_ring: None,
         }
     }
 
@@ -247,6 +249,12 @@ impl App {
         egui::Panel::left("sidebar")
             .default_size(230.0)
             .show(ui, |ui| panels::sidebar::ui(ui, state, actions));
+        // The sidebar's resize handle, which egui leaves without a role or a name.
+        ui.ctx()
+            .accesskit_node_builder(egui::Id::new("sidebar").with("__resize"), |node| {
+                node.set_role(egui::accesskit::Role::Splitter);
+                node.set_label("Resize the sidebar");
+            });
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 for tab in Tab::ALL {
@@ -276,6 +284,12 @@ impl App {
             self.decode_jwt();
         }
         self.refresh_preview(false);
+        self.focus_ring = panels::focus_ring::paint(ui.ctx());
+    }
+
+    /// Where the keyboard focus ring was drawn in the last frame (none without a focus).
+    pub fn focus_ring(&self) -> Option<egui::Rect> {
+        self.focus_ring
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod consent;
 pub mod data_calls;
 pub mod flows;
+pub mod focus_ring;
 pub mod front_channel;
 pub mod jwt;
 pub mod layers;
@@ -187,9 +188,42 @@ pub fn code_block(ui: &mut egui::Ui, name: &str, text: &str) {
 pub fn json_view(ui: &mut egui::Ui, id: &str, value: &Value) {
     let name = id.replace('_', " ");
     code_block(ui, &name, &pretty(value));
-    egui::CollapsingHeader::new("Tree")
+    egui::CollapsingHeader::new(format!("{name} as a tree"))
         .id_salt(format!("{id}-tree"))
         .show(ui, |ui| {
-            egui_json_tree::JsonTree::new(format!("{id}-json"), value).show(ui);
+            egui_json_tree::JsonTree::new(format!("{id}-json"), value)
+                .on_render(|ui, context| name_tree_toggles(ui, &name, context))
+                .show(ui);
         });
+}
+
+/// Renders a tree row as the crate does, and gives each fold button (an object's or an
+/// array's) the role and name a screen reader needs: the crate leaves them unnamed.
+fn name_tree_toggles(
+    ui: &mut egui::Ui,
+    name: &str,
+    context: egui_json_tree::render::RenderContext<'_, '_, Value>,
+) {
+    use egui_json_tree::render::{DefaultRender as _, RenderContext};
+    context.render_default(ui);
+    let pointer = context.pointer().to_json_pointer_string();
+    let state = match &context {
+        RenderContext::Property(p) => p.collapsing_state.as_deref(),
+        RenderContext::ExpandableDelimiter(d) if pointer.is_empty() => Some(&*d.collapsing_state),
+        _ => None,
+    };
+    let Some(state) = state else {
+        return;
+    };
+    let what = if pointer.is_empty() {
+        format!("the whole {name}")
+    } else {
+        pointer
+    };
+    let open = state.is_open();
+    ui.ctx().accesskit_node_builder(state.id(), |node| {
+        node.set_role(egui::accesskit::Role::Button);
+        node.set_label(format!("Fold or unfold {what}"));
+        node.set_expanded(open);
+    });
 }

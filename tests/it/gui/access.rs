@@ -53,6 +53,95 @@ fn the_first_launch_path_is_named_and_works_from_the_keyboard() {
     );
     assert!(shows_text(&h, "id_token.amr_not_array"));
     assert!(shows_text(&h, "Consent") && shows_text(&h, "Purpose") && shows_text(&h, "Greenbank"));
+    // The body as a tree: each key and value is its own text, each fold button named.
+    press(&mut h, "body as a tree");
+    h.get_by_label("\"token_type\"");
+    h.get_by_label("\"Bearer\"");
+    h.get_by_role_and_label(Role::Button, "Fold or unfold the whole body");
+    assert_every_control_named(&h, "the Response panel after a token");
+}
+
+/// Every panel as first shown: no control without a name.
+#[test]
+fn every_panel_names_every_control() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    for tab in ["Client", "Request", "Response", "JWT", "Flows"] {
+        click(&mut h, tab);
+        assert_every_control_named(&h, tab);
+    }
+}
+
+/// The keyboard focus is visible: a ring is drawn around the focused control, wherever
+/// Tab has taken it.
+#[test]
+fn the_focused_control_is_ringed() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the sandbox and key", |a| {
+        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
+    });
+    press(&mut h, "Request");
+    let mut ringed = 0;
+    for _ in 0..60 {
+        h.key_press(Key::Tab);
+        h.run_ok();
+        let focused = h.query_all(By::new().predicate(|n| n.is_focused())).next();
+        let Some(focused) = focused else { continue };
+        let ring = h
+            .state()
+            .focus_ring()
+            .expect("a ring around the focused control");
+        let rect = focused.rect();
+        assert!(
+            ring.contains_rect(rect) && ring.area() < rect.expand(6.0).area(),
+            "the ring {ring:?} hugs the focused {:?} {rect:?}",
+            focused.accesskit_node().label()
+        );
+        ringed += 1;
+        if focused.accesskit_node().label().as_deref() == Some("Authorize") {
+            break;
+        }
+    }
+    assert!(ringed > 1, "Tab moved the focus and each stop was ringed");
+    assert_eq!(
+        h.query_by_label("Authorize").map(|n| n.is_focused()),
+        Some(true),
+        "Tab reached Authorize"
+    );
+}
+
+/// Ctrl +/− scale the whole interface (egui's zoom), Ctrl+0 resets it.
+#[test]
+fn ctrl_plus_and_minus_scale_the_text() {
+    let s = Setup::new();
+    let mut h = s.harness();
+    wait_for(&mut h, "the profiles", ready);
+    press(&mut h, "Request");
+    // Sizes in physical pixels: a point grows with the zoom.
+    let pixels =
+        |h: &Harness<'_, App>| h.get_by_label("Authorize").rect().size() * h.ctx.pixels_per_point();
+    let before = pixels(&h);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
+    h.run_ok();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
+    h.run_ok();
+    let zoomed = h.ctx.zoom_factor();
+    assert!(zoomed > 1.1, "Ctrl+Plus zooms in: {zoomed}");
+    let after = pixels(&h);
+    assert!(
+        after.y > before.y * 1.1 && after.x > before.x * 1.1,
+        "Authorize grows with the text: {before:?} then {after:?} pixels"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    h.run_ok();
+    assert!(h.ctx.zoom_factor() < zoomed, "Ctrl+Minus zooms out");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num0);
+    h.run_ok();
+    assert_eq!(h.ctx.zoom_factor(), 1.0, "Ctrl+0 resets the zoom");
 }
 
 /// Tab moves the keyboard focus through the Request panel in reading order: from the

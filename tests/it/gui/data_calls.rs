@@ -45,6 +45,8 @@ fn signed_data_calls_show_their_layers() {
     h.get_by_label_contains("Layer 1: hub valid");
     h.get_by_label_contains("Layer 2: encryption valid");
     h.get_by_label_contains("Layer 3: provider valid");
+    // The layers view and the data-call buttons, every control named.
+    assert_every_control_named(&h, "the layers of a signed data call");
 
     // Another of the consent's accounts, its transactions, then the next page.
     choose(&mut h, "Account", "Greenbank Savings Account");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers, Vec2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::{By, Queryable};
+use egui_kittest::kittest::{By, NodeT, Queryable};
 
 use token_inspector::diagnosis::Status;
 use token_inspector::gui::App;
@@ -261,4 +261,47 @@ fn type_secret(h: &mut Harness<'_, App>, label: &str, text: &str) {
     h.run_ok();
     h.key_press(Key::Escape);
     h.run_ok();
+}
+
+/// Every control in the accessibility tree (whatever AccessKit can click or focus) has a
+/// name: a screen reader says that name when it lands on it. Fails listing the unnamed
+/// ones with their role and place; returns how many controls were checked.
+fn assert_every_control_named(h: &Harness<'_, App>, view: &str) -> usize {
+    use egui::accesskit::{Action, Role};
+    let mut controls = 0;
+    let mut unnamed = Vec::new();
+    for n in h.query_all(By::new().predicate(|_| true)) {
+        let node = n.accesskit_node();
+        let data = node.data();
+        // Text (a label's name is its text) and scroll bars (a screen reader names them
+        // by their role) are not controls to name.
+        let text_or_scrolling = matches!(node.role(), Role::Label | Role::ScrollBar);
+        if text_or_scrolling
+            || !(data.supports_action(Action::Click) || data.supports_action(Action::Focus))
+        {
+            continue;
+        }
+        controls += 1;
+        if node.label().is_none_or(|l| l.trim().is_empty()) {
+            let parent = node.parent();
+            let siblings: Vec<String> = parent
+                .iter()
+                .flat_map(|p| p.children())
+                .filter_map(|c| c.label().or_else(|| c.value()))
+                .take(6)
+                .collect();
+            unnamed.push(format!(
+                "{:?} at {:?} (beside {siblings:?})",
+                node.role(),
+                n.rect()
+            ));
+        }
+    }
+    assert!(
+        unnamed.is_empty(),
+        "{view}: {} of {controls} controls have no accessible name: {unnamed:?}",
+        unnamed.len()
+    );
+    assert!(controls > 0, "{view}: no controls in the tree");
+    controls
 }
