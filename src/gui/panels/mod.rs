@@ -99,20 +99,42 @@ pub fn findings(ui: &mut egui::Ui, findings: &[Finding]) {
         ui.label(RichText::new("No findings.").color(ok_color(ui)));
         return;
     }
-    for f in findings {
+    for (i, f) in findings.iter().enumerate() {
         let tag = match f.severity {
             Severity::Error => "ERROR",
             Severity::Warning => "WARNING",
             Severity::Info => "info",
         };
-        ui.horizontal_wrapped(|ui| {
-            ui.label(
-                RichText::new(tag)
-                    .strong()
-                    .color(severity_color(ui, f.severity)),
-            );
-            ui.label(&f.message);
-            ui.label(RichText::new(format!("({}, {})", f.code, f.source)).weak());
+        // Each finding is a row that opens (by mouse, or Enter on its fold button) onto
+        // its whole text and rule in a text block a screen reader reads and the keyboard
+        // selects and copies.
+        let id = ui.make_persistent_id(("finding", i, f.code));
+        let state =
+            egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, false);
+        let open = state.is_open();
+        state
+            .show_header(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        RichText::new(tag)
+                            .strong()
+                            .color(severity_color(ui, f.severity)),
+                    );
+                    ui.label(&f.message);
+                    ui.label(RichText::new(format!("({}, {})", f.code, f.source)).weak());
+                });
+            })
+            .body(|ui| {
+                code_block(
+                    ui,
+                    &format!("finding {}", f.code),
+                    &format!("{tag} {}: {}\nRule: {}", f.code, f.message, f.source),
+                );
+            });
+        ui.ctx().accesskit_node_builder(id, |node| {
+            node.set_role(egui::accesskit::Role::Button);
+            node.set_label(format!("Open finding {}", f.code));
+            node.set_expanded(open);
         });
     }
 }

@@ -52,6 +52,21 @@ fn the_first_launch_path_is_named_and_works_from_the_keyboard() {
         "the sandbox's id_token draws warnings (amr)"
     );
     assert!(shows_text(&h, "id_token.amr_not_array"));
+    // A finding opens from the keyboard onto its whole text and rule.
+    // (It is listed with the exchange's findings and again with the id_token's.)
+    let first = h
+        .query_all_by_label("Open finding id_token.amr_not_array")
+        .next();
+    first.expect("the finding's fold button").focus();
+    h.run_ok();
+    h.key_press(Key::Enter);
+    h.run_ok();
+    let opened = h.get_by_label("finding id_token.amr_not_array");
+    let text = opened.value().unwrap_or_default();
+    assert!(
+        text.starts_with("WARNING id_token.amr_not_array: ") && text.contains("\nRule: "),
+        "{text}"
+    );
     assert!(shows_text(&h, "Consent") && shows_text(&h, "Purpose") && shows_text(&h, "Greenbank"));
     // The body as a tree: each key and value is its own text, each fold button named.
     press(&mut h, "body as a tree");
