@@ -6,17 +6,27 @@ use clap::Parser;
 use cli::{Cli, Exit};
 
 fn main() {
-    let cli = Cli::parse();
+    // No arguments opens the window, without building the command line's parser (clap
+    // builds every subcommand's definition to parse even an empty line: code and memory
+    // the window does not need).
+    let command = if std::env::args_os().len() <= 1 {
+        None
+    } else {
+        Cli::parse().command
+    };
     // The command line prints only its own words; RUST_LOG opts into library logs (and
-    // colour only when stderr is a terminal).
-    use std::io::IsTerminal as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    // colour only when stderr is a terminal). Without it no subscriber is installed: the
+    // events go nowhere, as with the filter "off", and its parser is never run.
+    if std::env::var_os("RUST_LOG").is_some() {
+        use std::io::IsTerminal as _;
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,7 +37,7 @@ fn main() {
             std::process::exit(Exit::Usage.code());
         }
     };
-    let code = match cli.command {
+    let code = match command {
         Some(command) => runtime.block_on(cli::run(command)).code(),
         None => run_gui(runtime.handle().clone()),
     };

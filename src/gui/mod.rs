@@ -27,8 +27,13 @@ pub const APP_ID: &str = "token-inspector";
 /// The window title.
 pub const TITLE: &str = "Token Inspector";
 
-/// The app icon (256×256 PNG).
-pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+/// The window's icon: `assets/icon.png` at 128×128 as raw RGBA, made with
+/// `convert assets/icon.png -filter box -resize 128x128 -depth 8 rgba:assets/icon-128.rgba`. Raw, so
+/// that no PNG decoder runs (or stays in memory) before the first frame.
+pub const ICON_RGBA: &[u8] = include_bytes!("../../assets/icon-128.rgba");
+
+/// The icon's side in pixels.
+pub const ICON_SIDE: u32 = 128;
 
 /// Opens the window and runs until it closes.
 pub fn run(handle: tokio::runtime::Handle) -> anyhow::Result<()> {
@@ -40,9 +45,11 @@ pub fn run(handle: tokio::runtime::Handle) -> anyhow::Result<()> {
         .with_app_id(APP_ID)
         .with_inner_size([1200.0, 780.0])
         .with_min_inner_size([720.0, 480.0]);
-    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
-        viewport = viewport.with_icon(Arc::new(icon));
-    }
+    viewport = viewport.with_icon(Arc::new(egui::IconData {
+        rgba: ICON_RGBA.to_vec(),
+        width: ICON_SIDE,
+        height: ICON_SIDE,
+    }));
     let options = eframe::NativeOptions {
         viewport,
         renderer: eframe::Renderer::Glow,
@@ -62,4 +69,17 @@ pub fn run(handle: tokio::runtime::Handle) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow!("the window could not open: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_icon_is_a_whole_opaque_picture() {
+        let side = ICON_SIDE as usize;
+        assert_eq!(ICON_RGBA.len(), side * side * 4, "128×128 RGBA");
+        let opaque = ICON_RGBA.chunks(4).filter(|px| px[3] == 255).count();
+        assert!(opaque > side * side / 4, "{opaque} opaque pixels");
+    }
 }

@@ -182,6 +182,9 @@ impl App {
                     st.key = KeyState::Failed(format!("the key could not be prepared: {e}"));
                 }
                 self.first_launch_started = false;
+                if self.after_sandbox.take().is_some() {
+                    self.state.status = "Sandbox failed: the request was not sent".into();
+                }
             }
             Event::HeaderValues { profile, headers }
                 if st.profile().is_some_and(|p| p.name == profile) =>
@@ -233,6 +236,37 @@ impl App {
         }
     }
 
+    /// A request to the Local sandbox while it is not running (it starts on demand after
+    /// the first launch): start it, and keep the action until it runs, when the profile
+    /// names its address, its CA and the registered key. True when the action waits.
+    pub(super) fn sandbox_first(&mut self, action: &Action) -> bool {
+        let needs_server = matches!(
+            action,
+            Action::Authorize
+                | Action::Send
+                | Action::CallApi
+                | Action::Discover
+                | Action::RunFlow(..)
+                | Action::FetchJwks
+        );
+        let st = &mut self.state;
+        let Some(profile) = st.profile().filter(|p| p.local_sandbox) else {
+            return false;
+        };
+        if !needs_server || matches!(st.sandbox, SandboxStatus::Running { .. }) {
+            return false;
+        }
+        if !matches!(st.sandbox, SandboxStatus::Starting) {
+            self.worker.send(Command::StartSandbox {
+                profile: profile.clone(),
+            });
+            st.sandbox = SandboxStatus::Starting;
+        }
+        st.status = "Starting the Local sandbox first…".into();
+        self.after_sandbox = Some(action.clone());
+        true
+    }
+
     /// The sandbox runs: the profile points at it; on first launch, the Request panel says what to press.
     fn sandbox_ready(&mut self, profile: Box<crate::storage::profile::Profile>, issuer: String) {
         let st = &mut self.state;
@@ -250,6 +284,11 @@ impl App {
             ));
         }
         st.status = "Sandbox running".into();
+        // What was asked of it while it started.
+        if let Some(action) = self.after_sandbox.take() {
+            self.actions.push(action);
+        }
+        let st = &mut self.state;
         if st.profile().is_some_and(|p| p.name == profile.name) && st.loaded_key().is_none() {
             st.key = KeyState::Loading;
             self.worker.send(Command::LoadKey { profile });

@@ -22,7 +22,7 @@ pub use action::Action;
 
 use super::panels;
 use super::platform::{Browser, Clipboard, FakeBrowser, FileDialog, SystemBrowser};
-use super::state::{AppState, KeyState, LoadedKey, Persisted, SandboxStatus, StoreStatus, Tab};
+use super::state::{AppState, KeyState, LoadedKey, Persisted, StoreStatus, Tab};
 use super::worker::{Area, Command, Event, Worker};
 use crate::history::HistoryStore;
 use crate::oauth::pkce::PkceVerifier;
@@ -51,6 +51,8 @@ pub struct App {
     dpop_requested_for: Option<String>,
     header_values_requested_for: Option<String>,
     focus_ring: Option<egui::Rect>,
+    /// A request asked of the Local sandbox while it was stopped: applied once it runs.
+    after_sandbox: Option<Action>,
 }
 
 impl App {
@@ -88,6 +90,7 @@ impl App {
             dpop_requested_for: None,
             header_values_requested_for: None,
             focus_ring: None,
+            after_sandbox: None,
         }
     }
 
@@ -345,14 +348,9 @@ impl App {
         if !self.ready_done {
             return;
         }
-        if profile.local_sandbox
-            && matches!(
-                self.state.sandbox,
-                SandboxStatus::Stopped | SandboxStatus::Failed(_)
-            )
-        {
-            self.worker.send(Command::StartSandbox { profile });
-        } else if self.state.loaded_key().is_none() {
+        // The Local sandbox is not started here: it starts with the first request that
+        // needs it (`sandbox_first`), so a launch, and an idle window, do not carry it.
+        if self.state.loaded_key().is_none() {
             self.state.key = KeyState::Loading;
             self.worker.send(Command::LoadKey { profile });
         }
@@ -401,6 +399,9 @@ impl App {
     }
 
     fn apply(&mut self, action: Action) {
+        if self.sandbox_first(&action) {
+            return;
+        }
         match action {
             Action::SetTab(tab) => {
                 if tab == Tab::Flows {

@@ -88,7 +88,7 @@ fn sandbox_status(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>
         ui.label(RichText::new("Embedded sandbox:").strong());
         match &state.sandbox {
             SandboxStatus::Stopped => {
-                ui.label("stopped");
+                ui.label("not running: it starts with the first request that needs it");
             }
             SandboxStatus::Starting => {
                 ui.label("⏳");

@@ -26,7 +26,9 @@ pub fn ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         ui.separator();
         match &state.sandbox {
             SandboxStatus::Stopped => {
-                ui.label("Sandbox: stopped");
+                ui.label("Sandbox: starts when needed").on_hover_text(
+                    "The Local sandbox starts with the first request that needs it: Authorize, Send, discovery, an API call or a flow",
+                );
             }
             SandboxStatus::Starting => {
                 ui.label("Sandbox: starting…");

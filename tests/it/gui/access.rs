@@ -18,9 +18,7 @@ fn press(h: &mut Harness<'_, App>, label: &str) {
 fn the_first_launch_path_is_named_and_works_from_the_keyboard() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     // The panels, by role and name.
     for tab in ["Client", "Request", "Response", "JWT", "Flows"] {
         h.get_by_role_and_label(Role::Button, tab);
@@ -81,9 +79,7 @@ fn the_first_launch_path_is_named_and_works_from_the_keyboard() {
 fn every_panel_names_every_control() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     for tab in ["Client", "Request", "Response", "JWT", "Flows"] {
         click(&mut h, tab);
         assert_every_control_named(&h, tab);
@@ -96,9 +92,7 @@ fn every_panel_names_every_control() {
 fn the_focused_control_is_ringed() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     press(&mut h, "Request");
     let mut ringed = 0;
     for _ in 0..60 {

@@ -9,9 +9,7 @@ use super::*;
 fn signed_data_calls_show_their_layers() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     click(&mut h, "Client");
     click(&mut h, "Set up signed data calls with the sandbox");
     wait_for(&mut h, "the data-call settings", |a| {

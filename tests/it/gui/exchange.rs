@@ -57,9 +57,7 @@ fn authorize_and_send_against_the_embedded_sandbox() {
     // An empty profile folder: the first launch creates the Local sandbox profile.
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     let profile = h.state().state.profile().unwrap().clone();
     assert!(profile.local_sandbox);
     assert!(
@@ -451,9 +449,7 @@ fn preset_jar_par_browser_loopback_and_exchange_over_mtls() {
 fn dpop_checkbox_binds_the_token_and_call_api_uses_it() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     click(&mut h, "Client");
     click(&mut h, "DPoP (RFC 9449)");
     assert!(h.state().state.profile().unwrap().dpop);
@@ -611,9 +607,7 @@ fn send_answers_a_dpop_nonce_request_and_shows_the_first_attempt() {
 fn nothing_is_red_before_the_user_has_done_anything() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     click(&mut h, "Request");
     assert!(!shows_text(&h, "Cannot build the request"));
     assert!(shows_text(

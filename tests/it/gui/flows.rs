@@ -41,9 +41,7 @@ fn a_flow_file_runs_step_by_step_in_the_app() {
     )
     .unwrap();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     click(&mut h, "Flows");
     wait_for(&mut h, "the flow files", |a| a.state.flows.files.len() == 2);
     click(&mut h, "Run Local sandbox: token to balances");

@@ -20,9 +20,7 @@ fn authorize(h: &mut Harness<'_, App>) {
 fn the_hybrid_flow_and_jarm_are_shown_checked() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     click(&mut h, "Client");
     choose(
         &mut h,

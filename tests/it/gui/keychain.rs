@@ -63,11 +63,43 @@ fn remembered_state_has_defaults_and_no_secrets() {
     }
 }
 
+/// The window's raw 128×128 icon is `assets/icon.png` (256×256) at half size: each pixel,
+/// alpha-premultiplied, close to the mean of its 2×2 block, so the raw file cannot drift
+/// from the picture.
 #[test]
-fn app_icon_is_a_256_png() {
-    assert_eq!(&token_inspector::gui::ICON_PNG[1..4], b"PNG");
-    let icon = eframe::icon_data::from_png_bytes(token_inspector::gui::ICON_PNG).unwrap();
-    assert_eq!((icon.width, icon.height), (256, 256));
+fn the_window_icon_is_the_png_at_half_size() {
+    let png =
+        eframe::icon_data::from_png_bytes(include_bytes!("../../../assets/icon.png")).unwrap();
+    assert_eq!((png.width, png.height), (256, 256));
+    let raw = token_inspector::gui::ICON_RGBA;
+    let side = token_inspector::gui::ICON_SIDE as usize;
+    // Channel c of the pixel at i (in RGBA bytes), premultiplied by its alpha.
+    let premultiplied = |px: &[u8], i: usize, c: usize| {
+        let a = i32::from(px[i * 4 + 3]);
+        if c == 3 {
+            a
+        } else {
+            i32::from(px[i * 4 + c]) * a / 255
+        }
+    };
+    let mut worst = 0i32;
+    for y in 0..side {
+        for x in 0..side {
+            for c in 0..4 {
+                let at = |xx: usize, yy: usize| premultiplied(&png.rgba, yy * 256 + xx, c);
+                let mean = (at(2 * x, 2 * y)
+                    + at(2 * x + 1, 2 * y)
+                    + at(2 * x, 2 * y + 1)
+                    + at(2 * x + 1, 2 * y + 1))
+                    / 4;
+                worst = worst.max((premultiplied(raw, y * side + x, c) - mean).abs());
+            }
+        }
+    }
+    assert!(
+        worst <= 8,
+        "the raw icon differs from the PNG by up to {worst}"
+    );
 }
 
 /// A keychain that opens and reads (nothing is there) but refuses to keep anything, as

@@ -25,6 +25,7 @@ mod exchange;
 mod flows;
 mod hybrid;
 mod keychain;
+mod launch;
 mod payments;
 mod profiles;
 mod uk_preset;
@@ -146,11 +147,16 @@ fn wait_for_code(h: &mut Harness<'_, App>) {
     });
 }
 
-/// Waits for the Local sandbox and the key, then Authorize and Send: a token.
-fn token_from_the_local_sandbox(h: &mut Harness<'_, App>) {
+/// Waits until the Local sandbox runs and its key is loaded.
+fn wait_for_sandbox_and_key(h: &mut Harness<'_, App>) {
     wait_for(h, "the sandbox and key", |a| {
         matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
     });
+}
+
+/// Waits for the Local sandbox and the key, then Authorize and Send: a token.
+fn token_from_the_local_sandbox(h: &mut Harness<'_, App>) {
+    wait_for_sandbox_and_key(h);
     click(h, "Request");
     click(h, "Authorize");
     wait_for_code(h);

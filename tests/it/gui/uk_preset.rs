@@ -10,9 +10,7 @@ use super::*;
 fn the_uk_preset_is_walked_against_the_sandbox() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     {
         let p = h.state_mut().state.profile_mut().unwrap();
         let uk = token_inspector::storage::presets::find("uk-openbanking")

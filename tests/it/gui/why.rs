@@ -267,9 +267,7 @@ fn a_discovery_without_the_bank_ca_says_why() {
 fn an_error_in_the_redirect_is_diagnosed() {
     let s = Setup::new();
     let mut h = s.harness();
-    wait_for(&mut h, "the sandbox and key", |a| {
-        matches!(a.state.sandbox, SandboxStatus::Running { .. }) && a.state.loaded_key().is_some()
-    });
+    wait_for_sandbox_and_key(&mut h);
     click(&mut h, "Request");
     click(&mut h, "Authorize");
     wait_for_code(&mut h);
