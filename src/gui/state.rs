@@ -24,9 +24,10 @@ use crate::storage::profile::Profile;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tab {
     /// The profile's fields, keys and TLS.
-    #[default]
     Client,
-    /// Grant inputs, preview, Send.
+    /// Grant inputs, preview, Send. The window opens here (until another panel was shown
+    /// last): the path starts with Authorize, and the first launch lands here too.
+    #[default]
     Request,
     /// The last exchange.
     Response,

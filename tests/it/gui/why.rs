@@ -247,6 +247,7 @@ fn a_discovery_without_the_bank_ca_says_why() {
     let s = s.with_profile(&profile);
     let mut h = s.harness();
     wait_for(&mut h, "profiles", ready);
+    click(&mut h, "Client");
     click(&mut h, "Fetch discovery");
     wait_for(&mut h, "the discovery's answer", |a| {
         a.state.client_notice.is_some()
