@@ -27,7 +27,7 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
     sleep 5
     local ms rss t0 t1
     ms=$(grep -o "first frame after [0-9]*" "$WORK/err" | grep -o "[0-9]*$")
-    rss=$(awk "/VmRSS/{print int(\$2/1024)}" /proc/$pid/status)
+    rss=$(awk "/VmRSS/{printf \"%.1f\", \$2/1024}" /proc/$pid/status)
     t0=$(awk "{print \$14+\$15}" /proc/$pid/stat); sleep 10; t1=$(awk "{print \$14+\$15}" /proc/$pid/stat)
     kill $pid; wait $pid 2>/dev/null || true
     echo "$1 $ms $rss $((t1 - t0))" | tee -a "$WORK/results"
@@ -40,4 +40,8 @@ echo "|---|---|---|---|"
 for name in app empty; do
   med() { grep "^$name " "$WORK/results" | awk "{print \$$1}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   echo "| $name | $(med 2) ms | $(med 3) MB | $(med 4) ticks |"
+  eval "${name}_ms=$(med 2) ${name}_mb=$(med 3)"
 done
+echo
+awk -v a="$app_ms" -v e="$empty_ms" -v am="$app_mb" -v em="$empty_mb" \
+  'BEGIN { printf "first frame: %.2fx the empty window (aim: at most 1.10x); idle memory: %+.1f MB (aim: at most +8)\n", a / e, am - em }'
