@@ -86,6 +86,9 @@ pub fn discovery(data: &[u8]) {
             dpop,
             auth_method: Some("private_key_jwt".into()),
             consent_type: Some("urn:openfinance-ml:account-access-consent:v1.2".into()),
+            // Both kinds: the hybrid flow with JARM, and the plain code flow.
+            response_type: Some(if fapi2 { "code" } else { "code id_token" }.into()),
+            response_mode: (!fapi2).then(|| "fragment.jwt".into()),
             source: "fuzz".into(),
         };
         let _ = lint(&document, &expect);

@@ -20,6 +20,10 @@ pub struct Expectations {
     pub auth_method: Option<String>,
     /// The `authorization_details` type it will send (RFC 9396).
     pub consent_type: Option<String>,
+    /// The `response_type` it will ask for (`code`, `code id_token`).
+    pub response_type: Option<String>,
+    /// The `response_mode` it will ask for, if any (`jwt`, `fragment.jwt`, `form_post`…).
+    pub response_mode: Option<String>,
     /// Where the expectations come from ("the Open Finance Malaysia preset"), for the
     /// messages.
     pub source: String,
@@ -161,9 +165,32 @@ fn algorithms(document: &Map<String, Value>, expect: &Expectations, out: &mut Ve
 }
 
 fn response_types(document: &Map<String, Value>, expect: &Expectations, out: &mut Vec<Finding>) {
+    response_mode(document, expect, out);
     let Some(types) = strings(document, "response_types_supported") else {
         return;
     };
+    // The profile's own response type (the hybrid flow's `code id_token` at a server
+    // that lists only `code`), when the ecosystem's check below has nothing to say.
+    let fapi_type_listed = types.contains(&"code")
+        || types.contains(&if expect.fapi2 {
+            "code"
+        } else {
+            "code id_token"
+        });
+    if let Some(own) = expect.response_type.as_deref()
+        && fapi_type_listed
+        && !types.contains(&own)
+    {
+        out.push(Finding::new(
+            Severity::Error,
+            "discovery.profile_response_type",
+            format!(
+                "response_types_supported ({}) does not list {own:?}, the profile's response_type: the authorization request will be refused (unsupported_response_type)",
+                types.join(", ")
+            ),
+            "RFC 8414 §2; RFC 6749 §4.1.2.1",
+        ));
+    }
     let wanted = if expect.fapi2 {
         "code"
     } else {
@@ -183,6 +210,34 @@ fn response_types(document: &Map<String, Value>, expect: &Expectations, out: &mu
                 "FAPI 1 Advanced §5.2.2"
             },
         ));
+    }
+}
+
+/// The profile's response mode against `response_modes_supported`, whose default when
+/// absent is `["query", "fragment"]` (RFC 8414 §2).
+fn response_mode(document: &Map<String, Value>, expect: &Expectations, out: &mut Vec<Finding>) {
+    let Some(mode) = expect.response_mode.as_deref() else {
+        return;
+    };
+    match strings(document, "response_modes_supported") {
+        Some(modes) if !modes.contains(&mode) => out.push(Finding::new(
+            Severity::Error,
+            "discovery.response_mode",
+            format!(
+                "response_modes_supported ({}) does not list {mode:?}, the profile's response_mode",
+                modes.join(", ")
+            ),
+            "RFC 8414 §2; JARM §3",
+        )),
+        None if !matches!(mode, "query" | "fragment") => out.push(Finding::new(
+            Severity::Warning,
+            "discovery.response_mode",
+            format!(
+                "the document has no response_modes_supported, which then means only query and fragment: it does not say whether {mode:?}, the profile's response_mode, is taken"
+            ),
+            "RFC 8414 §2; JARM §3",
+        )),
+        _ => {}
     }
 }
 
@@ -261,6 +316,8 @@ mod tests {
             dpop: true,
             auth_method: Some("private_key_jwt".into()),
             consent_type: Some("urn:openfinance-ml:account-access-consent:v1.2".into()),
+            response_type: Some("code".into()),
+            response_mode: None,
             source: "the test preset".into(),
         }
     }
@@ -317,5 +374,55 @@ mod tests {
         // PAR advertised but not required.
         let optional = json!({"pushed_authorization_request_endpoint": "https://as.example/par"});
         assert!(codes(optional, &fapi2()).contains(&"discovery.par_not_required"));
+    }
+
+    /// The profile's own response type and mode: the hybrid flow and JARM at a server that
+    /// lists only `code` and the default modes.
+    #[test]
+    fn the_profiles_response_type_and_mode_are_checked() {
+        let document = |types: Value, modes: Option<Value>| {
+            let mut d = json!({"response_types_supported": types});
+            if let Some(m) = modes {
+                d["response_modes_supported"] = m;
+            }
+            d
+        };
+        let hybrid_jarm = Expectations {
+            response_type: Some("code id_token".into()),
+            response_mode: Some("fragment.jwt".into()),
+            ..fapi2()
+        };
+        let found = codes(document(json!(["code"]), None), &hybrid_jarm);
+        assert!(
+            found.contains(&"discovery.profile_response_type"),
+            "{found:?}"
+        );
+        assert!(found.contains(&"discovery.response_mode"), "{found:?}");
+        let refused = lint(
+            document(json!(["code"]), Some(json!(["query", "fragment"])))
+                .as_object()
+                .unwrap(),
+            &hybrid_jarm,
+        );
+        let mode = refused
+            .iter()
+            .find(|f| f.code == "discovery.response_mode")
+            .unwrap();
+        assert_eq!(mode.severity, Severity::Error, "{mode:?}");
+        // Listed: nothing to say; the default modes need no list.
+        let listed = codes(
+            document(
+                json!(["code", "code id_token"]),
+                Some(json!(["fragment.jwt"])),
+            ),
+            &hybrid_jarm,
+        );
+        assert!(!listed.iter().any(|c| c.contains("response")), "{listed:?}");
+        let query = Expectations {
+            response_mode: Some("query".into()),
+            ..fapi2()
+        };
+        let plain = codes(document(json!(["code"]), None), &query);
+        assert!(!plain.iter().any(|c| c.contains("response")), "{plain:?}");
     }
 }

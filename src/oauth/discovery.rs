@@ -234,6 +234,13 @@ pub fn expectations(
         consent_type: preset
             .map(|p| p.consent.consent_type.clone())
             .filter(|t| !t.is_empty()),
+        response_type: Some(profile.front_channel.response_type.clone())
+            .filter(|t| !t.trim().is_empty()),
+        response_mode: profile
+            .front_channel
+            .response_mode
+            .clone()
+            .filter(|m| !m.trim().is_empty()),
         source: preset.map_or_else(
             || "this client (FAPI 2.0)".to_owned(),
             |p| format!("the {} preset", p.name),
