@@ -56,6 +56,7 @@ pub fn lint(document: &Map<String, Value>, expect: &Expectations) -> Vec<Finding
     par(document, expect, who, &mut out);
     algorithms(document, expect, &mut out);
     response_types(document, expect, &mut out);
+    response_mode(document, expect, &mut out);
     if document
         .get("authorization_response_iss_parameter_supported")
         .and_then(Value::as_bool)
@@ -165,32 +166,9 @@ fn algorithms(document: &Map<String, Value>, expect: &Expectations, out: &mut Ve
 }
 
 fn response_types(document: &Map<String, Value>, expect: &Expectations, out: &mut Vec<Finding>) {
-    response_mode(document, expect, out);
     let Some(types) = strings(document, "response_types_supported") else {
         return;
     };
-    // The profile's own response type (the hybrid flow's `code id_token` at a server
-    // that lists only `code`), when the ecosystem's check below has nothing to say.
-    let fapi_type_listed = types.contains(&"code")
-        || types.contains(&if expect.fapi2 {
-            "code"
-        } else {
-            "code id_token"
-        });
-    if let Some(own) = expect.response_type.as_deref()
-        && fapi_type_listed
-        && !types.contains(&own)
-    {
-        out.push(Finding::new(
-            Severity::Error,
-            "discovery.profile_response_type",
-            format!(
-                "response_types_supported ({}) does not list {own:?}, the profile's response_type: the authorization request will be refused (unsupported_response_type)",
-                types.join(", ")
-            ),
-            "RFC 8414 §2; RFC 6749 §4.1.2.1",
-        ));
-    }
     let wanted = if expect.fapi2 {
         "code"
     } else {
@@ -209,6 +187,22 @@ fn response_types(document: &Map<String, Value>, expect: &Expectations, out: &mu
             } else {
                 "FAPI 1 Advanced §5.2.2"
             },
+        ));
+        return;
+    }
+    // The profile's own response type (the hybrid flow's `code id_token` at a server
+    // that lists only `code`), once the ecosystem's check above has nothing to say.
+    if let Some(own) = expect.response_type.as_deref()
+        && !types.contains(&own)
+    {
+        out.push(Finding::new(
+            Severity::Error,
+            "discovery.profile_response_type",
+            format!(
+                "response_types_supported ({}) does not list {own:?}, the profile's response_type: the authorization request will be refused (unsupported_response_type)",
+                types.join(", ")
+            ),
+            "RFC 8414 §2; RFC 6749 §4.1.2.1",
         ));
     }
 }

@@ -131,12 +131,18 @@ pub fn findings(ui: &mut egui::Ui, findings: &[Finding]) {
                     &format!("{tag} {}: {}\nRule: {}", f.code, f.message, f.source),
                 );
             });
-        ui.ctx().accesskit_node_builder(id, |node| {
-            node.set_role(egui::accesskit::Role::Button);
-            node.set_label(format!("Open finding {}", f.code));
-            node.set_expanded(open);
-        });
+        name_fold_button(ui.ctx(), id, format!("Open finding {}", f.code), open);
     }
+}
+
+/// Gives a fold button from egui's `CollapsingState` (which has neither) the role and the
+/// name a screen reader needs, with whether it is open.
+fn name_fold_button(ctx: &egui::Context, id: egui::Id, name: String, open: bool) {
+    ctx.accesskit_node_builder(id, |node| {
+        node.set_role(egui::accesskit::Role::Button);
+        node.set_label(name);
+        node.set_expanded(open);
+    });
 }
 
 /// "Why?": the causes of a refusal, likely first, each with its judgement, the
@@ -228,24 +234,26 @@ fn name_tree_toggles(
 ) {
     use egui_json_tree::render::{DefaultRender as _, RenderContext};
     context.render_default(ui);
-    let pointer = context.pointer().to_json_pointer_string();
+    // A key over an object or array, or a bracket (the root has only its brackets): the
+    // state is that object's or array's, whose fold button is named.
     let state = match &context {
         RenderContext::Property(p) => p.collapsing_state.as_deref(),
-        RenderContext::ExpandableDelimiter(d) if pointer.is_empty() => Some(&*d.collapsing_state),
-        _ => None,
+        RenderContext::ExpandableDelimiter(d) => Some(&*d.collapsing_state),
+        RenderContext::BaseValue(_) => None,
     };
     let Some(state) = state else {
         return;
     };
+    let pointer = context.pointer().to_json_pointer_string();
     let what = if pointer.is_empty() {
         format!("the whole {name}")
     } else {
         pointer
     };
-    let open = state.is_open();
-    ui.ctx().accesskit_node_builder(state.id(), |node| {
-        node.set_role(egui::accesskit::Role::Button);
-        node.set_label(format!("Fold or unfold {what}"));
-        node.set_expanded(open);
-    });
+    name_fold_button(
+        ui.ctx(),
+        state.id(),
+        format!("Fold or unfold {what}"),
+        state.is_open(),
+    );
 }
