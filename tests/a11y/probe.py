@@ -30,35 +30,26 @@ def walk(node, depth, out):
             pass
 
 
-def app_nodes():
-    desktop = pyatspi.Registry.getDesktop(0)
-    for i in range(desktop.childCount):
-        out = []
-        walk(desktop.getChildAtIndex(i), 0, out)
-        if any(name == "Authorize" for _, name in out):
-            return out
-    return []
-
-
 INTERACTIVE = {"push button", "toggle button", "combo box", "entry", "text",
                "check box", "radio button", "spin button", "slider"}
 
 
-def app_root():
-    """The app's node: the one whose tree names a panel."""
+def app_tree():
+    """The app's node and its tree as (role, name) pairs: the desktop child whose tree
+    names the Request panel; (None, []) while there is none."""
     desktop = pyatspi.Registry.getDesktop(0)
     for i in range(desktop.childCount):
         out = []
         walk(desktop.getChildAtIndex(i), 0, out)
         if any(name == "Request" for _, name in out):
-            return desktop.getChildAtIndex(i)
-    return None
+            return desktop.getChildAtIndex(i), out
+    return None, []
 
 
 def audit_panels():
     """Shows each panel through its tab's AT-SPI action, then checks that every control
     in the tree has a name."""
-    root = app_root()
+    root = app_tree()[0]
     failed = False
     for panel in ["Client", "Response", "JWT", "Flows", "Request"]:
         tab = find(root, panel)
@@ -206,7 +197,7 @@ if WANTED[:1] == ["--size-of"]:
     # Another launch (the system's scale): print the control's size on screen.
     deadline = time.time() + 30
     while time.time() < deadline:
-        root = app_root()
+        root = app_tree()[0]
         if root is None:
             time.sleep(1)
             continue
@@ -225,7 +216,7 @@ if WANTED[:1] == ["--size-of"]:
 deadline = time.time() + 30
 nodes = []
 while time.time() < deadline:
-    nodes = app_nodes()
+    nodes = app_tree()[1]
     if nodes and all(any(n == want for _, n in nodes) for want in WANTED):
         for want in WANTED:
             role = next(r for r, n in nodes if n == want)

@@ -12,24 +12,11 @@
 #   bash tests/browser/relay.sh        (BIN=... to test another binary)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-BIN="${BIN:-$ROOT/target/debug/token-inspector}"
 for tool in chromium jq curl; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool (scripts/install-deps)" >&2; exit 2; }
 done
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/token-inspector-relay.XXXXXX")"
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [[ -n "${KEEP_WORK:-}" ]]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-cd "$WORK"
-export TOKEN_INSPECTOR_CONFIG_DIR="$WORK/config"
-PASSED=0
-ok() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
+# shellcheck source=../work.sh
+NAME=relay source "$HERE/../work.sh"
 fail() {
   echo "FAIL: $1" >&2
   shift

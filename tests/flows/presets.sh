@@ -8,21 +8,9 @@
 #   bash tests/flows/presets.sh        (BIN=... to test another binary)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-BIN="${BIN:-$ROOT/target/debug/token-inspector}"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/token-inspector-flows.XXXXXX")"
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [[ -n "${KEEP_WORK:-}" ]]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-cd "$WORK"
-export TOKEN_INSPECTOR_CONFIG_DIR="$WORK/config"
+# shellcheck source=../work.sh
+NAME=flows source "$HERE/../work.sh"
 mkdir -p junit
-PASSED=0
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$BIN" keygen --type rsa2048 --out tpp.pem --jwks-out tpp.jwks.json >keygen.log 2>&1

@@ -53,6 +53,7 @@ provider() {
     CLIENT_ID="$CLIENT_ID" CLIENT_JWKS=client.jwks.json REDIRECT_URI="$REDIRECT_URI" \
     node "$HERE/provider.mjs" >"$name.out" 2>"$name.log" &
   RS_PID=$!
+  PIDS+=("$RS_PID")
   cp "$name.log" rs.log 2>/dev/null || true
   ISSUER=""
   for _ in $(seq 100); do

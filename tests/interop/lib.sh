@@ -1,33 +1,19 @@
 # Shared by the interop scripts that drive token-inspector against the jose servers here:
 # the binary, the npm packages, a work directory removed on exit (KEEP_WORK=1 keeps it),
-# and ok/fail/check. Source it with NAME set; set RS_PID once a server runs.
+# and ok/fail/check (tests/work.sh). Source it with NAME set; add a server's PID to PIDS.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-BIN="${BIN:-$ROOT/target/debug/token-inspector}"
 for tool in node npm jq; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 2; }
 done
+# shellcheck source=../work.sh
+source "$HERE/../work.sh"
 [[ -x "$BIN" ]] || { echo "no binary at $BIN (build it first: cargo build)" >&2; exit 2; }
 if [[ ! -d "$HERE/node_modules/jose" ]]; then
   (cd "$HERE" && npm ci --no-audit --no-fund >&2)
 fi
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/token-inspector-$NAME.XXXXXX")"
-RS_PID=""
-cleanup() {
-  local rc=$?
-  [[ -n "$RS_PID" ]] && kill "$RS_PID" 2>/dev/null || true
-  if [[ -n "${KEEP_WORK:-}" ]]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-cd "$WORK"
-export TOKEN_INSPECTOR_CONFIG_DIR="$WORK/config"
-
-PASSED=0
-ok() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
 fail() {
   echo "FAIL: $1" >&2
   shift

@@ -18,7 +18,7 @@ expect_rc() { # expect_rc NAME FILE RC
 export ACCESS_TOKEN="payments-at-$RANDOM$RANDOM"
 PORT=0 CLIENT_JWKS=client.jwks.json OB_ISS=0015800001041REAAY/ssa-1 CLIENT_ID=client-uae \
   ISSUER=https://lfi.example node "$HERE/payments-rs.mjs" >rs.out 2>rs.log &
-RS_PID=$!
+PIDS+=($!)
 wait_listening
 
 call() { # call OUT URL [extra flags]

@@ -16,7 +16,7 @@ jq -s '{keys: [(.[0].keys[0] + {use: "sig"}), (.[1].keys[0] + {use: "enc"} | del
 export ACCESS_TOKEN="paynet-at-$RANDOM$RANDOM"
 PORT=0 CLIENT_JWKS=client.jwks.json DC_ID=dc-interop DP_ID=dp-interop \
   node "$HERE/paynet-rs.mjs" >rs.out 2>rs.log &
-RS_PID=$!
+PIDS+=($!)
 wait_listening
 
 call() { # call OUT URL [extra flags]
